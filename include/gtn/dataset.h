@@ -1,0 +1,123 @@
+// GTN-F datasets: named tensors of equal length, stored in immutable chunks.
+// Sample i of a dataset is row i of every tensor. See docs/format.md for the bytes.
+//
+// Thread-safety: a Dataset opened read-only may be read from many threads at once.
+// A writable Dataset must be used from one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtn/result.h"
+#include "gtn/storage.h"
+#include "gtn/tensor.h"
+
+namespace gtn {
+
+// How sample or chunk bytes are compressed. Numeric values are on-disk: never renumber.
+enum class Compression : uint8_t { kNone = 0, kLz4 = 1, kZstd = 2, kJpeg = 3, kPng = 4 };
+std::string_view compression_name(Compression c);
+// "none", "lz4", "zstd", "jpeg"/"jpg", "png" (case-insensitive).
+Result<Compression> parse_compression(std::string_view name);
+
+// What a user asks for when creating a tensor. Unset fields take the htype's defaults
+// (e.g. htype "image" defaults to dtype uint8; "embedding" to float32; "class_label" to int64).
+struct TensorSpec {
+  std::string name;
+  std::string htype = "generic";  // generic, image, text, json, embedding, class_label, bbox
+  std::optional<DType> dtype;
+  Compression sample_compression = Compression::kNone;
+  Compression chunk_compression = Compression::kNone;
+  uint64_t chunk_target_bytes = 8ull << 20;  // target size of one chunk's sample bytes
+  std::vector<std::string> class_names;      // class_label only
+};
+
+// What a tensor is and how it is stored, for summaries and tools.
+struct TensorInfo {
+  std::string name;
+  std::string htype;
+  DType dtype = DType::kFloat32;
+  Compression sample_compression = Compression::kNone;
+  Compression chunk_compression = Compression::kNone;
+  uint64_t chunk_target_bytes = 0;
+  std::vector<std::string> class_names;
+  uint64_t length = 0;        // number of samples
+  uint64_t num_chunks = 0;
+  uint64_t stored_bytes = 0;  // bytes of chunk files (after compression)
+  uint64_t raw_bytes = 0;     // bytes of samples before compression
+  Shape min_shape, max_shape; // elementwise over non-empty samples; empty if none
+};
+
+struct OpenOptions {
+  bool read_only = false;          // open only; never create, never write
+  bool create_if_missing = true;   // ignored when read_only
+  bool verify_checksums = true;    // verify each chunk's xxHash the first time it is read
+  uint64_t chunk_cache_bytes = 256ull << 20;  // bound on decompressed chunks kept in memory
+  std::shared_ptr<Storage> storage;           // null: the local directory at `path`
+};
+
+// A batch of samples for extend(): tensor name -> one Array per sample.
+using SampleBatch = std::map<std::string, std::vector<Array>>;
+// One whole sample: tensor name -> value.
+using Sample = std::map<std::string, Array>;
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+
+  // Opens the dataset at `path` (a local directory unless options.storage is set),
+  // creating an empty one when it does not exist and options allow.
+  static Result<std::unique_ptr<Dataset>> Open(const std::string& path, const OpenOptions& options = {});
+
+  // --- schema ---
+  // Adds a tensor. Earlier rows of a non-empty dataset read as empty samples (docs/format.md).
+  virtual Status create_tensor(const TensorSpec& spec) = 0;
+  // Tensor names in creation order.
+  virtual std::vector<std::string> tensor_names() const = 0;
+  virtual Result<TensorInfo> tensor_info(const std::string& name) const = 0;
+  // Number of samples (rows).
+  virtual uint64_t size() const = 0;
+  virtual bool read_only() const = 0;
+
+  // --- writes (durable after flush(); extend/append flush full chunks as they go) ---
+  // Appends one sample; every tensor must be given.
+  virtual Status append(const Sample& sample) = 0;
+  // Appends a batch; every tensor must be given, all with the same number of samples.
+  virtual Status extend(const SampleBatch& batch) = 0;
+  // Replaces sample `index` of one tensor.
+  virtual Status update(const std::string& tensor, uint64_t index, const Array& value) = 0;
+  // Removes the last sample of every tensor.
+  virtual Status pop() = 0;
+  // Writes buffered samples and the manifest atomically.
+  virtual Status flush() = 0;
+
+  // --- reads ---
+  // Sample `index` of one tensor.
+  virtual Result<Array> read(const std::string& tensor, uint64_t index) const = 0;
+  // Sample `index` of every tensor.
+  virtual Result<Sample> read_sample(uint64_t index) const = 0;
+  // Samples at `indices` (any order, repeats allowed) of every tensor.
+  virtual Result<std::vector<Sample>> read_batch(const std::vector<uint64_t>& indices) const = 0;
+  // Samples [begin, end) of one tensor.
+  virtual Result<std::vector<Array>> read_range(const std::string& tensor, uint64_t begin,
+                                                uint64_t end) const = 0;
+
+  // --- tools ---
+  // A human-readable multi-line summary (tensors, dtypes, shapes, sizes, chunks).
+  virtual std::string summary() const = 0;
+};
+
+// One problem found by fsck.
+struct FsckIssue {
+  std::string object;  // e.g. "chunks/t0/00000000000000a1.chunk" or "versions/...manifest"
+  std::string problem; // e.g. "checksum mismatch: stored 0x..., computed 0x..."
+};
+
+// Verifies every file of the dataset at `path`: manifest, every chunk's checksum and
+// structure, and that the index agrees with the chunks. Empty result = healthy.
+Result<std::vector<FsckIssue>> fsck(const std::string& path);
+
+}  // namespace gtn

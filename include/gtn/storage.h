@@ -1,0 +1,47 @@
+// Storage: the key-value backend a dataset lives in (local directory, memory; an object
+// store later). Keys are '/'-separated relative paths such as "chunks/t0/0001.chunk".
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gtn/result.h"
+
+namespace gtn {
+
+// Immutable bytes returned by Storage::read; may be an mmap of a file.
+class Bytes {
+ public:
+  virtual ~Bytes() = default;
+  virtual const uint8_t* data() const = 0;
+  virtual size_t size() const = 0;
+  std::string_view view() const { return {reinterpret_cast<const char*>(data()), size()}; }
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+  // The whole object at `key` (NotFound if absent). Local files are memory-mapped.
+  virtual Result<std::shared_ptr<const Bytes>> read(const std::string& key) const = 0;
+  // Writes `bytes` at `key` atomically (temporary file, fsync, rename): readers see the
+  // old object or the new one, never a mix.
+  virtual Status write_atomic(const std::string& key, std::string_view bytes) = 0;
+  virtual Result<bool> exists(const std::string& key) const = 0;
+  // Keys that start with `prefix`, sorted.
+  virtual Result<std::vector<std::string>> list(const std::string& prefix) const = 0;
+  virtual Status remove(const std::string& key) = 0;
+  // Takes the single-writer lock; Locked error if another writer holds it. Released on destruction.
+  virtual Result<std::shared_ptr<void>> lock_for_writing() = 0;
+  // "file:///abs/path" or "memory://name", for messages.
+  virtual std::string describe() const = 0;
+};
+
+// The local-directory backend rooted at `root` (created if `create` and missing).
+Result<std::shared_ptr<Storage>> open_local_storage(const std::string& root, bool create);
+// A process-local in-memory backend (for tests and scratch datasets).
+std::shared_ptr<Storage> make_memory_storage();
+
+}  // namespace gtn

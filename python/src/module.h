@@ -1,0 +1,35 @@
+// Registry of binding functions: each *_bindings.cc adds its concept to gtn._core.
+#pragma once
+
+#include <functional>
+#include <utility>
+#include <vector>
+
+#include <nanobind/nanobind.h>
+
+#include "gtn/status.h"
+
+namespace gtn::py {
+
+namespace nb = nanobind;
+
+using BindFn = void (*)(nb::module_& m);
+
+struct BindingRegistry {
+  static std::vector<std::pair<int, BindFn>>& entries();
+};
+
+struct RegisterBinding {
+  RegisterBinding(int order, BindFn fn) { BindingRegistry::entries().emplace_back(order, fn); }
+};
+
+// Raises the Python exception that matches `status` (see status_bindings.cc) if not OK.
+void throw_if_error(const Status& status);
+
+template <typename T>
+T unwrap(Result<T>&& r) {
+  throw_if_error(r.status());
+  return std::move(r).value();
+}
+
+}  // namespace gtn::py
