@@ -7,7 +7,7 @@
 
 #include <nanobind/nanobind.h>
 
-#include "gtn/status.h"
+#include "gtn/result.h"
 
 namespace gtn::py {
 
