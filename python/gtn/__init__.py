@@ -4,7 +4,14 @@
     ds = gtn.dataset("/tmp/my_ds")          # open or create
     ds.create_tensor("images", htype="image", sample_compression="jpeg")
 """
-from gtn._core import CorruptionError, GTNError, LockedError, UnsupportedError
+import os as _os
+
+# Developer builds (cmake -DGTN_BUILD_PYTHON=ON) leave the extension in their build folder;
+# GTN_CORE_DIR=<build>/python lets `import gtn` find it without `pip install`.
+if _os.environ.get("GTN_CORE_DIR"):
+    __path__.insert(0, _os.environ["GTN_CORE_DIR"])  # noqa: F821 (package __path__)
+
+from gtn._core import CorruptionError, GTNError, LockedError, UnsupportedError  # noqa: E402
 
 __version__ = "0.1.0"
 
