@@ -1,0 +1,23 @@
+// lz4 and zstd over byte strings. Used for per-sample and per-chunk compression.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "gtn/dataset.h"
+#include "gtn/result.h"
+
+namespace gtn::codec {
+
+// True for the general-purpose byte codecs (kLz4, kZstd).
+inline bool is_byte_codec(Compression c) { return c == Compression::kLz4 || c == Compression::kZstd; }
+
+// Compresses `src` with lz4 or zstd (InvalidArgument for any other codec).
+Result<std::string> compress(Compression codec, std::string_view src);
+
+// Decompresses `src` into exactly `dst_size` bytes at `dst`; Corruption if the bytes do
+// not decode or decode to a different size.
+Status decompress(Compression codec, std::string_view src, void* dst, size_t dst_size);
+
+}  // namespace gtn::codec

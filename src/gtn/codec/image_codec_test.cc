@@ -1,0 +1,69 @@
+#include "gtn/codec/image_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+namespace gtn::codec {
+namespace {
+
+// A smooth image (gradients) so that JPEG error stays small.
+std::vector<uint8_t> smooth_image(const Shape& shape) {
+  int64_t h = shape[0], w = shape[1], c = shape.size() == 3 ? shape[2] : 1;
+  std::vector<uint8_t> px(static_cast<size_t>(h * w * c));
+  for (int64_t y = 0; y < h; ++y)
+    for (int64_t x = 0; x < w; ++x)
+      for (int64_t k = 0; k < c; ++k)
+        px[static_cast<size_t>((y * w + x) * c + k)] = static_cast<uint8_t>((y * 3 + x * 2 + k * 40) % 256 / 2 + 40);
+  return px;
+}
+
+TEST(ImageCodec, PngIsLossless) {
+  std::mt19937 rng(7);
+  for (Shape shape : {Shape{5, 7}, Shape{9, 4, 1}, Shape{8, 8, 2}, Shape{3, 11, 3}, Shape{16, 16, 4}}) {
+    std::vector<uint8_t> px(static_cast<size_t>(shape_numel(shape)));
+    for (auto& p : px) p = static_cast<uint8_t>(rng());
+    ASSERT_TRUE(check_image(Compression::kPng, DType::kUInt8, shape).ok());
+    auto enc = encode_image(Compression::kPng, px.data(), shape);
+    ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+    std::vector<uint8_t> back(px.size());
+    ASSERT_TRUE(decode_image(Compression::kPng, *enc, shape, back.data()).ok());
+    EXPECT_EQ(back, px);
+  }
+}
+
+TEST(ImageCodec, JpegIsCloseToTheOriginal) {
+  for (Shape shape : {Shape{64, 64, 3}, Shape{33, 17}, Shape{20, 30, 1}}) {
+    auto px = smooth_image(shape);
+    auto enc = encode_image(Compression::kJpeg, px.data(), shape);
+    ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+    EXPECT_LT(enc->size(), px.size());
+    std::vector<uint8_t> back(px.size());
+    ASSERT_TRUE(decode_image(Compression::kJpeg, *enc, shape, back.data()).ok());
+    double err = 0;
+    for (size_t i = 0; i < px.size(); ++i) err += std::abs(int(px[i]) - int(back[i]));
+    EXPECT_LT(err / px.size(), 4.0);
+  }
+}
+
+TEST(ImageCodec, RejectsBadShapesAndBytes) {
+  EXPECT_FALSE(check_image(Compression::kJpeg, DType::kUInt8, {4, 4, 4}).ok());
+  EXPECT_FALSE(check_image(Compression::kPng, DType::kFloat32, {4, 4}).ok());
+  EXPECT_FALSE(check_image(Compression::kPng, DType::kUInt8, {4}).ok());
+  EXPECT_FALSE(check_image(Compression::kPng, DType::kUInt8, {0, 4}).ok());
+  std::vector<uint8_t> out(48);
+  for (Compression c : {Compression::kJpeg, Compression::kPng}) {
+    EXPECT_EQ(decode_image(c, "definitely not an image", {4, 4, 3}, out.data()).code(), StatusCode::kCorruption);
+  }
+  auto px = smooth_image({4, 4, 3});
+  auto enc = encode_image(Compression::kPng, px.data(), {4, 4, 3});
+  ASSERT_TRUE(enc.ok());
+  std::vector<uint8_t> big(75);
+  EXPECT_EQ(decode_image(Compression::kPng, *enc, {5, 5, 3}, big.data()).code(), StatusCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace gtn::codec
