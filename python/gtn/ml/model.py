@@ -1,0 +1,103 @@
+"""Model: a compiled GTN-ML model with the prediction methods of its source estimator."""
+import functools
+import json
+
+import numpy as np
+
+METHODS = ("predict", "predict_proba", "decision_function", "transform", "score_samples")
+
+
+class Model:
+    """Wraps gtn._core.CompiledModel: checks inputs, maps class indices to labels.
+
+    Prediction methods (`predict`, `predict_proba`, ...) exist exactly when the source
+    model had them; `methods` lists them.
+    """
+
+    def __init__(self, compiled):
+        self._compiled = compiled
+        self._meta = json.loads(compiled.metadata_json() or "{}")
+        self.methods = [m for m in compiled.methods()]
+        self.n_features_in_ = int(compiled.n_features)
+        self.dtype = self._meta.get("dtype", "float64")
+        self.classes_ = _classes_from_metadata(self._meta)
+        self._label_methods = set(self._meta.get("label_methods", []))
+
+    @property
+    def backend(self):
+        return self._compiled.backend
+
+    @property
+    def metadata(self):
+        return dict(self._meta)
+
+    def __getattr__(self, name):
+        if name in METHODS and name in self.__dict__.get("methods", ()):
+            return functools.partial(self._run, name)
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self.methods))
+
+    def _run(self, method, X, n_threads=0):
+        X = self._check_input(X)
+        for check in self._meta.get("input_checks", []):
+            _run_input_check(check, X)
+        out = self._compiled.run(method, X, n_threads)
+        if method in self._label_methods and self.classes_ is not None:
+            out = self.classes_[np.asarray(out).reshape(-1)]
+        return out
+
+    def _check_input(self, X):
+        if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
+            X = X.to_numpy()
+        X = np.asarray(X)
+        if X.dtype.kind not in "fiub":
+            raise ValueError(
+                f"X must hold numbers (float32 or float64 expected), got dtype {X.dtype}")
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(self.dtype)
+        if X.ndim != 2:
+            raise ValueError(
+                f"X must be 2-D (n_samples, {self.n_features_in_}), got shape {X.shape}")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the model expects {self.n_features_in_}")
+        return np.ascontiguousarray(X)
+
+    def set_option(self, name, value):
+        """Compiler options, e.g. set_option("tree_strategy", "gemm")."""
+        self._compiled.set_option(name, value)
+
+    def graph_json(self):
+        return self._compiled.graph_json()
+
+    def save(self, path):
+        """Writes the compiled model to `path`; gtn.ml.load(path) reads it back."""
+        self._compiled.save(str(path))
+
+    def __repr__(self):
+        src = self._meta.get("source", "?")
+        return f"<gtn.ml.Model of {src}: {', '.join(self.methods)} on {self.backend}>"
+
+
+def _classes_from_metadata(meta):
+    classes = meta.get("classes")
+    if classes is None:
+        return None
+    dtype = meta.get("classes_dtype")
+    return np.array(classes, dtype=dtype if dtype else None)
+
+
+def _run_input_check(check, X):
+    """Input checks the graph cannot express (OneHotEncoder's handle_unknown='error')."""
+    if check["kind"] == "known_categories":
+        for f, cats in zip(check["features"], check["categories"]):
+            unknown = ~np.isin(X[:, f], np.asarray(cats, dtype=X.dtype))
+            if unknown.any():
+                value = X[np.argmax(unknown), f]
+                raise ValueError(
+                    f"Found unknown category {value!r} in feature {f} during transform; "
+                    f"known categories: {cats}")
+    else:
+        raise ValueError(f"unknown input check {check['kind']!r} in model metadata")
