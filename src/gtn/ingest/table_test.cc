@@ -1,0 +1,53 @@
+#include "gtn/ingest/table.h"
+
+#include <gtest/gtest.h>
+
+namespace gtn::ingest {
+namespace {
+
+TEST(Csv, ParsesQuotedFieldsAndCrlf) {
+  auto t = parse_csv("id,text,score\r\n1,\"hello, \"\"world\"\"\",0.5\r\n2,\"two\nlines\",\r\n");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_EQ(t->names, (std::vector<std::string>{"id", "text", "score"}));
+  ASSERT_EQ(t->num_rows(), 2u);
+  EXPECT_EQ(t->columns[0][0], "1");
+  EXPECT_EQ(t->columns[1][0], "hello, \"world\"");
+  EXPECT_EQ(t->columns[1][1], "two\nlines");
+  EXPECT_EQ(t->columns[2][0], "0.5");
+  EXPECT_TRUE(t->columns[2][1].is_null());
+}
+
+TEST(Csv, SkipsBlankLinesAndByteOrderMark) {
+  auto t = parse_csv("\xEF\xBB\xBF" "a,b\n\n1,2\n\n3,4");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->names[0], "a");
+  EXPECT_EQ(t->num_rows(), 2u);
+  EXPECT_EQ(t->columns[1][1], "4");
+}
+
+TEST(Csv, ErrorsNameTheProblem) {
+  EXPECT_NE(parse_csv("a,b\n1,2,3\n").status().message().find("record 2 has 3 fields, expected 2"), std::string::npos);
+  EXPECT_NE(parse_csv("a,b\n\"1,2\n").status().message().find("unterminated"), std::string::npos);
+  EXPECT_NE(parse_csv("a,a\n1,2\n").status().message().find("repeats"), std::string::npos);
+  EXPECT_FALSE(parse_csv("").ok());
+}
+
+TEST(Jsonl, ColumnsInFirstSeenOrderWithMissingKeysAsNull) {
+  auto t = parse_jsonl("{\"z\": 1, \"a\": \"x\"}\n\n{\"a\": \"y\", \"b\": [1, 2]}\n");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_EQ(t->names, (std::vector<std::string>{"z", "a", "b"}));
+  ASSERT_EQ(t->num_rows(), 2u);
+  EXPECT_EQ(t->columns[0][0], 1);
+  EXPECT_TRUE(t->columns[0][1].is_null());
+  EXPECT_TRUE(t->columns[2][0].is_null());
+  EXPECT_EQ(t->columns[2][1].size(), 2u);
+}
+
+TEST(Jsonl, ErrorsNameTheLine) {
+  EXPECT_NE(parse_jsonl("{\"a\": 1}\n{bad\n").status().message().find("line 2"), std::string::npos);
+  EXPECT_NE(parse_jsonl("[1, 2]\n").status().message().find("not a JSON object"), std::string::npos);
+  EXPECT_FALSE(parse_jsonl("\n\n").ok());
+}
+
+}  // namespace
+}  // namespace gtn::ingest
