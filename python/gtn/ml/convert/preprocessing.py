@@ -1,0 +1,82 @@
+"""Scalers, Normalizer, OneHotEncoder and PCA: transform-only steps."""
+import numpy as np
+
+from gtn import UnsupportedError
+from gtn.ml.registry import register
+
+
+@register("sklearn.preprocessing.StandardScaler")
+def standard_scaler(g, est, x):
+    if est.with_mean:
+        x = g.op("Sub", x, g.const(est.mean_, "mean"))
+    if est.with_std:
+        x = g.op("Div", x, g.const(est.scale_, "scale"))
+    return {"transform": g.op("Identity", x)}
+
+
+@register("sklearn.preprocessing.MinMaxScaler")
+def min_max_scaler(g, est, x):
+    y = g.op("Add", g.op("Mul", x, g.const(est.scale_, "scale")), g.const(est.min_, "min"))
+    if est.clip:
+        lo, hi = est.feature_range
+        y = g.op("Clip", y, min=float(lo), max=float(hi))
+    return {"transform": y}
+
+
+@register("sklearn.preprocessing.Normalizer")
+def normalizer(g, est, x):
+    return {"transform": g.op("Normalize", x, norm=est.norm)}
+
+
+@register("sklearn.decomposition.PCA")
+def pca(g, est, x):
+    comp_t = est.components_.T
+    y = g.op("MatMul", x, g.const(comp_t, "components_T"))
+    y = g.op("Sub", y, g.const(est.mean_.reshape(1, -1) @ comp_t, "mean_projected"))
+    if est.whiten:
+        y = g.op("Div", y, g.const(np.sqrt(est.explained_variance_), "scale"))
+    # score_samples: the probabilistic PCA log-likelihood of each sample.
+    from sklearn.utils.extmath import fast_logdet
+
+    precision = est.get_precision()
+    xr = g.op("Sub", x, g.const(est.mean_, "mean"))
+    quad = g.op("ReduceSum", g.op("Mul", g.op("MatMul", xr, g.const(precision, "precision")),
+                                  xr), axis=1, keepdims=False)
+    const = -0.5 * (est.n_features_in_ * np.log(2.0 * np.pi) - fast_logdet(precision))
+    score = g.op("Add", g.op("Mul", quad, g.scalar(-0.5)), g.scalar(const))
+    return {"transform": y, "score_samples": score}
+
+
+@register("sklearn.preprocessing.OneHotEncoder")
+def one_hot_encoder(g, est, x):
+    if est.handle_unknown not in ("ignore", "error"):
+        raise UnsupportedError(f"OneHotEncoder handle_unknown={est.handle_unknown!r} is not "
+                               "supported; 'ignore' and 'error' are")
+    if getattr(est, "_infrequent_enabled", False):
+        raise UnsupportedError("OneHotEncoder with infrequent categories (min_frequency / "
+                               "max_categories) is not supported")
+    cats = []
+    for f, c in enumerate(est.categories_):
+        if c.dtype.kind not in "iuf" or np.isnan(c.astype(np.float64)).any():
+            raise UnsupportedError(
+                f"OneHotEncoder feature {f} has non-numeric or NaN categories; only numeric "
+                "categories are supported")
+        cats.append(c.astype(np.float64))
+    cols, values = [], []
+    drop = getattr(est, "drop_idx_", None)
+    for f, c in enumerate(cats):
+        keep = np.ones(len(c), dtype=bool)
+        if drop is not None and drop[f] is not None:
+            keep[int(drop[f])] = False
+        cols += [f] * int(keep.sum())
+        values.append(c[keep])
+    repeated = g.op("Gather", x, g.const(np.array(cols), "columns"), axis=1)
+    hot = g.op("Equal", repeated, g.const(np.concatenate(values), "categories"))
+    if est.handle_unknown == "error":
+        if x != g.input:
+            raise UnsupportedError("OneHotEncoder(handle_unknown='error') is supported only "
+                                   "on the model's input, not after another step")
+        g.metadata.setdefault("input_checks", []).append(
+            {"kind": "known_categories", "features": list(range(len(cats))),
+             "categories": [c.tolist() for c in cats]})
+    return {"transform": g.op("Cast", hot, to=g.dtype)}
