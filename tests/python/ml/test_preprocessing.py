@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+from sklearn import decomposition, preprocessing
+
+import gtn
+import gtn.ml
+from conftest import assert_parity
+
+TRANSFORMERS = [preprocessing.StandardScaler(), preprocessing.StandardScaler(with_mean=False),
+                preprocessing.MinMaxScaler(), preprocessing.MinMaxScaler((-1, 2), clip=True),
+                preprocessing.Normalizer(), preprocessing.Normalizer("l1"),
+                preprocessing.Normalizer("max"), decomposition.PCA(4),
+                decomposition.PCA(5, whiten=True)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("est", TRANSFORMERS, ids=repr)
+def test_transformers(est, dtype, regression):
+    X, _, Xt, _ = regression
+    assert_parity(est.fit(X), Xt * 1.5, dtype)
+
+
+def categorical(seed, n=200):
+    rng = np.random.default_rng(seed)
+    return np.c_[rng.integers(0, 4, n), rng.integers(10, 13, n) * 0.5, rng.integers(-2, 1, n)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("options", [{}, {"drop": "first"}, {"drop": "if_binary"},
+                                     {"handle_unknown": "ignore"}], ids=repr)
+def test_one_hot(options, dtype):
+    est = preprocessing.OneHotEncoder(**options).fit(categorical(0))
+    assert_parity(est, categorical(1), dtype)
+
+
+def test_one_hot_unknown_category():
+    X = categorical(0)
+    Xt = categorical(1)[:10].copy()
+    Xt[3, 0] = 7
+    ignore = preprocessing.OneHotEncoder(handle_unknown="ignore").fit(X)
+    m = assert_parity(ignore, Xt)
+    assert m.transform(Xt)[3, :4].sum() == 0
+    strict = gtn.ml.convert(preprocessing.OneHotEncoder().fit(X))
+    with pytest.raises(ValueError, match="unknown category"):
+        strict.transform(Xt)
+
+
+def test_one_hot_string_categories_are_unsupported():
+    est = preprocessing.OneHotEncoder().fit(np.array([["a"], ["b"]]))
+    with pytest.raises(gtn.UnsupportedError, match="numeric"):
+        gtn.ml.convert(est)

@@ -1,0 +1,55 @@
+import pytest
+from sklearn import svm
+
+import gtn
+import gtn.ml
+from conftest import assert_parity
+
+KERNELS = ["linear", "poly", "rbf", "sigmoid"]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("data", ["binary", "multiclass"])
+def test_svc(kernel, data, dtype, request):
+    X, y, Xt, _ = request.getfixturevalue(data)
+    assert_parity(svm.SVC(kernel=kernel, gamma="scale").fit(X, y), Xt, dtype)
+
+
+@pytest.mark.parametrize("options", [{"decision_function_shape": "ovo"},
+                                     {"break_ties": True}, {"C": 0.3, "gamma": 0.05}])
+def test_svc_options(options, multiclass):
+    X, y, Xt, _ = multiclass
+    assert_parity(svm.SVC(**options).fit(X, y), Xt)
+
+
+def test_nu_svc(multiclass):
+    X, y, Xt, _ = multiclass
+    assert_parity(svm.NuSVC(nu=0.3).fit(X, y), Xt)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_svr(kernel, dtype, regression):
+    X, y, Xt, _ = regression
+    assert_parity(svm.SVR(kernel=kernel, C=2.0).fit(X, y), Xt, dtype)
+
+
+def test_one_class_svm(binary):
+    X, _, Xt, _ = binary
+    assert_parity(svm.OneClassSVM(nu=0.2).fit(X), Xt)
+
+
+def test_probability_is_unsupported_but_predict_converts(binary):
+    X, y, Xt, _ = binary
+    with pytest.warns(FutureWarning):
+        est = svm.SVC(probability=True, random_state=0).fit(X, y)
+    m = assert_parity(est, Xt)
+    with pytest.raises(gtn.UnsupportedError, match="pairwise"):
+        m.predict_proba(Xt)
+
+
+def test_precomputed_kernel_is_unsupported(binary):
+    X, y, _, _ = binary
+    with pytest.raises(gtn.UnsupportedError, match="rbf"):
+        gtn.ml.convert(svm.SVC(kernel="precomputed").fit(X @ X.T, y))
