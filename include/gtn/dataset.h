@@ -105,6 +105,19 @@ class Dataset {
   virtual Result<std::vector<Array>> read_range(const std::string& tensor, uint64_t begin,
                                                 uint64_t end) const = 0;
 
+  // --- fast reads: resolve a tensor's position once, then read by position ---
+  // Position of tensor `name` in tensor_names(); NotFound if there is none.
+  virtual Result<size_t> tensor_index(const std::string& name) const = 0;
+  // Sample `index` of the tensor at position `tensor_index`. A sample stored without
+  // sample compression comes back as a zero-copy view whose owner keeps the chunk's
+  // memory mapping alive; compressed samples are decoded into a new array.
+  virtual Result<Array> read(size_t tensor_index, uint64_t index) const = 0;
+  // The shape of a sample, without touching its bytes (only the chunk header).
+  virtual Result<Shape> sample_shape(size_t tensor_index, uint64_t index) const = 0;
+  // Decodes sample `index` into the `capacity` bytes at `dst` and returns its shape;
+  // InvalidArgument if it needs more than `capacity` bytes.
+  virtual Result<Shape> read_into(size_t tensor_index, uint64_t index, void* dst, size_t capacity) const = 0;
+
   // --- tools ---
   // A human-readable multi-line summary (tensors, dtypes, shapes, sizes, chunks).
   virtual std::string summary() const = 0;

@@ -1,0 +1,61 @@
+// The bytes of a chunk file (docs/format.md, "Chunk files"): a fixed header, the
+// position and shape encoders, optional tile information, the data region (aligned to
+// 64 bytes) and an XXH3-64 trailer. Chunk files are immutable once written.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "gtn/dataset.h"
+#include "gtn/store/sample_index.h"
+
+namespace gtn::store {
+
+inline constexpr uint16_t kChunkFormatVersion = 1;
+inline constexpr uint8_t kChunkFlagTile = 1;
+inline constexpr size_t kChunkFixedHeaderBytes = 40;
+inline constexpr size_t kChunkDataAlignment = 64;
+
+// A piece of one sample that was too large for a chunk (see docs/format.md, "Tiling").
+struct TileInfo {
+  uint32_t index = 0;        // which piece, 0-based
+  uint32_t count = 1;        // how many pieces the sample has
+  uint64_t offset = 0;       // where this piece starts in the sample's stored bytes
+  uint64_t total_bytes = 0;  // the sample's stored bytes, all pieces together
+};
+
+struct ChunkHeader {
+  DType dtype = DType::kUInt8;
+  Compression sample_compression = Compression::kNone;
+  Compression chunk_compression = Compression::kNone;
+  uint8_t flags = 0;
+  uint32_t num_samples = 0;
+  uint64_t data_offset = 0;        // where the data region starts in the file
+  uint64_t stored_data_bytes = 0;  // bytes of the data region in the file
+  uint64_t raw_data_bytes = 0;     // bytes of the data region after chunk decompression
+  PositionEncoder positions;       // offsets into the (decompressed) data region
+  ShapeEncoder shapes;
+  TileInfo tile;                   // only when flags & kChunkFlagTile
+
+  bool is_tile() const { return flags & kChunkFlagTile; }
+};
+
+// The bytes of a chunk file holding `header` (dtype, compressions, flags, encoders and tile
+// filled in; sizes and offsets are computed) over the raw data region `raw_data`, which is
+// compressed with header.chunk_compression. Returns the file bytes.
+Result<std::string> encode_chunk(ChunkHeader header, std::string_view raw_data);
+
+// Parses and validates a chunk file's structure (not its checksum): Corruption naming what
+// is wrong. On success `header` describes the file and the data region is
+// bytes.substr(header->data_offset, header->stored_data_bytes).
+Status parse_chunk(std::string_view bytes, ChunkHeader* header);
+
+// The checksum stored in a chunk file's trailer and the one computed over its bytes.
+struct ChunkChecksums {
+  uint64_t stored = 0;
+  uint64_t computed = 0;
+};
+Result<ChunkChecksums> chunk_checksums(std::string_view bytes);
+
+}  // namespace gtn::store

@@ -1,0 +1,171 @@
+// fsck: verifies every file of a dataset and names the exact broken object.
+#include <set>
+#include <vector>
+
+#include "gtn/codec/compression.h"
+#include "gtn/dataset.h"
+#include "gtn/store/checksum.h"
+#include "gtn/store/chunk_format.h"
+#include "gtn/store/dataset_files.h"
+#include "gtn/store/tensor_rules.h"
+
+namespace gtn {
+namespace store {
+namespace {
+
+struct Checker {
+  Storage* storage;
+  std::vector<FsckIssue>* issues;
+
+  void report(const std::string& object, const std::string& problem) { issues->push_back({object, problem}); }
+
+  // Reads, checksums and parses one chunk file; false (with an issue) if it is broken.
+  bool load(const TensorMeta& meta, const ChunkFileRef& ref, std::shared_ptr<const Bytes>* file, ChunkHeader* h) {
+    std::string key = chunk_key(meta.key, ref.id);
+    auto bytes = storage->read(key);
+    if (!bytes.ok()) {
+      report(key, bytes.status().code() == StatusCode::kNotFound ? "chunk file is missing" : bytes.status().message());
+      return false;
+    }
+    *file = *bytes;
+    std::string_view v = (*file)->view();
+    if (v.size() != ref.size) {
+      report(key, "size " + std::to_string(v.size()) + " bytes, the manifest says " + std::to_string(ref.size));
+      return false;
+    }
+    auto sums = chunk_checksums(v);
+    if (!sums.ok()) {
+      report(key, sums.status().message());
+      return false;
+    }
+    if (sums->stored != sums->computed) {
+      report(key, "checksum mismatch: stored " + checksum_to_string(sums->stored) + ", computed " +
+                      checksum_to_string(sums->computed));
+      return false;
+    }
+    if (sums->stored != ref.checksum) {
+      report(key, "checksum " + checksum_to_string(sums->stored) + " differs from the manifest's " +
+                      checksum_to_string(ref.checksum));
+      return false;
+    }
+    Status st = parse_chunk(v, h);
+    if (!st.ok()) {
+      report(key, st.message());
+      return false;
+    }
+    if (h->dtype != meta.dtype || h->sample_compression != meta.sample_compression ||
+        (!h->is_tile() && h->chunk_compression != meta.chunk_compression)) {
+      report(key, "dtype or compression differs from the tensor's schema");
+      return false;
+    }
+    return true;
+  }
+
+  // Decodes one sample; false (with an issue) if it does not decode.
+  bool decode(const std::string& key, const TensorMeta& meta, const Shape& shape, std::string_view stored,
+              uint64_t* raw, uint64_t sample) {
+    size_t n = static_cast<size_t>(shape_numel(shape)) * dtype_size(meta.dtype);
+    std::string out(n, '\0');
+    Status st = decode_sample(meta.sample_compression, meta.dtype, shape, stored, out.data());
+    if (!st.ok()) {
+      report(key, "sample " + std::to_string(sample) + " does not decode: " + st.message());
+      return false;
+    }
+    *raw += n;
+    return true;
+  }
+
+  void check_entry(const TensorMeta& meta, const ChunkEntry& e) {
+    std::string key0 = chunk_key(meta.key, e.files[0].id);
+    uint64_t raw = 0;
+    if (e.is_tiled()) {
+      std::string stored;
+      Shape shape;
+      for (size_t i = 0; i < e.files.size(); ++i) {
+        std::shared_ptr<const Bytes> file;
+        ChunkHeader h;
+        if (!load(meta, e.files[i], &file, &h)) return;
+        std::string key = chunk_key(meta.key, e.files[i].id);
+        if (!h.is_tile() || h.tile.index != i || h.tile.count != e.files.size() || h.tile.offset != stored.size()) {
+          report(key, "tile " + std::to_string(i) + " of sample " + std::to_string(e.first_sample) + " is out of place");
+          return;
+        }
+        if (i == 0) shape = h.shapes.shape(0);
+        stored.append(file->view().substr(h.data_offset, h.stored_data_bytes));
+        if (i + 1 == e.files.size() && stored.size() != h.tile.total_bytes) {
+          report(key, "tiles hold " + std::to_string(stored.size()) + " bytes, expected " + std::to_string(h.tile.total_bytes));
+          return;
+        }
+      }
+      if (!decode(key0, meta, shape, stored, &raw, e.first_sample)) return;
+    } else {
+      std::shared_ptr<const Bytes> file;
+      ChunkHeader h;
+      if (!load(meta, e.files[0], &file, &h)) return;
+      if (h.is_tile()) {
+        report(key0, "a tile where the manifest expects a whole chunk");
+        return;
+      }
+      if (h.num_samples != e.num_samples) {
+        report(key0, "holds " + std::to_string(h.num_samples) + " samples, the manifest says " + std::to_string(e.num_samples));
+        return;
+      }
+      std::string_view region = file->view().substr(h.data_offset, h.stored_data_bytes);
+      std::string decompressed;
+      if (h.chunk_compression != Compression::kNone) {
+        decompressed.resize(h.raw_data_bytes);
+        Status st = codec::decompress(h.chunk_compression, region, decompressed.data(), decompressed.size());
+        if (!st.ok()) {
+          report(key0, "data region does not decompress: " + st.message());
+          return;
+        }
+        region = decompressed;
+      }
+      for (uint32_t j = 0; j < h.num_samples; ++j) {
+        uint64_t off, len;
+        h.positions.locate(j, &off, &len);
+        if (!decode(key0, meta, h.shapes.shape(j), region.substr(off, len), &raw, e.first_sample + j)) return;
+      }
+    }
+    if (raw != e.raw_bytes) {
+      report(key0, "samples hold " + std::to_string(raw) + " raw bytes, the manifest says " + std::to_string(e.raw_bytes));
+    }
+  }
+};
+
+}  // namespace
+}  // namespace store
+
+Result<std::vector<FsckIssue>> fsck(const std::string& path) {
+  std::vector<FsckIssue> issues;
+  store::DatasetFiles files;
+  Status st = store::load_dataset_files(path, &files);
+  if (st.code() == StatusCode::kNotFound || (!st.ok() && !files.storage)) return st;
+  if (!st.ok()) {
+    // The message starts with the file at fault ("versions/....manifest: ...").
+    const std::string& msg = st.message();
+    size_t colon = msg.find(": ");
+    issues.push_back({colon == std::string::npos ? "metadata" : msg.substr(0, colon),
+                      colon == std::string::npos ? msg : msg.substr(colon + 2)});
+    return issues;
+  }
+  store::Checker checker{files.storage.get(), &issues};
+  const store::Manifest& m = files.manifest;
+  for (size_t t = 0; t < m.tensors.size(); ++t) {
+    for (const auto& e : m.chunks[t]) checker.check_entry(m.tensors[t], e);
+  }
+  // Manifests of other versions must parse too.
+  auto manifests = files.storage->list("versions/");
+  if (!manifests.ok()) return manifests.status();
+  for (const auto& key : *manifests) {
+    if (key.size() < 9 || key.compare(key.size() - 9, 9, ".manifest") != 0) continue;
+    if (key == store::manifest_key(files.version_id)) continue;
+    auto bytes = files.storage->read(key);
+    store::Manifest other;
+    Status ms = bytes.ok() ? store::decode_manifest((*bytes)->view(), &other) : bytes.status();
+    if (!ms.ok()) issues.push_back({key, ms.message()});
+  }
+  return issues;
+}
+
+}  // namespace gtn

@@ -1,0 +1,36 @@
+// The root file gtn.json (format version, feature flags, current branch) and the ref
+// files refs/heads/<branch> that name a version (docs/format.md, "Root and refs").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gtn/status.h"
+
+namespace gtn::store {
+
+inline constexpr int kFormatVersion = 1;
+inline constexpr const char* kRootKey = "gtn.json";
+
+struct RootFile {
+  int format_version = kFormatVersion;
+  std::vector<std::string> reader_features;  // a reader must know all of these to read
+  std::vector<std::string> writer_features;  // a writer must know all of these to write
+  std::string head = "main";                 // the branch whose ref names the current version
+};
+
+std::string encode_root(const RootFile& root);
+Status decode_root(std::string_view json, RootFile* root);
+// Unsupported when the root asks for a format version or feature this build lacks.
+Status check_readable(const RootFile& root);
+Status check_writable(const RootFile& root);
+
+// "refs/heads/<branch>".
+std::string ref_key(const std::string& branch);
+// A ref file's bytes: the version id as 16 hex digits and a newline.
+std::string encode_ref(uint64_t version_id);
+Status decode_ref(std::string_view bytes, uint64_t* version_id);
+
+}  // namespace gtn::store

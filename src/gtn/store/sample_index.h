@@ -1,0 +1,80 @@
+// The per-chunk sample index: where each sample's bytes lie in the chunk's data region
+// (PositionEncoder) and what shape it has (ShapeEncoder). Both are run-length encoded:
+// a run of samples with the same byte length (or shape) costs one entry, so fixed-size
+// tensors cost O(1) per chunk and ragged ones degrade to explicit per-sample entries.
+// Lookup is a binary search over the runs (O(1) for a single run).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gtn/status.h"
+#include "gtn/store/coding.h"
+#include "gtn/tensor.h"
+
+namespace gtn::store {
+
+inline constexpr size_t kMaxRank = 32;
+
+class PositionEncoder {
+ public:
+  // Adds `count` samples of `length` bytes each, stored right after the previous ones.
+  void append(uint64_t length, uint32_t count = 1);
+  // Removes the last sample (num_samples() > 0).
+  void pop_back();
+  uint32_t num_samples() const { return ends_.empty() ? 0 : ends_.back(); }
+  uint64_t total_bytes() const { return total_; }
+  size_t num_runs() const { return ends_.size(); }
+  // Byte offset and length of sample `j` (j < num_samples()).
+  void locate(uint32_t j, uint64_t* offset, uint64_t* length) const {
+    size_t r = ends_.size() == 1 ? 0 : run_of(j);
+    uint32_t first = r ? ends_[r - 1] : 0;
+    *length = lengths_[r];
+    *offset = starts_[r] + static_cast<uint64_t>(j - first) * lengths_[r];
+  }
+  // Serialized form: u32 run count, then per run u32 end (exclusive) and u64 length.
+  void encode(std::string* out) const;
+  // Parses what encode() wrote; Corruption on malformed input.
+  static Status decode(ByteReader* in, PositionEncoder* out);
+
+ private:
+  size_t run_of(uint32_t j) const {
+    return static_cast<size_t>(std::upper_bound(ends_.begin(), ends_.end(), j) - ends_.begin());
+  }
+  std::vector<uint32_t> ends_;
+  std::vector<uint64_t> lengths_;
+  std::vector<uint64_t> starts_;
+  uint64_t total_ = 0;
+};
+
+class ShapeEncoder {
+ public:
+  // Adds `count` samples of `shape`.
+  void append(const Shape& shape, uint32_t count = 1);
+  // Removes the last sample (num_samples() > 0).
+  void pop_back();
+  uint32_t num_samples() const { return ends_.empty() ? 0 : ends_.back(); }
+  size_t num_runs() const { return ends_.size(); }
+  // The shape of sample `j` (j < num_samples()).
+  Shape shape(uint32_t j) const {
+    size_t r = ends_.size() == 1 ? 0 : static_cast<size_t>(std::upper_bound(ends_.begin(), ends_.end(), j) - ends_.begin());
+    const int64_t* d = dims_.data() + dim_starts_[r];
+    return Shape(d, d + ranks_[r]);
+  }
+  // Elementwise min and max over the runs whose shape has numel > 0 (false if none).
+  bool bounds(Shape* min_shape, Shape* max_shape) const;
+  // Serialized form: u32 run count, then per run u32 end (exclusive), u8 rank, rank x u64 dims.
+  void encode(std::string* out) const;
+  static Status decode(ByteReader* in, ShapeEncoder* out);
+
+ private:
+  std::vector<uint32_t> ends_;
+  std::vector<uint8_t> ranks_;
+  std::vector<uint32_t> dim_starts_;
+  std::vector<int64_t> dims_;
+};
+
+}  // namespace gtn::store

@@ -1,0 +1,145 @@
+#include "gtn/store/tensor_rules.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+
+#include "gtn/codec/compression.h"
+#include "gtn/codec/image_codec.h"
+#include "gtn/store/sample_index.h"
+
+namespace gtn::store {
+namespace {
+
+bool is_float(DType d) { return d == DType::kFloat16 || d == DType::kFloat32 || d == DType::kFloat64; }
+bool is_integer(DType d) {
+  return d == DType::kInt8 || d == DType::kInt16 || d == DType::kInt32 || d == DType::kInt64 ||
+         d == DType::kUInt8 || d == DType::kUInt16 || d == DType::kUInt32 || d == DType::kUInt64;
+}
+
+std::string tname(const TensorMeta& m) { return "tensor '" + m.name + "'"; }
+
+}  // namespace
+
+Status resolve_spec(const TensorSpec& spec, TensorMeta* m) {
+  *m = TensorMeta();
+  if (spec.name.empty()) return Status::InvalidArgument("tensor name must not be empty");
+  if (spec.name.size() > 256 || spec.name.find('\0') != std::string::npos) {
+    return Status::InvalidArgument("tensor name must be at most 256 characters without NUL bytes");
+  }
+  m->name = spec.name;
+  m->htype = spec.htype.empty() ? "generic" : spec.htype;
+  const std::string& h = m->htype;
+  auto bad_dtype = [&](const char* expected) {
+    return Status::InvalidArgument(tname(*m) + ": htype '" + h + "' needs dtype " + expected + ", got " +
+                                   std::string(dtype_name(*spec.dtype)));
+  };
+  if (h == "generic") {
+    if (!spec.dtype) return Status::InvalidArgument(tname(*m) + ": htype 'generic' needs an explicit dtype");
+    m->dtype = *spec.dtype;
+  } else if (h == "image") {
+    m->dtype = spec.dtype.value_or(DType::kUInt8);
+    if (dtype_is_bytes_like(m->dtype)) return bad_dtype("uint8 (or another numeric type)");
+  } else if (h == "text" || h == "json") {
+    m->dtype = spec.dtype.value_or(DType::kText);
+    if (m->dtype != DType::kText) return bad_dtype("text");
+  } else if (h == "embedding") {
+    m->dtype = spec.dtype.value_or(DType::kFloat32);
+    if (!is_float(m->dtype)) return bad_dtype("float16, float32 or float64");
+  } else if (h == "class_label") {
+    m->dtype = spec.dtype.value_or(DType::kInt64);
+    if (!is_integer(m->dtype)) return bad_dtype("an integer type (default int64)");
+  } else if (h == "bbox") {
+    m->dtype = spec.dtype.value_or(DType::kFloat32);
+    if (!is_float(m->dtype)) return bad_dtype("float16, float32 or float64");
+  } else {
+    return Status::InvalidArgument("unknown htype '" + h +
+                                   "'; expected one of generic, image, text, json, embedding, class_label, bbox");
+  }
+  if (!spec.class_names.empty() && h != "class_label") {
+    return Status::InvalidArgument(tname(*m) + ": class_names are only for htype 'class_label'");
+  }
+  m->class_names = spec.class_names;
+  m->sample_compression = spec.sample_compression;
+  m->chunk_compression = spec.chunk_compression;
+  if (codec::is_image_codec(m->sample_compression) && m->dtype != DType::kUInt8) {
+    return Status::InvalidArgument(tname(*m) + ": " + std::string(compression_name(m->sample_compression)) +
+                                   " sample compression needs dtype uint8, got " + std::string(dtype_name(m->dtype)));
+  }
+  if (m->chunk_compression != Compression::kNone && !codec::is_byte_codec(m->chunk_compression)) {
+    return Status::InvalidArgument(tname(*m) + ": chunk compression must be none, lz4 or zstd, got " +
+                                   std::string(compression_name(m->chunk_compression)));
+  }
+  if (spec.chunk_target_bytes == 0) return Status::InvalidArgument(tname(*m) + ": chunk_target_bytes must be > 0");
+  m->chunk_target_bytes = spec.chunk_target_bytes;
+  if (dtype_is_bytes_like(m->dtype)) m->rank = 1;
+  return Status::OK();
+}
+
+Status check_sample(const TensorMeta& m, const Array& v) {
+  if (v.dtype() != m.dtype) {
+    return Status::InvalidArgument(tname(m) + " holds " + std::string(dtype_name(m.dtype)) + " samples, got " +
+                                   std::string(dtype_name(v.dtype())));
+  }
+  if (v.ndim() > kMaxRank) return Status::InvalidArgument(tname(m) + ": samples may have at most 32 dimensions");
+  if (v.numel() == 0) return Status::OK();
+  const Shape& s = v.shape();
+  if (m.rank >= 0 && static_cast<int>(v.ndim()) != m.rank) {
+    return Status::InvalidArgument(tname(m) + " holds samples of rank " + std::to_string(m.rank) + ", got shape " +
+                                   shape_to_string(s));
+  }
+  const std::string& h = m.htype;
+  if (h == "image" && s.size() != 2 && s.size() != 3) {
+    return Status::InvalidArgument(tname(m) + ": images need shape (H, W) or (H, W, C), got " + shape_to_string(s));
+  }
+  if (h == "embedding" && s.size() != 1) {
+    return Status::InvalidArgument(tname(m) + ": embeddings need a 1-d shape, got " + shape_to_string(s));
+  }
+  if (h == "class_label" && s.size() > 1) {
+    return Status::InvalidArgument(tname(m) + ": class labels need a scalar or 1-d shape, got " + shape_to_string(s));
+  }
+  if (h == "bbox" && (s.size() != 2 || s[1] != 4)) {
+    return Status::InvalidArgument(tname(m) + ": boxes need shape (n, 4), got " + shape_to_string(s));
+  }
+  if (h == "json" && !nlohmann::json::accept(v.as_string_view())) {
+    return Status::InvalidArgument(tname(m) + ": sample is not valid JSON");
+  }
+  if (codec::is_image_codec(m.sample_compression)) {
+    Status st = codec::check_image(m.sample_compression, v.dtype(), s);
+    if (!st.ok()) return st.WithContext(tname(m));
+  }
+  return Status::OK();
+}
+
+Status encode_sample(const TensorMeta& m, const Array& v, std::string* out) {
+  std::string_view raw = v.as_string_view();
+  if (v.numel() == 0 || m.sample_compression == Compression::kNone) {
+    out->assign(raw.data(), raw.size());
+    return Status::OK();
+  }
+  if (codec::is_image_codec(m.sample_compression)) {
+    GTN_ASSIGN_OR_RETURN(*out, codec::encode_image(m.sample_compression, v.data_as<uint8_t>(), v.shape()));
+    return Status::OK();
+  }
+  GTN_ASSIGN_OR_RETURN(*out, codec::compress(m.sample_compression, raw));
+  return Status::OK();
+}
+
+Status decode_sample(Compression compression, DType dtype, const Shape& shape, std::string_view stored, void* out) {
+  size_t nbytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  if (nbytes == 0 || compression == Compression::kNone) {
+    if (stored.size() != nbytes) {
+      return Status::Corruption("sample holds " + std::to_string(stored.size()) + " bytes, its shape " +
+                                shape_to_string(shape) + " needs " + std::to_string(nbytes));
+    }
+    if (nbytes) std::memcpy(out, stored.data(), nbytes);
+    return Status::OK();
+  }
+  if (codec::is_image_codec(compression)) {
+    if (dtype != DType::kUInt8) return Status::Corruption("image-compressed sample is not uint8");
+    return codec::decode_image(compression, stored, shape, static_cast<uint8_t*>(out));
+  }
+  return codec::decompress(compression, stored, out, nbytes);
+}
+
+}  // namespace gtn::store

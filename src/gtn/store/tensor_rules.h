@@ -1,0 +1,31 @@
+// What each htype means: its default dtype, which dtypes, ranks and compressions it
+// accepts, and how one sample is checked and turned into stored bytes and back.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "gtn/dataset.h"
+#include "gtn/store/manifest.h"
+
+namespace gtn::store {
+
+// Fills `meta` from `spec` (htype defaults, validation): InvalidArgument on a bad spec.
+Status resolve_spec(const TensorSpec& spec, TensorMeta* meta);
+
+// Checks one sample against the tensor: exact dtype, rank (fixed by the first non-empty
+// sample), htype shape rules, JSON validity, image codec limits. Samples with no elements
+// are empty samples and always accepted when the dtype matches.
+Status check_sample(const TensorMeta& meta, const Array& value);
+
+// The rank a non-empty sample fixes for the tensor (-1 for empty samples).
+inline int rank_fixed_by(const Array& value) { return value.numel() == 0 ? -1 : static_cast<int>(value.ndim()); }
+
+// The stored bytes of a checked sample under the tensor's sample compression. Empty
+// samples are stored as zero bytes whatever the compression.
+Status encode_sample(const TensorMeta& meta, const Array& value, std::string* out);
+
+// Decodes stored sample bytes into the numel(shape) * dtype_size bytes at `out`.
+Status decode_sample(Compression compression, DType dtype, const Shape& shape, std::string_view stored, void* out);
+
+}  // namespace gtn::store

@@ -1,0 +1,63 @@
+// Helpers shared by the store tests: scratch directories and deterministic samples.
+#pragma once
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "gtn/dataset.h"
+
+namespace gtn::store::testing {
+
+// A fresh directory under the system temp dir, removed on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = (std::filesystem::temp_directory_path() /
+             ("gtn_store_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
+                .string();
+    std::filesystem::remove_all(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+  std::string sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A uint8 array of `shape` filled from `seed`.
+inline Array random_u8(const Shape& shape, uint64_t seed) {
+  Array a = Array::Zeros(DType::kUInt8, shape);
+  std::mt19937_64 rng(seed);
+  auto* p = static_cast<uint8_t*>(a.mutable_data());
+  for (size_t i = 0; i < a.nbytes(); ++i) p[i] = static_cast<uint8_t>(rng());
+  return a;
+}
+
+inline Array random_f32(const Shape& shape, uint64_t seed) {
+  Array a = Array::Zeros(DType::kFloat32, shape);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  auto* p = static_cast<float*>(a.mutable_data());
+  for (int64_t i = 0; i < a.numel(); ++i) p[i] = dist(rng);
+  return a;
+}
+
+inline std::string random_text(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, ' ');
+  for (auto& c : s) c = static_cast<char>('a' + rng() % 26);
+  return s;
+}
+
+inline bool same(const Array& a, const Array& b) {
+  return a.dtype() == b.dtype() && a.shape() == b.shape() && a.as_string_view() == b.as_string_view();
+}
+
+}  // namespace gtn::store::testing
