@@ -1,0 +1,261 @@
+// The CPU executor. Compile: optimization passes, then one kernel per node (the op's CPU
+// kernel, or its reference kernel through an adapter). Run: when every node of a method is
+// row-local, X is cut into row tiles that run through the whole graph on the thread pool
+// (intermediates of one tile stay in cache); otherwise the graph runs once on all rows.
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <cblas.h>
+
+#include "gtn/ml/cpu_kernels.h"
+#include "gtn/ml/passes.h"
+#include "gtn/ml/thread_pool.h"
+
+namespace gtn::ml {
+
+CpuKernelRegistry& CpuKernelRegistry::Global() {
+  static CpuKernelRegistry r;
+  return r;
+}
+
+CpuKernelRegistry::CpuKernelRegistry() {
+}
+
+namespace {
+
+Array cast_constant(const Array& a, DType graph_dtype) {
+  DType dt = runtime_dtype(a.dtype(), graph_dtype);
+  if (dt == a.dtype()) return a;
+  RTensor t = to_rtensor(a);
+  t.dtype = dt;
+  for (double& v : t.v) v = round_to_dtype(v, dt);
+  return from_rtensor(t);
+}
+
+CpuKernel reference_adapter(RefKernel k) {
+  return [k = std::move(k)](const std::vector<const Array*>& in, std::vector<Array>& out) -> Status {
+    std::vector<RTensor> rin;
+    rin.reserve(in.size());
+    for (const Array* a : in) rin.push_back(to_rtensor(*a));
+    std::vector<const RTensor*> ptrs;
+    for (const auto& t : rin) ptrs.push_back(&t);
+    std::vector<RTensor> rout(out.size());
+    GTN_RETURN_IF_ERROR(k(ptrs, rout));
+    for (size_t i = 0; i < out.size(); ++i) out[i] = from_rtensor(rout[i]);
+    return Status::OK();
+  };
+}
+
+// A row range of a 2-d+ array, without copying.
+Array row_slice(const Array& x, int64_t begin, int64_t end) {
+  Shape s = x.shape();
+  int64_t row_bytes = s[0] ? static_cast<int64_t>(x.nbytes()) / s[0] : 0;
+  s[0] = end - begin;
+  return *Array::View(x.dtype(), s, static_cast<const char*>(x.data()) + begin * row_bytes,
+                      static_cast<size_t>((end - begin) * row_bytes), x.owner());
+}
+
+Array concat_rows(const std::vector<Array>& parts) {
+  Shape s = parts[0].shape();
+  s[0] = 0;
+  for (const auto& p : parts) s[0] += p.shape()[0];
+  Array out = Array::Zeros(parts[0].dtype(), s);
+  char* d = static_cast<char*>(out.mutable_data());
+  for (const auto& p : parts) {
+    if (p.nbytes()) std::memcpy(d, p.data(), p.nbytes());
+    d += p.nbytes();
+  }
+  return out;
+}
+
+struct Step {
+  std::vector<int> in, out;  // value slots
+  CpuKernel kernel;
+  std::string label;
+};
+
+struct MethodPlan {
+  std::vector<size_t> steps;  // indices into steps_
+  std::vector<int> outputs;   // value slots
+  bool tiled = false;
+};
+
+class CpuExecutable : public Executable {
+ public:
+  Status Init(const Graph& original, const Options& options) {
+    GTN_ASSIGN_OR_RETURN(graph_, optimize_graph(original, options, notes_));
+    GTN_ASSIGN_OR_RETURN(auto types, validate_graph(graph_));
+    auto slot_of = [&](const std::string& name) {
+      auto it = slots_.find(name);
+      if (it != slots_.end()) return it->second;
+      int s = static_cast<int>(slots_.size());
+      slots_[name] = s;
+      return s;
+    };
+    input_slot_ = slot_of(graph_.inputs[0].name);
+    for (const auto& [name, a] : graph_.constants) constants_.push_back({slot_of(name), cast_constant(a, graph_.dtype)});
+    const CpuKernelRegistry& cpu = CpuKernelRegistry::Global();
+    int64_t row_bytes = 0;
+    std::vector<bool> row_local(graph_.nodes.size(), true);
+    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+      const Node& n = graph_.nodes[i];
+      NodeContext ctx;
+      ctx.node = &n;
+      ctx.label = node_label(graph_, i);
+      ctx.graph_dtype = graph_.dtype;
+      ctx.graph_constants = &graph_.constants;
+      std::vector<bool> batched;
+      for (const auto& in : n.inputs) {
+        ctx.inputs.push_back(types.at(in));
+        auto c = graph_.constants.find(in);
+        ctx.constants.push_back(c == graph_.constants.end() ? nullptr : &c->second);
+        const Shape& s = types.at(in).shape;
+        batched.push_back(!s.empty() && s[0] == -1);
+      }
+      for (const auto& o : n.outputs) {
+        ctx.outputs.push_back(types.at(o));
+        int64_t per_row = static_cast<int64_t>(dtype_size(types.at(o).dtype));
+        const Shape& s = types.at(o).shape;
+        for (size_t d = 1; d < s.size(); ++d) per_row *= std::max<int64_t>(s[d], 1);
+        row_bytes += per_row;
+      }
+      const OpSchema* op = OpRegistry::Global().Find(n.op);
+      if (op->row_local) row_local[i] = op->row_local(ctx, batched);
+      Step step;
+      step.label = ctx.label;
+      for (const auto& in : n.inputs) step.in.push_back(slot_of(in));
+      for (const auto& o : n.outputs) step.out.push_back(slot_of(o));
+      bool have = false;
+      if (CpuKernelFactory f = cpu.Find(n.op)) {
+        auto k = f(ctx, options, notes_);
+        if (k.ok()) {
+          step.kernel = std::move(*k);
+          have = true;
+        } else if (k.status().code() != StatusCode::kUnsupported) {
+          return k.status();
+        }
+      }
+      if (!have) {
+        GTN_ASSIGN_OR_RETURN(RefKernel rk, op->reference(ctx));
+        step.kernel = reference_adapter(std::move(rk));
+        fallback_ops_.insert(n.op);
+      }
+      steps_.push_back(std::move(step));
+    }
+    n_slots_ = static_cast<int>(slots_.size());
+    auto it = options.find("tile_rows");
+    if (it != options.end()) {
+      tile_rows_ = std::stoll(it->second);
+    } else {
+      // Aim for the intermediates of one tile to fit in ~512 KiB of cache.
+      tile_rows_ = std::clamp<int64_t>((512 << 10) / std::max<int64_t>(row_bytes, 1), 64, 8192);
+    }
+    for (const auto& [m, outs] : graph_.outputs) {
+      MethodPlan p;
+      p.steps = needed_nodes(graph_, outs);
+      p.tiled = true;
+      for (size_t i : p.steps) p.tiled &= row_local[i];
+      for (const auto& o : outs) {
+        p.outputs.push_back(slot_of(o));
+        const Shape& s = types.at(o).shape;
+        p.tiled &= !s.empty() && s[0] == -1;
+      }
+      plans_[m] = std::move(p);
+    }
+    n_slots_ = static_cast<int>(slots_.size());
+    return Status::OK();
+  }
+
+  Result<std::vector<Array>> RunOnce(const MethodPlan& p, const Array& X) const {
+    std::vector<Array> values(static_cast<size_t>(n_slots_));
+    for (const auto& [slot, a] : constants_) values[slot] = a;
+    values[input_slot_] = X;
+    std::vector<const Array*> in;
+    std::vector<Array> out;
+    for (size_t i : p.steps) {
+      const Step& s = steps_[i];
+      in.clear();
+      for (int k : s.in) in.push_back(&values[k]);
+      out.assign(s.out.size(), Array());
+      Status st = s.kernel(in, out);
+      if (!st.ok()) return st.WithContext(s.label);
+      for (size_t k = 0; k < s.out.size(); ++k) values[s.out[k]] = std::move(out[k]);
+    }
+    std::vector<Array> result;
+    for (int o : p.outputs) result.push_back(values[o]);
+    return result;
+  }
+
+  Result<std::vector<Array>> Run(const std::string& method, const Array& X, int n_threads) const override {
+    const MethodPlan& p = plans_.at(method);
+    int64_t n = X.shape()[0];
+    if (!p.tiled || n <= tile_rows_) return RunOnce(p, X);
+    int64_t n_tiles = (n + tile_rows_ - 1) / tile_rows_;
+    std::vector<std::vector<Array>> parts(static_cast<size_t>(n_tiles));
+    std::vector<Status> errors(static_cast<size_t>(n_tiles));
+    ThreadPool& pool = ThreadPool::Global();
+    int threads = n_threads > 0 ? n_threads : pool.max_threads();
+    pool.ParallelFor(n_tiles, threads, [&](int64_t t) {
+      int64_t b = t * tile_rows_, e = std::min(n, b + tile_rows_);
+      auto r = RunOnce(p, row_slice(X, b, e));
+      if (r.ok()) parts[t] = std::move(*r);
+      else errors[t] = r.status();
+    });
+    for (const auto& e : errors)
+      if (!e.ok()) return e;
+    std::vector<Array> result;
+    for (size_t k = 0; k < p.outputs.size(); ++k) {
+      std::vector<Array> col;
+      for (auto& part : parts) col.push_back(std::move(part[k]));
+      result.push_back(concat_rows(col));
+    }
+    return result;
+  }
+
+  std::vector<std::string> Describe() const override {
+    std::vector<std::string> lines = notes_;
+    lines.push_back("tile rows: " + std::to_string(tile_rows_));
+    for (const auto& [m, p] : plans_)
+      lines.push_back("method " + m + ": " + std::to_string(p.steps.size()) + " kernels, " +
+                      (p.tiled ? "row-tiled on the thread pool" : "whole batch, one thread"));
+    if (!fallback_ops_.empty()) {
+      std::string s = "ops on reference kernels:";
+      for (const auto& op : fallback_ops_) s += " " + op;
+      lines.push_back(s);
+    }
+    return lines;
+  }
+
+ private:
+  Graph graph_;
+  std::vector<std::string> notes_;
+  std::map<std::string, int> slots_;
+  int n_slots_ = 0;
+  int input_slot_ = 0;
+  std::vector<std::pair<int, Array>> constants_;
+  std::vector<Step> steps_;
+  std::map<std::string, MethodPlan> plans_;
+  std::set<std::string> fallback_ops_;
+  int64_t tile_rows_ = 1024;
+};
+
+class CpuBackend : public Backend {
+ public:
+  CpuBackend() { openblas_set_num_threads(1); }
+  std::string name() const override { return "cpu"; }
+  Result<std::unique_ptr<Executable>> Compile(const Graph& g, const std::map<std::string, ValueInfo>&,
+                                              const Options& options) const override {
+    auto exe = std::make_unique<CpuExecutable>();
+    GTN_RETURN_IF_ERROR(exe->Init(g, options));
+    return std::unique_ptr<Executable>(std::move(exe));
+  }
+};
+
+}  // namespace
+
+const Backend& cpu_backend() {
+  static CpuBackend b;
+  return b;
+}
+
+}  // namespace gtn::ml

@@ -1,0 +1,224 @@
+// gtn::ml::Model: parse + validate + compile a graph for a backend; run, save, load.
+#include <sstream>
+
+#include "gtn/ml.h"
+#include "gtn/ml/backend.h"
+#include "gtn/ml/model_file.h"
+#include "gtn/ml/op_registry.h"
+#include "gtn/ml/xgboost_loader.h"
+
+namespace gtn::ml {
+
+Result<Model> compile_model(std::string_view graph_json, std::map<std::string, Array> constants,
+                            std::string_view backend, const Options& options);
+
+class CompiledGraph {
+ public:
+  Graph graph;
+  std::map<std::string, ValueInfo> types;
+  Options options;
+  std::string backend_name;
+  std::unique_ptr<Executable> exe;
+
+  Status Build() {
+    const Backend* b = find_backend(backend_name);
+    if (!b) return Status::InvalidArgument("unknown backend '" + backend_name + "'; expected \"cpu\" or \"reference\"");
+    GTN_ASSIGN_OR_RETURN(exe, b->Compile(graph, types, options));
+    return Status::OK();
+  }
+};
+
+namespace {
+
+const std::map<std::string, std::vector<std::string>>& known_options() {
+  static const std::map<std::string, std::vector<std::string>> o = {
+      {"tree_strategy", {"auto", "gemm", "tree_traversal", "perfect_tree_traversal", "interleaved",
+                         "perfect_interleaved"}},
+      {"optimize", {"0", "1"}},
+      {"tile_rows", {}},  // a positive integer
+  };
+  return o;
+}
+
+Status check_option(const std::string& name, const std::string& value) {
+  auto it = known_options().find(name);
+  if (it == known_options().end()) {
+    std::string names;
+    for (const auto& [k, _] : known_options()) names += (names.empty() ? "" : ", ") + k;
+    return Status::InvalidArgument("unknown option '" + name + "'; known options: " + names);
+  }
+  if (name == "tile_rows") {
+    char* end = nullptr;
+    long v = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || v < 1)
+      return Status::InvalidArgument("option tile_rows must be a positive integer, got '" + value + "'");
+    return Status::OK();
+  }
+  for (const auto& v : it->second)
+    if (v == value) return Status::OK();
+  std::string vals;
+  for (const auto& v : it->second) vals += (vals.empty() ? "" : ", ") + v;
+  return Status::InvalidArgument("option " + name + " must be one of " + vals + ", got '" + value + "'");
+}
+
+}  // namespace
+
+Result<Model> Model::Compile(std::string_view graph_json, std::map<std::string, Array> constants,
+                             std::string_view backend) {
+  return compile_model(graph_json, std::move(constants), backend, {});
+}
+
+Result<Model> compile_model(std::string_view graph_json, std::map<std::string, Array> constants,
+                            std::string_view backend, const Options& options) {
+  for (const auto& [k, v] : options) GTN_RETURN_IF_ERROR(check_option(k, v));
+  auto impl = std::make_shared<CompiledGraph>();
+  GTN_ASSIGN_OR_RETURN(impl->graph, parse_graph(graph_json, std::move(constants)));
+  GTN_ASSIGN_OR_RETURN(impl->types, validate_graph(impl->graph));
+  impl->options = options;
+  impl->backend_name = std::string(backend);
+  GTN_RETURN_IF_ERROR(impl->Build());
+  return Model::FromImpl(std::move(impl));
+}
+
+Model Model::FromImpl(std::shared_ptr<CompiledGraph> impl) {
+  Model m;
+  m.impl_ = std::move(impl);
+  return m;
+}
+
+Result<Model> Model::Load(const std::string& path, std::string_view backend) {
+  GTN_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  if (!is_model_file(bytes)) {
+    size_t i = 0;
+    while (i < bytes.size() && std::isspace(static_cast<unsigned char>(bytes[i]))) ++i;
+    if (i < bytes.size() && bytes[i] == '{') return LoadXGBoostJson(bytes, "float32", backend);
+    return Status::Corruption("'" + path + "' is neither a GTN model file (bad magic) nor an XGBoost JSON model");
+  }
+  auto contents = parse_model_file(std::move(bytes));
+  if (!contents.ok()) return contents.status().WithContext(path);
+  auto m = compile_model(contents->graph_json, std::move(contents->constants), backend, contents->options);
+  if (!m.ok() && m.status().code() == StatusCode::kInvalidArgument)
+    return Status::Corruption(path + ": stored graph is invalid: " + m.status().message());
+  return m;
+}
+
+Result<Model> Model::LoadXGBoostJson(std::string_view path_or_json, std::string_view dtype, std::string_view backend) {
+  std::string text;
+  size_t i = 0;
+  while (i < path_or_json.size() && std::isspace(static_cast<unsigned char>(path_or_json[i]))) ++i;
+  if (i < path_or_json.size() && path_or_json[i] == '{') {
+    text = std::string(path_or_json);
+  } else {
+    GTN_ASSIGN_OR_RETURN(text, read_file(std::string(path_or_json)));
+  }
+  DType dt;
+  if (dtype == "float32") dt = DType::kFloat32;
+  else if (dtype == "float64") dt = DType::kFloat64;
+  else return Status::InvalidArgument("dtype must be \"float32\" or \"float64\", got \"" + std::string(dtype) + "\"");
+  GTN_ASSIGN_OR_RETURN(XGBoostGraph g, xgboost_json_to_graph(text, dt));
+  return Compile(g.graph_json, std::move(g.constants), backend);
+}
+
+Status Model::Save(const std::string& path) const { return write_model_file(path, impl_->graph, impl_->options); }
+
+std::vector<std::string> Model::methods() const {
+  std::vector<std::string> m;
+  for (const auto& [k, _] : impl_->graph.outputs) m.push_back(k);
+  return m;
+}
+
+Result<std::vector<Array>> Model::Run(std::string_view method, const Array& X, int n_threads) const {
+  const Graph& g = impl_->graph;
+  std::string m(method);
+  if (!g.outputs.count(m)) {
+    std::string have;
+    for (const auto& [k, _] : g.outputs) have += (have.empty() ? "" : ", ") + k;
+    return Status::InvalidArgument("model has no method '" + m + "'; it has: " + have);
+  }
+  if (X.dtype() != DType::kFloat32 && X.dtype() != DType::kFloat64)
+    return Status::InvalidArgument("X must be float32 or float64, got " + std::string(dtype_name(X.dtype())));
+  if (X.ndim() != 2)
+    return Status::InvalidArgument("X must be 2-d [n_rows, n_features], got shape " + shape_to_string(X.shape()));
+  int64_t nf = n_features();
+  if (X.shape()[1] != nf)
+    return Status::InvalidArgument("model expects " + std::to_string(nf) + " features, got " + std::to_string(X.shape()[1]));
+  if (n_threads < 0) return Status::InvalidArgument("n_threads must be >= 0, got " + std::to_string(n_threads));
+  if (X.dtype() == g.dtype) return impl_->exe->Run(m, X, n_threads);
+  Array cast = Array::Zeros(g.dtype, X.shape());
+  int64_t n = X.numel();
+  if (g.dtype == DType::kFloat32) {
+    const double* s = X.data_as<double>();
+    float* d = static_cast<float*>(cast.mutable_data());
+    for (int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(s[i]);
+  } else {
+    const float* s = X.data_as<float>();
+    double* d = static_cast<double*>(cast.mutable_data());
+    for (int64_t i = 0; i < n; ++i) d[i] = s[i];
+  }
+  return impl_->exe->Run(m, cast, n_threads);
+}
+
+Result<Array> Model::Predict(std::string_view method, const Array& X, int n_threads) const {
+  GTN_ASSIGN_OR_RETURN(std::vector<Array> outs, Run(method, X, n_threads));
+  if (outs.size() != 1)
+    return Status::InvalidArgument("method '" + std::string(method) + "' returns " + std::to_string(outs.size()) +
+                                   " values; use Run()");
+  return std::move(outs[0]);
+}
+
+Status Model::SetOption(std::string_view name, std::string_view value) {
+  std::string k(name), v(value);
+  GTN_RETURN_IF_ERROR(check_option(k, v));
+  auto next = std::make_shared<CompiledGraph>();
+  next->graph = impl_->graph;
+  next->types = impl_->types;
+  next->options = impl_->options;
+  next->options[k] = v;
+  next->backend_name = impl_->backend_name;
+  GTN_RETURN_IF_ERROR(next->Build());
+  impl_ = std::move(next);
+  return Status::OK();
+}
+
+const std::map<std::string, std::string>& Model::options() const { return impl_->options; }
+std::string Model::graph_json() const { return graph_to_json(impl_->graph).dump(); }
+std::string Model::metadata_json() const { return impl_->graph.metadata.dump(); }
+int64_t Model::n_features() const { return impl_->graph.inputs[0].shape[1]; }
+const std::string& Model::backend() const { return impl_->backend_name; }
+
+std::string Model::Describe() const {
+  const Graph& g = impl_->graph;
+  std::ostringstream s;
+  s << "backend: " << impl_->backend_name << "\n";
+  s << "dtype: " << dtype_name(g.dtype) << "\n";
+  s << "input: " << g.inputs[0].name << " " << shape_to_string(g.inputs[0].shape) << "\n";
+  s << "methods:\n";
+  for (const auto& [m, outs] : g.outputs) {
+    s << "  " << m << " ->";
+    for (const auto& o : outs) {
+      const ValueInfo& t = impl_->types.at(o);
+      s << " " << o << " " << dtype_name(t.dtype) << shape_to_string(t.shape);
+    }
+    s << "\n";
+  }
+  std::map<std::string, int> ops;
+  for (const auto& n : g.nodes) ops[n.op]++;
+  s << "ops (" << g.nodes.size() << " nodes):";
+  for (const auto& [op, c] : ops) s << " " << op << "x" << c;
+  s << "\n";
+  size_t bytes = 0;
+  for (const auto& [_, a] : g.constants) bytes += a.nbytes();
+  s << "tensors: " << g.constants.size() << " constants, " << bytes << " bytes\n";
+  for (const auto& [name, a] : g.constants)
+    s << "  " << name << " " << dtype_name(a.dtype()) << shape_to_string(a.shape()) << "\n";
+  if (!impl_->options.empty()) {
+    s << "options:";
+    for (const auto& [k, v] : impl_->options) s << " " << k << "=" << v;
+    s << "\n";
+  }
+  for (const auto& line : impl_->exe->Describe()) s << "compiled: " << line << "\n";
+  s << "metadata: " << g.metadata.dump() << "\n";
+  return s.str();
+}
+
+}  // namespace gtn::ml

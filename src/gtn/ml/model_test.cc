@@ -1,0 +1,145 @@
+#include "gtn/ml.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+#include <fstream>
+#include <random>
+
+#include <gtest/gtest.h>
+
+namespace gtn::ml {
+namespace {
+
+Array matrix(std::vector<double> v, int64_t rows, int64_t cols) {
+  return *Array::Copy(DType::kFloat64, {rows, cols}, v.data(), v.size() * sizeof(double));
+}
+
+// softmax(X @ W + b), argmax: a logistic-regression-shaped graph.
+const char* kLinearGraph = R"({
+  "format": "gtn-ml-graph", "version": 1, "dtype": "float64",
+  "inputs": [{"name": "X", "shape": [-1, 3]}],
+  "outputs": {"predict": "label", "predict_proba": "proba", "decision_function": "z"},
+  "nodes": [
+    {"op": "MatMul", "inputs": ["X", "W"], "outputs": ["xw"]},
+    {"op": "Add", "inputs": ["xw", "b"], "outputs": ["z"]},
+    {"op": "Softmax", "inputs": ["z"], "outputs": ["proba"], "attrs": {"axis": -1}},
+    {"op": "ArgMax", "inputs": ["proba"], "outputs": ["label"], "attrs": {"axis": 1}}
+  ],
+  "metadata": {"source": "test"}
+})";
+
+std::map<std::string, Array> linear_constants() {
+  return {{"W", matrix({1, -1, 0.5, 2, 0, -2}, 3, 2)}, {"b", *Array::Copy(DType::kFloat64, {2}, std::vector<double>{0.1, -0.1}.data(), 16)}};
+}
+
+TEST(Model, LinearGraphMatchesHandComputation) {
+  for (const char* backend : {"reference", "cpu"}) {
+    auto m = Model::Compile(kLinearGraph, linear_constants(), backend);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    EXPECT_EQ(m->n_features(), 3);
+    EXPECT_EQ(m->methods(), (std::vector<std::string>{"decision_function", "predict", "predict_proba"}));
+    Array X = matrix({1, 2, 3, -1, 0, 4}, 2, 3);
+    auto z = m->Predict("decision_function", X);
+    ASSERT_TRUE(z.ok()) << z.status().ToString();
+    const double* zd = z->data_as<double>();
+    // row 0: [1*1 + 2*0.5 + 3*0, 1*-1 + 2*2 + 3*-2] + b = [2.1, -3.1]
+    EXPECT_NEAR(zd[0], 2.1, 1e-12);
+    EXPECT_NEAR(zd[1], -3.1, 1e-12);
+    // row 1: [-1 + 0 + 0, 1 + 0 - 8] + b = [-0.9, -7.1]
+    EXPECT_NEAR(zd[2], -0.9, 1e-12);
+    EXPECT_NEAR(zd[3], -7.1, 1e-12);
+    auto p = m->Predict("predict_proba", X);
+    ASSERT_TRUE(p.ok());
+    EXPECT_NEAR(p->data_as<double>()[0], 1.0 / (1.0 + std::exp(-5.2)), 1e-12);
+    auto label = m->Predict("predict", X);
+    ASSERT_TRUE(label.ok());
+    EXPECT_EQ(label->dtype(), DType::kInt64);
+    EXPECT_EQ(label->data_as<int64_t>()[0], 0);
+  }
+}
+
+TEST(Model, ErrorsNameTheProblem) {
+  auto m = Model::Compile(kLinearGraph, linear_constants(), "cpu");
+  ASSERT_TRUE(m.ok());
+  auto r = m->Predict("predict", matrix({1, 2}, 1, 2));
+  EXPECT_EQ(r.status().message(), "model expects 3 features, got 2");
+  r = m->Predict("score_samples", matrix({1, 2, 3}, 1, 3));
+  EXPECT_EQ(r.status().message(), "model has no method 'score_samples'; it has: decision_function, predict, predict_proba");
+  Array ints = Array::Zeros(DType::kInt64, {1, 3});
+  EXPECT_EQ(m->Predict("predict", ints).status().code(), StatusCode::kInvalidArgument);
+  Array one_d = Array::Zeros(DType::kFloat64, {3});
+  EXPECT_EQ(m->Predict("predict", one_d).status().code(), StatusCode::kInvalidArgument);
+
+  std::string bad_op = kLinearGraph;
+  bad_op.replace(bad_op.find("\"Softmax\""), 9, "\"Softmux\"");
+  auto b = Model::Compile(bad_op, linear_constants());
+  EXPECT_EQ(b.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(b.status().message().find("node 2 (Softmux -> 'proba'): unknown op 'Softmux'"), std::string::npos)
+      << b.status().message();
+
+  auto missing = Model::Compile(kLinearGraph, {{"W", matrix({1, 2, 3, 4, 5, 6}, 3, 2)}});
+  EXPECT_NE(missing.status().message().find("input 'b' is not defined"), std::string::npos);
+  auto shape = Model::Compile(kLinearGraph, {{"W", matrix({1, 2, 3, 4}, 2, 2)}, {"b", matrix({0, 0}, 1, 2)}});
+  EXPECT_NE(shape.status().message().find("node 0 (MatMul -> 'xw'): inner dimensions differ"), std::string::npos)
+      << shape.status().message();
+  EXPECT_EQ(Model::Compile("{not json", {}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Model::Compile(kLinearGraph, linear_constants(), "gpu").status().code(), StatusCode::kInvalidArgument);
+}
+
+std::string temp_path(const std::string& name) {
+  return (::testing::TempDir() + "gtn_ml_" + name + "_" + std::to_string(::getpid()));
+}
+
+TEST(Model, SaveLoadRoundTripAndCorruption) {
+  auto m = Model::Compile(kLinearGraph, linear_constants(), "cpu");
+  ASSERT_TRUE(m.ok());
+  ASSERT_TRUE(m->SetOption("tile_rows", "64").ok());
+  std::string path = temp_path("roundtrip");
+  ASSERT_TRUE(m->Save(path).ok());
+  auto loaded = Model::Load(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->options().at("tile_rows"), "64");
+  Array X = matrix({1, 2, 3, -1, 0, 4}, 2, 3);
+  auto a = m->Predict("predict_proba", X);
+  auto b = loaded->Predict("predict_proba", X);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(0, std::memcmp(a->data(), b->data(), a->nbytes()));
+
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto write = [&](const std::string& s) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(s.data(), static_cast<std::streamsize>(s.size()));
+  };
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 50; ++trial) {
+    std::string c = bytes;
+    size_t at = rng() % c.size();
+    c[at] = static_cast<char>(c[at] ^ (1 + rng() % 255));
+    write(c);
+    auto r = Model::Load(path);
+    EXPECT_FALSE(r.ok()) << "flipped byte " << at;
+    if (at >= 8) EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+  }
+  for (size_t len : {size_t{0}, size_t{7}, size_t{20}, bytes.size() / 2, bytes.size() - 1}) {
+    write(bytes.substr(0, len));
+    auto r = Model::Load(path);
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << "truncated to " << len << ": " << r.status().ToString();
+  }
+  std::remove(path.c_str());
+  EXPECT_EQ(Model::Load(path).status().code(), StatusCode::kNotFound);
+}
+
+TEST(Model, OptionsAreChecked) {
+  auto m = Model::Compile(kLinearGraph, linear_constants(), "cpu");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->SetOption("tree_strategy", "magic").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(m->SetOption("colour", "red").code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(m->SetOption("tree_strategy", "gemm").ok());
+  EXPECT_EQ(m->options().at("tree_strategy"), "gemm");
+}
+
+}  // namespace
+}  // namespace gtn::ml

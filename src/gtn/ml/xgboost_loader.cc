@@ -1,0 +1,222 @@
+#include "gtn/ml/xgboost_loader.h"
+
+#include <cmath>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+namespace gtn::ml {
+namespace {
+
+using Json = nlohmann::json;
+
+Status bad(const std::string& m) { return Status::InvalidArgument("XGBoost JSON model: " + m); }
+
+// XGBoost writes numbers in strings ("28", "[5E-1]", "[1E0,2E0]").
+std::vector<double> parse_number_list(const Json& j) {
+  std::vector<double> out;
+  if (j.is_number()) return {j.get<double>()};
+  if (j.is_array()) {
+    for (const auto& e : j) {
+      auto v = parse_number_list(e);
+      out.insert(out.end(), v.begin(), v.end());
+    }
+    return out;
+  }
+  if (!j.is_string()) return out;
+  std::string s = j.get<std::string>();
+  for (char& c : s)
+    if (c == '[' || c == ']' || c == ',') c = ' ';
+  const char* p = s.c_str();
+  while (*p) {
+    char* end = nullptr;
+    double v = std::strtod(p, &end);
+    if (end == p) {
+      ++p;
+      continue;
+    }
+    out.push_back(v);
+    p = end;
+  }
+  return out;
+}
+
+int64_t parse_int(const Json& j, int64_t fallback) {
+  auto v = parse_number_list(j);
+  return v.empty() ? fallback : static_cast<int64_t>(v[0]);
+}
+
+template <typename T>
+Array make_array(DType dt, Shape shape, const std::vector<T>& v) {
+  return *Array::Copy(dt, std::move(shape), v.data(), v.size() * sizeof(T));
+}
+
+Json node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out, Json attrs = Json::object()) {
+  return {{"op", op}, {"inputs", in}, {"outputs", out}, {"attrs", attrs}};
+}
+
+Result<XGBoostGraph> convert(const Json& root, DType dtype) {
+  if (!root.is_object() || !root.contains("learner")) return bad("no \"learner\" object (not an XGBoost JSON model)");
+  const Json& learner = root["learner"];
+  const Json& mp = learner.at("learner_model_param");
+  int64_t n_features = parse_int(mp.at("num_feature"), -1);
+  int64_t num_class = parse_int(mp.value("num_class", Json("0")), 0);
+  int64_t num_target = parse_int(mp.value("num_target", Json("1")), 1);
+  if (n_features < 1) return bad("num_feature must be >= 1");
+  if (num_target > 1) return Status::Unsupported("XGBoost JSON model: multi-target models are not supported");
+  std::vector<double> base_score = parse_number_list(mp.value("base_score", Json("0.5")));
+  if (base_score.empty()) base_score = {0.5};
+  std::string objective = learner.at("objective").at("name").get<std::string>();
+
+  const Json* gb = &learner.at("gradient_booster");
+  std::string booster = gb->at("name").get<std::string>();
+  std::vector<double> weight_drop;
+  if (booster == "dart") {
+    if (gb->contains("weight_drop"))
+      for (const auto& w : (*gb)["weight_drop"]) weight_drop.push_back(w.get<double>());
+    gb = &gb->at("gbtree");
+  } else if (booster != "gbtree") {
+    return Status::Unsupported("XGBoost JSON model: booster '" + booster + "' is not supported (gbtree and dart are)");
+  }
+  const Json& model = gb->at("model");
+  const Json& trees = model.at("trees");
+  std::vector<int32_t> tree_info;
+  for (const auto& t : model.at("tree_info")) tree_info.push_back(static_cast<int32_t>(t.get<int64_t>()));
+  if (tree_info.size() != trees.size()) return bad("tree_info and trees differ in length");
+  if (trees.empty()) return bad("the model has no trees");
+
+  int64_t n_out = num_class > 1 ? num_class : 1;
+  std::vector<int32_t> feature, left, right, roots, targets;
+  std::vector<double> threshold, leaf;
+  std::vector<uint8_t> missing_left;
+  auto f32 = [](double v) { return static_cast<double>(static_cast<float>(v)); };
+  for (size_t t = 0; t < trees.size(); ++t) {
+    const Json& tr = trees[t];
+    int64_t leaf_vec = parse_int(tr.at("tree_param").value("size_leaf_vector", Json("1")), 1);
+    if (leaf_vec > 1) return Status::Unsupported("XGBoost JSON model: vector-leaf trees are not supported");
+    if (tr.contains("categories") && !tr["categories"].empty())
+      return Status::Unsupported("XGBoost JSON model: categorical splits are not supported");
+    const auto lc = tr.at("left_children").get<std::vector<int64_t>>();
+    const auto rc = tr.at("right_children").get<std::vector<int64_t>>();
+    const auto si = tr.at("split_indices").get<std::vector<int64_t>>();
+    const auto sc = tr.at("split_conditions").get<std::vector<double>>();
+    std::vector<int64_t> dl;
+    for (const auto& d : tr.at("default_left")) dl.push_back(d.is_boolean() ? d.get<bool>() : d.get<int64_t>());
+    size_t n = lc.size();
+    if (rc.size() != n || si.size() != n || sc.size() != n || dl.size() != n || n == 0)
+      return bad("tree " + std::to_string(t) + " has node arrays of different lengths");
+    int32_t base = static_cast<int32_t>(feature.size());
+    double w = t < weight_drop.size() ? weight_drop[t] : 1.0;
+    for (size_t i = 0; i < n; ++i) {
+      bool is_leaf = lc[i] == -1;
+      if (!is_leaf && (lc[i] < 0 || lc[i] >= static_cast<int64_t>(n) || rc[i] < 0 || rc[i] >= static_cast<int64_t>(n)))
+        return bad("tree " + std::to_string(t) + " node " + std::to_string(i) + " has a child id out of range");
+      if (!is_leaf && (si[i] < 0 || si[i] >= n_features))
+        return bad("tree " + std::to_string(t) + " splits on feature " + std::to_string(si[i]) + " of " +
+                   std::to_string(n_features));
+      feature.push_back(is_leaf ? -1 : static_cast<int32_t>(si[i]));
+      threshold.push_back(is_leaf ? 0.0 : f32(sc[i]));
+      left.push_back(is_leaf ? 0 : base + static_cast<int32_t>(lc[i]));
+      right.push_back(is_leaf ? 0 : base + static_cast<int32_t>(rc[i]));
+      missing_left.push_back(dl[i] ? 1 : 0);
+      leaf.push_back(is_leaf ? f32(sc[i]) * w : 0.0);
+    }
+    roots.push_back(base);
+    int32_t target = tree_info[t];
+    if (target < 0 || target >= n_out) return bad("tree_info entry " + std::to_string(target) + " is not a class");
+    targets.push_back(target);
+  }
+
+  // Base margin from base_score, by the objective's link.
+  bool logistic = objective == "binary:logistic" || objective == "reg:logistic" || objective == "binary:logitraw";
+  bool log_link = objective == "count:poisson" || objective == "reg:gamma" || objective == "reg:tweedie" ||
+                  objective == "survival:cox" || objective == "survival:aft";
+  std::vector<double> base(static_cast<size_t>(n_out));
+  for (int64_t k = 0; k < n_out; ++k) {
+    double b = base_score[std::min<size_t>(k, base_score.size() - 1)];
+    if (logistic && objective != "binary:logitraw") b = std::log(b / (1.0 - b));
+    else if (log_link) b = std::log(b);
+    base[k] = b;
+  }
+
+  Json g;
+  g["format"] = "gtn-ml-graph";
+  g["version"] = 1;
+  g["dtype"] = dtype == DType::kFloat32 ? "float32" : "float64";
+  g["inputs"] = Json::array({{{"name", "X"}, {"shape", {-1, n_features}}}});
+  Json nodes = Json::array();
+  nodes.push_back(node("TreeEnsemble", {"X"}, {"margin"},
+                       {{"n_outputs", n_out}, {"comparison", "lt"}, {"aggregate", "sum"}, {"base_values", base},
+                        {"nodes_feature", "nodes_feature"}, {"nodes_threshold", "nodes_threshold"},
+                        {"nodes_left", "nodes_left"}, {"nodes_right", "nodes_right"},
+                        {"nodes_missing_left", "nodes_missing_left"}, {"leaf_values", "leaf_values"},
+                        {"tree_roots", "tree_roots"}, {"tree_targets", "tree_targets"}}));
+  Json outputs;
+  if (objective == "binary:logistic") {
+    nodes.push_back(node("Sigmoid", {"margin"}, {"p1"}));
+    nodes.push_back(node("Sub", {"one", "p1"}, {"p0"}));
+    nodes.push_back(node("Concat", {"p0", "p1"}, {"proba"}, {{"axis", 1}}));
+    nodes.push_back(node("ArgMax", {"proba"}, {"label"}, {{"axis", 1}}));
+    nodes.push_back(node("Reshape", {"margin"}, {"margin_1d"}, {{"shape", {0}}}));
+    outputs = {{"predict", "label"}, {"predict_proba", "proba"}, {"decision_function", "margin_1d"}};
+  } else if (objective == "multi:softprob" || objective == "multi:softmax") {
+    nodes.push_back(node("Softmax", {"margin"}, {"proba"}, {{"axis", 1}}));
+    nodes.push_back(node("ArgMax", {"margin"}, {"label"}, {{"axis", 1}}));
+    outputs = {{"predict", "label"}, {"predict_proba", "proba"}, {"decision_function", "margin"}};
+  } else {
+    std::string v = "margin";
+    if (objective == "reg:logistic") {
+      nodes.push_back(node("Sigmoid", {"margin"}, {"transformed"}));
+      v = "transformed";
+    } else if (log_link) {
+      nodes.push_back(node("Exp", {"margin"}, {"transformed"}));
+      v = "transformed";
+    } else if (objective == "binary:hinge") {
+      nodes.push_back(node("Greater", {"margin", "zero"}, {"positive"}));
+      nodes.push_back(node("Cast", {"positive"}, {"transformed"}, {{"to", g["dtype"]}}));
+      v = "transformed";
+    }
+    if (n_out == 1) {
+      nodes.push_back(node("Reshape", {v}, {"prediction"}, {{"shape", {0}}}));
+      v = "prediction";
+    }
+    outputs = {{"predict", v}, {"decision_function", "margin"}};
+  }
+  g["nodes"] = nodes;
+  g["outputs"] = outputs;
+  g["metadata"] = {{"source", "xgboost"}, {"objective", objective}, {"n_features", n_features},
+                   {"n_trees", trees.size()}, {"num_class", num_class}, {"base_score", base_score}};
+  if (root.contains("version")) g["metadata"]["xgboost_version"] = root["version"];
+  if (learner.contains("feature_names") && !learner["feature_names"].empty())
+    g["metadata"]["feature_names"] = learner["feature_names"];
+
+  XGBoostGraph out;
+  out.graph_json = g.dump();
+  int64_t nn = static_cast<int64_t>(feature.size());
+  int64_t nt = static_cast<int64_t>(roots.size());
+  out.constants["nodes_feature"] = make_array(DType::kInt32, {nn}, feature);
+  out.constants["nodes_threshold"] = make_array(DType::kFloat64, {nn}, threshold);
+  out.constants["nodes_left"] = make_array(DType::kInt32, {nn}, left);
+  out.constants["nodes_right"] = make_array(DType::kInt32, {nn}, right);
+  out.constants["nodes_missing_left"] = make_array(DType::kUInt8, {nn}, missing_left);
+  out.constants["leaf_values"] = make_array(DType::kFloat64, {nn, 1}, leaf);
+  out.constants["tree_roots"] = make_array(DType::kInt32, {nt}, roots);
+  out.constants["tree_targets"] = make_array(DType::kInt32, {nt}, targets);
+  out.constants["one"] = Array::Scalar<double>(DType::kFloat64, 1.0);
+  out.constants["zero"] = Array::Scalar<double>(DType::kFloat64, 0.0);
+  return out;
+}
+
+}  // namespace
+
+Result<XGBoostGraph> xgboost_json_to_graph(const std::string& json_text, DType dtype) {
+  Json root = Json::parse(json_text, nullptr, false);
+  if (root.is_discarded()) return Status::Corruption("XGBoost JSON model: the file is not valid JSON");
+  try {
+    return convert(root, dtype);
+  } catch (const Json::exception& e) {
+    return bad(std::string("unexpected structure: ") + e.what());
+  }
+}
+
+}  // namespace gtn::ml
