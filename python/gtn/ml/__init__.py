@@ -58,12 +58,13 @@ def to_graph(model, dtype="float64"):
     return g.to_json(outputs), g.constants
 
 
-def load(path):
-    """Reads a model written by Model.save."""
+def load(path, backend="cpu"):
+    """Reads a model written by Model.save, compiled for `backend` ("cpu" or "reference")."""
     from gtn import _core
 
-    compiled = _core.ml_load(str(path))
-    return Model(compiled)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    return Model(_core.ml_load(str(path), backend))
 
 
 def _source_metadata(public, n_features, dtype):

@@ -21,7 +21,7 @@ class Model:
         self._meta = json.loads(compiled.metadata_json() or "{}")
         self.methods = [m for m in compiled.methods()]
         self.n_features_in_ = int(compiled.n_features)
-        self.dtype = self._meta.get("dtype", "float64")
+        self.dtype = json.loads(compiled.graph_json()).get("dtype", "float64")
         self.classes_ = _classes_from_metadata(self._meta)
         self._label_methods = set(self._meta.get("label_methods", []))
 

@@ -43,14 +43,15 @@ def _gb_base(est):
 @register("sklearn.ensemble.GradientBoostingClassifier")
 def gradient_boosting_classifier(g, est, x):
     trees, targets = _gb_trees(est)
-    raw = tree_ensemble(g, x, trees, est.n_trees_per_iteration_, "sum", _gb_base(est), targets)
+    raw = tree_ensemble(g, x, trees, est.n_trees_per_iteration_, "sum", _gb_base(est), targets,
+                        float32_input=True)
     return _classifier(g, est.classes_, raw, type(est._loss).__name__, strict=False)
 
 
 @register("sklearn.ensemble.GradientBoostingRegressor")
 def gradient_boosting_regressor(g, est, x):
     trees, targets = _gb_trees(est)
-    raw = tree_ensemble(g, x, trees, 1, "sum", _gb_base(est), targets)
+    raw = tree_ensemble(g, x, trees, 1, "sum", _gb_base(est), targets, float32_input=True)
     return {"predict": ravel(g, raw)}
 
 

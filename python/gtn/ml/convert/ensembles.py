@@ -8,12 +8,12 @@ from gtn.ml.registry import register
 def forest_classifier(g, est, x):
     check_single_output(est)
     trees = [classifier_tree(t) for t in est.estimators_]
-    proba = tree_ensemble(g, x, trees, len(est.classes_), "mean")
+    proba = tree_ensemble(g, x, trees, len(est.classes_), "mean", float32_input=True)
     return classifier_outputs(g, est.classes_, proba)
 
 
 @register("sklearn.ensemble.RandomForestRegressor", "sklearn.ensemble.ExtraTreesRegressor")
 def forest_regressor(g, est, x):
     trees = [sklearn_tree(t.tree_, t.tree_.value[:, :, 0]) for t in est.estimators_]
-    y = tree_ensemble(g, x, trees, est.n_outputs_, "mean")
+    y = tree_ensemble(g, x, trees, est.n_outputs_, "mean", float32_input=True)
     return regressor_outputs(g, y, est.n_outputs_)

@@ -14,7 +14,7 @@ def isolation_forest(g, est, x):
     for i, (tree, features) in enumerate(zip(est.estimators_, est.estimators_features_)):
         depth = est._decision_path_lengths[i] + est._average_path_length_per_tree[i] - 1.0
         trees.append(sklearn_tree(tree.tree_, depth, feature_map=features))
-    depths = ravel(g, tree_ensemble(g, x, trees, 1, "sum"))
+    depths = ravel(g, tree_ensemble(g, x, trees, 1, "sum", float32_input=True))
     denominator = len(est.estimators_) * _average_path_length([est._max_samples])[0]
     if denominator == 0:
         exponent = g.op("Mul", depths, g.scalar(0.0))

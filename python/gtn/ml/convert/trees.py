@@ -31,8 +31,13 @@ def sklearn_tree(tree_, values, feature_map=None):
 
 
 def tree_ensemble(g, x, trees, n_outputs, aggregate="sum", base_values=None, targets=None,
-                  comparison="le"):
-    """Adds a TreeEnsemble node over `trees`; returns its [N, n_outputs] output."""
+                  comparison="le", float32_input=False):
+    """Adds a TreeEnsemble node over `trees`; returns its [N, n_outputs] output.
+
+    float32_input: compare float32(x) with the thresholds, as scikit-learn's trees do.
+    """
+    if float32_input and g.dtype != "float32":
+        x = g.op("Cast", x, to="float32")
     offsets = np.cumsum([0] + [len(t.feature) for t in trees])
     width = trees[0].values.shape[1]
     cat = np.concatenate
@@ -51,7 +56,8 @@ def tree_ensemble(g, x, trees, n_outputs, aggregate="sum", base_values=None, tar
         "tree_targets": g.const(np.zeros(len(trees)) if targets is None else targets,
                                 "tree_targets", np.int32),
     }
-    assert width in (1, n_outputs)
+    if width not in (1, n_outputs):
+        raise ValueError(f"leaf width {width} is neither 1 nor n_outputs={n_outputs}")
     base = [0.0] * n_outputs if base_values is None else [float(b) for b in base_values]
     return g.op("TreeEnsemble", x, hint="trees", n_outputs=n_outputs, comparison=comparison,
                 aggregate=aggregate, base_values=base, **consts)
@@ -85,12 +91,13 @@ def regressor_outputs(g, y, n_outputs):
 @register("sklearn.tree.DecisionTreeClassifier", "sklearn.tree.ExtraTreeClassifier")
 def decision_tree_classifier(g, est, x):
     check_single_output(est)
-    proba = tree_ensemble(g, x, [classifier_tree(est)], len(est.classes_), "mean")
+    proba = tree_ensemble(g, x, [classifier_tree(est)], len(est.classes_), "mean",
+                          float32_input=True)
     return classifier_outputs(g, est.classes_, proba)
 
 
 @register("sklearn.tree.DecisionTreeRegressor", "sklearn.tree.ExtraTreeRegressor")
 def decision_tree_regressor(g, est, x):
     tree = sklearn_tree(est.tree_, est.tree_.value[:, :, 0])
-    y = tree_ensemble(g, x, [tree], est.n_outputs_, "mean")
+    y = tree_ensemble(g, x, [tree], est.n_outputs_, "mean", float32_input=True)
     return regressor_outputs(g, y, est.n_outputs_)

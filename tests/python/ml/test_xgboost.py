@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+import xgboost as xgb
+
+import gtn
+import gtn.ml
+from conftest import assert_parity, with_nans
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("nans", [False, True])
+@pytest.mark.parametrize("data", ["binary", "multiclass"])
+def test_classifier(data, nans, dtype, request):
+    X, y, Xt, _ = request.getfixturevalue(data)
+    if nans:
+        X, Xt = with_nans(X), with_nans(Xt, seed=4)
+    est = xgb.XGBClassifier(n_estimators=20, max_depth=4, n_jobs=1, random_state=0)
+    m = assert_parity(est.fit(X, y), Xt, dtype)
+    np.testing.assert_array_equal(m.predict(Xt), est.predict(Xt))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("objective", ["reg:squarederror", "reg:logistic", "count:poisson"])
+def test_regressor(objective, dtype, regression):
+    X, y, Xt, _ = regression
+    target = {"reg:logistic": 1 / (1 + np.exp(-y)), "count:poisson": np.abs(y)}.get(objective, y)
+    est = xgb.XGBRegressor(n_estimators=20, max_depth=4, objective=objective, n_jobs=1)
+    assert_parity(est.fit(X, target), Xt, dtype)
+
+
+def test_random_forest_and_early_stopping(binary):
+    X, y, Xt, yt = binary
+    assert_parity(xgb.XGBRFClassifier(n_estimators=10, max_depth=4).fit(X, y), Xt)
+    est = xgb.XGBClassifier(n_estimators=200, early_stopping_rounds=3, learning_rate=0.5)
+    est.fit(X, y, eval_set=[(Xt, yt)], verbose=False)
+    assert est.best_iteration < 199
+    assert_parity(est, Xt)
+
+
+def test_save_load(binary, tmp_path):
+    X, y, Xt, _ = binary
+    est = xgb.XGBClassifier(n_estimators=10, max_depth=3).fit(X, y)
+    gtn.ml.convert(est).save(tmp_path / "x.gtnml")
+    assert_parity(est, Xt, "float64", model=gtn.ml.load(tmp_path / "x.gtnml"))
+
+
+def test_unfitted():
+    with pytest.raises(ValueError, match="unfitted"):
+        gtn.ml.convert(xgb.XGBClassifier())
