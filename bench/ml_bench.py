@@ -158,6 +158,24 @@ def peer_treelite(est, method, X):
     return lambda X: treelite.gtil.predict(model, X.astype(np.float32, copy=False))
 
 
+def peer_lightgbm(est, method, X):
+    """LightGBM predicting with a model of the same size (GTN does not convert LightGBM)."""
+    import lightgbm
+
+    depth = {"rf": 8, "et": 8, "gb": 3, "hgb": 6, "xgb": 6}[est._bench_name]
+    params = dict(n_estimators=100, max_depth=depth, num_leaves=2 ** depth, verbose=-1,
+                  random_state=0)
+    if est._bench_name in ("rf", "et"):
+        params.update(boosting_type="rf", subsample=0.632, subsample_freq=1)
+    y = est._bench_y
+    if method == "predict_proba":
+        model = lightgbm.LGBMClassifier(**params).fit(est._bench_X, y)
+    else:
+        model = lightgbm.LGBMRegressor(**params).fit(est._bench_X, regression_target(
+            est._bench_X))
+    return getattr(model, method)
+
+
 class NotApplicable(Exception):
     pass
 
@@ -169,6 +187,7 @@ PEERS = {
     "hummingbird": (peer_hummingbird, None),
     "onnxruntime": (peer_onnxruntime, None),
     "treelite": (peer_treelite, TREE_MODELS),
+    "lightgbm": (peer_lightgbm, TREE_MODELS - {"iforest"}),
 }
 
 
@@ -196,6 +215,7 @@ def main():
         desc, fit, method, cap = workloads()[name]
         t0 = time.perf_counter()
         est = fit(X, y)
+        est._bench_name, est._bench_X, est._bench_y = name, X, y
         extra = ""
         if name == "svc":
             extra = f", {est.support_vectors_.shape[0]} SVs"
