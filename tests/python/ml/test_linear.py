@@ -6,7 +6,8 @@ from sklearn import svm
 from conftest import assert_parity
 
 REGRESSORS = [lm.LinearRegression(), lm.Ridge(alpha=0.5), lm.Lasso(alpha=0.01),
-              lm.ElasticNet(alpha=0.01), lm.SGDRegressor(random_state=0), svm.LinearSVR(max_iter=20000)]
+              lm.ElasticNet(alpha=0.01), lm.RidgeCV(), lm.LassoCV(cv=3),
+              lm.ElasticNetCV(cv=3), lm.SGDRegressor(random_state=0), svm.LinearSVR(max_iter=20000)]
 CLASSIFIERS = [lm.LogisticRegression(max_iter=1000), lm.LogisticRegression(C=0.1),
                lm.SGDClassifier(random_state=0),
                lm.SGDClassifier(loss="log_loss", random_state=0),

@@ -35,6 +35,11 @@ def test_svr(kernel, dtype, regression):
     assert_parity(svm.SVR(kernel=kernel, C=2.0).fit(X, y), Xt, dtype)
 
 
+def test_nu_svr(regression):
+    X, y, Xt, _ = regression
+    assert_parity(svm.NuSVR(nu=0.4).fit(X, y), Xt)
+
+
 def test_one_class_svm(binary):
     X, _, Xt, _ = binary
     assert_parity(svm.OneClassSVM(nu=0.2).fit(X), Xt)

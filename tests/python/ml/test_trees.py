@@ -6,10 +6,12 @@ from conftest import assert_parity, with_nans
 
 CLASSIFIERS = [tree.DecisionTreeClassifier(max_depth=6, random_state=0),
                ensemble.RandomForestClassifier(n_estimators=15, max_depth=6, random_state=0),
-               ensemble.ExtraTreesClassifier(n_estimators=15, max_depth=6, random_state=0)]
+               ensemble.ExtraTreesClassifier(n_estimators=15, max_depth=6, random_state=0),
+               tree.ExtraTreeClassifier(random_state=0)]
 REGRESSORS = [tree.DecisionTreeRegressor(max_depth=6, random_state=0),
               ensemble.RandomForestRegressor(n_estimators=15, max_depth=6, random_state=0),
-              ensemble.ExtraTreesRegressor(n_estimators=15, max_depth=6, random_state=0)]
+              ensemble.ExtraTreesRegressor(n_estimators=15, max_depth=6, random_state=0),
+              tree.ExtraTreeRegressor(random_state=0)]
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -64,3 +66,13 @@ def test_inputs_at_the_thresholds():
             rows.append(row)
     for dtype in ("float64", "float32"):
         assert_parity(est, np.array(rows), dtype)
+
+
+def test_multi_output_classifier_is_unsupported(binary):
+    import gtn
+    import gtn.ml
+
+    X, y, _, _ = binary
+    est = tree.DecisionTreeClassifier(max_depth=3).fit(X, np.c_[y, 1 - y])
+    with pytest.raises(gtn.UnsupportedError, match="multi-output"):
+        gtn.ml.convert(est)
