@@ -13,6 +13,10 @@ if _os.environ.get("GTN_CORE_DIR"):
 
 from gtn._core import CorruptionError, GTNError, LockedError, UnsupportedError  # noqa: E402
 
+from gtn.dataset import Dataset, Tensor, dataset  # noqa: E402
+from gtn.ingest import ingest  # noqa: E402
+
 __version__ = "0.1.0"
 
-__all__ = ["GTNError", "CorruptionError", "LockedError", "UnsupportedError", "__version__"]
+__all__ = ["GTNError", "CorruptionError", "LockedError", "UnsupportedError", "__version__",
+           "Dataset", "Tensor", "dataset", "ingest"]

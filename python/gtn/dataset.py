@@ -1,0 +1,324 @@
+"""GTN-F datasets from Python: ``gtn.dataset(path)``.
+
+    ds = gtn.dataset("/tmp/ds")                       # open, or create when missing
+    ds.create_tensor("images", htype="image", sample_compression="jpeg")
+    ds.create_tensor("labels", htype="class_label", class_names=["cat", "dog"])
+    ds.append({"images": np.zeros((64, 64, 3), np.uint8), "labels": 1})
+    ds.flush()
+    ds[0]                 # {"images": array(...), "labels": array(1)}
+    ds["images"][0].numpy()
+
+Values read back: numeric tensors give numpy arrays (arrays over 1 KiB are read-only views
+of the stored bytes; ``.copy()`` them to modify), text gives ``str``, bytes gives ``bytes``
+and json gives the parsed object (``json.loads``). Values written are converted to the
+tensor's dtype with numpy's ``same_kind`` rule (float -> int is refused); Python ints may
+go into any integer dtype whose range holds them.
+"""
+from __future__ import annotations
+
+import json
+import operator
+
+import numpy as np
+
+from gtn import _core
+
+__all__ = ["Dataset", "Tensor", "TensorSample", "TensorBatch", "dataset"]
+
+
+def dataset(path, read_only=False, create=True, verify_checksums=True):
+    """Opens the dataset at ``path``; creates an empty one when missing unless
+    ``read_only`` (open only, never write) or ``create=False``."""
+    core = _core.Dataset.open(str(path), read_only=read_only, create_if_missing=create,
+                              verify_checksums=verify_checksums)
+    return Dataset(core)
+
+
+def _to_index_list(key, length):
+    if isinstance(key, np.ndarray):
+        if key.dtype == bool:
+            if key.shape != (length,):
+                raise IndexError(f"boolean index of shape {key.shape} does not match {length} samples")
+            return np.flatnonzero(key).tolist()
+        if key.dtype.kind not in "iu":
+            raise IndexError(f"index arrays must be integers, got {key.dtype}")
+        return key.astype(np.int64).ravel().tolist()
+    return [operator.index(i) for i in key]
+
+
+class Dataset:
+    """A GTN dataset: named tensors of equal length; ``ds[i]`` is sample i of every tensor."""
+
+    __slots__ = ("_core", "_sample", "__weakref__")
+
+    def __init__(self, core):
+        self._core = core
+        self._sample = core.sample
+
+    # --- reading ---
+    def __getitem__(self, key):
+        if type(key) is int:
+            return self._sample(key)
+        if isinstance(key, str):
+            names = self._core.tensor_names()
+            if key not in names:
+                raise KeyError(f"no tensor named {key!r} (tensors: {', '.join(names) or 'none'})")
+            return Tensor(self, key)
+        if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            if step == 1:
+                return self._core.range(start, max(start, stop))
+            return self._core.batch(list(range(start, stop, step)))
+        if isinstance(key, (np.integer,)):
+            return self._sample(int(key))
+        if isinstance(key, (list, tuple, np.ndarray, range)):
+            return self._core.batch(_to_index_list(key, len(self)))
+        raise TypeError(f"dataset indices are int, slice, list of ints or a tensor name, not {type(key).__name__}")
+
+    def __len__(self):
+        return self._core.size()
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self._sample(i)
+
+    @property
+    def tensors(self):
+        """Tensor name -> Tensor, in creation order."""
+        return {name: Tensor(self, name) for name in self._core.tensor_names()}
+
+    @property
+    def read_only(self):
+        return self._core.read_only
+
+    @property
+    def path(self):
+        return self._core.path
+
+    def summary(self):
+        """Prints and returns a summary of the tensors (dtypes, shapes, sizes, chunks)."""
+        text = self._core.summary()
+        print(text)
+        return text
+
+    # --- writing ---
+    def create_tensor(self, name, htype="generic", dtype=None, sample_compression=None,
+                      chunk_compression=None, chunk_size=None, class_names=None):
+        """Adds a tensor. Unset options take the htype's defaults (image: uint8,
+        embedding: float32, class_label: int64, text/json: text)."""
+        if dtype is not None and not isinstance(dtype, str):
+            dtype = np.dtype(dtype).name
+        self._core.create_tensor(name, htype=htype, dtype=dtype,
+                                 sample_compression=sample_compression or "none",
+                                 chunk_compression=chunk_compression or "none",
+                                 chunk_size=chunk_size, class_names=list(class_names or []))
+        return Tensor(self, name)
+
+    def append(self, sample):
+        """Appends one sample: a dict with a value for every tensor."""
+        self._check_keys(sample)
+        self._core.append({name: _convert(self._info(name), value) for name, value in sample.items()})
+
+    def extend(self, batch):
+        """Appends a batch: a dict of tensor name -> list of values, or a numpy array whose
+        first axis is the batch."""
+        self._check_keys(batch)
+        out = {}
+        lengths = set()
+        for name, values in batch.items():
+            info = self._info(name)
+            if isinstance(values, np.ndarray) and info["dtype"] not in ("text", "bytes"):
+                out[name] = _convert_array(info, values, batch=True)
+            else:
+                out[name] = [_convert(info, v) for v in values]
+            lengths.add(len(out[name]))
+        if len(lengths) > 1:
+            detail = ", ".join(f"{n}: {len(v)}" for n, v in out.items())
+            raise ValueError(f"extend: every tensor needs the same number of samples, got {detail}")
+        self._core.extend(out)
+
+    def pop(self):
+        """Removes the last sample of every tensor."""
+        self._core.pop()
+
+    def flush(self):
+        """Makes every write so far durable."""
+        self._core.flush()
+
+    def close(self):
+        """Flushes (when writable) and releases the dataset and its writer lock."""
+        if not self._core.closed:
+            self._core.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+        return False
+
+    def __repr__(self):
+        return f"gtn.Dataset({self.path!r}, tensors={self._core.tensor_names()}, samples={len(self)})"
+
+    # --- helpers ---
+    def _info(self, name):
+        return self._core.tensor_info(name)
+
+    def _check_keys(self, sample):
+        if not isinstance(sample, dict):
+            raise TypeError(f"expected a dict of tensor name -> value, got {type(sample).__name__}")
+        names = self._core.tensor_names()
+        unknown = [k for k in sample if k not in names]
+        if unknown:
+            raise KeyError(f"unknown tensor(s) {unknown}; the dataset has {names}")
+        missing = [n for n in names if n not in sample]
+        if missing:
+            raise ValueError(f"missing tensor(s) {missing}: every tensor needs a value")
+
+
+class Tensor:
+    """One tensor of a dataset: ``t[i]``, ``t[a:b]``, ``t[[i, j]]`` and ``t[i] = value``."""
+
+    __slots__ = ("_ds", "name")
+
+    def __init__(self, ds, name):
+        self._ds = ds
+        self.name = name
+
+    @property
+    def info(self):
+        """htype, dtype, compression, class_names, length, chunks, bytes, min/max shape."""
+        return self._ds._info(self.name)
+
+    @property
+    def htype(self):
+        return self.info["htype"]
+
+    @property
+    def dtype(self):
+        return self.info["dtype"]
+
+    @property
+    def class_names(self):
+        return list(self.info["class_names"])
+
+    def __len__(self):
+        return self.info["length"]
+
+    def __getitem__(self, key):
+        if isinstance(key, (int, np.integer)):
+            return TensorSample(self, int(key))
+        if isinstance(key, slice):
+            return TensorBatch(self, key)
+        if isinstance(key, (list, tuple, np.ndarray, range)):
+            return TensorBatch(self, _to_index_list(key, len(self)))
+        raise TypeError(f"tensor indices are int, slice or list of ints, not {type(key).__name__}")
+
+    def __setitem__(self, index, value):
+        index = operator.index(index)
+        self._ds._core.update(self.name, index, _convert(self.info, value))
+
+    def numpy(self):
+        """Every sample: stacked when shapes agree, else a list."""
+        return self._ds._core.read_range(self.name, 0, len(self._ds))
+
+    def __repr__(self):
+        info = self.info
+        return f"gtn.Tensor({self.name!r}, htype={info['htype']!r}, dtype={info['dtype']!r}, length={info['length']})"
+
+
+class TensorSample:
+    """Sample i of one tensor; ``.numpy()`` reads it."""
+
+    __slots__ = ("_tensor", "index")
+
+    def __init__(self, tensor, index):
+        self._tensor = tensor
+        self.index = index
+
+    def numpy(self):
+        return self._tensor._ds._core.read(self._tensor.name, self.index)
+
+    def __repr__(self):
+        return f"gtn.TensorSample({self._tensor.name!r}, {self.index})"
+
+
+class TensorBatch:
+    """Several samples of one tensor; ``.numpy()`` gives a stacked array when the shapes
+    agree, else a list."""
+
+    __slots__ = ("_tensor", "_key")
+
+    def __init__(self, tensor, key):
+        self._tensor = tensor
+        self._key = key
+
+    def numpy(self):
+        core = self._tensor._ds._core
+        name = self._tensor.name
+        if isinstance(self._key, slice):
+            start, stop, step = self._key.indices(len(self._tensor._ds))
+            if step == 1:
+                return core.read_range(name, start, max(start, stop))
+            return core.read_many(name, list(range(start, stop, step)))
+        return core.read_many(name, self._key)
+
+    def __repr__(self):
+        return f"gtn.TensorBatch({self._tensor.name!r}, {self._key!r})"
+
+
+# --- conversion of Python values to a tensor's dtype ---
+
+def _c_order(arr):
+    # np.ascontiguousarray would turn a 0-d array into a 1-d one.
+    return arr if arr.flags.c_contiguous else arr.copy(order="C")
+
+
+def _convert(info, value):
+    dtype = info["dtype"]
+    if dtype == "text":
+        if info["htype"] == "json":
+            return json.dumps(value)
+        if isinstance(value, np.str_):
+            value = str(value)
+        if not isinstance(value, str):
+            raise ValueError(f"tensor '{info['name']}' holds text; expected a str, got {type(value).__name__}")
+        return value
+    if dtype == "bytes":
+        if isinstance(value, (bytearray, memoryview)):
+            value = bytes(value)
+        if not isinstance(value, bytes):
+            raise ValueError(f"tensor '{info['name']}' holds bytes; expected bytes, got {type(value).__name__}")
+        return value
+    return _convert_array(info, value, batch=False)
+
+
+def _convert_array(info, value, batch):
+    target = np.dtype(info["dtype"])
+    name = info["name"]
+    if isinstance(value, (np.ndarray, np.generic)):
+        arr = np.asarray(value)
+        if arr.dtype != target:
+            if not np.can_cast(arr.dtype, target, casting="same_kind"):
+                raise ValueError(f"tensor '{name}' holds {target}; cannot convert {arr.dtype} to it "
+                                 f"(numpy 'same_kind' casting); convert explicitly with .astype()")
+            arr = arr.astype(target)
+        return _c_order(arr)
+    # Python scalars and (nested) lists.
+    try:
+        arr = np.asarray(value)
+    except ValueError as e:
+        raise ValueError(f"tensor '{name}': cannot make an array of the given value ({e})") from None
+    if arr.dtype == object or arr.dtype.kind in "USV":
+        raise ValueError(f"tensor '{name}' holds {target}; got a value of type {type(value).__name__} "
+                         f"that is not numeric (or nested lists of unequal lengths)")
+    if arr.dtype.kind in "iu" and target.kind in "iu":
+        if arr.size:
+            lo, hi = np.iinfo(target).min, np.iinfo(target).max
+            if int(arr.min()) < lo or int(arr.max()) > hi:
+                raise ValueError(f"tensor '{name}' holds {target}; value out of its range [{lo}, {hi}]")
+        return _c_order(arr.astype(target))
+    if arr.dtype != target and not np.can_cast(arr.dtype, target, casting="same_kind"):
+        raise ValueError(f"tensor '{name}' holds {target}; cannot convert {arr.dtype} to it "
+                         f"(numpy 'same_kind' casting)")
+    return _c_order(arr.astype(target))

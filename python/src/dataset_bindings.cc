@@ -1,0 +1,526 @@
+// Datasets in Python: gtn._core.Dataset, the engine behind gtn.Dataset (python/gtn/dataset.py).
+//
+// Reads build numpy arrays with the numpy C API: arrays of more than kCopyBytes are
+// read-only zero-copy views whose base object keeps the stored bytes (an mmap'ed chunk or
+// a decoded buffer) alive; smaller ones are copied, which is cheaper than a view. Text
+// samples become str, bytes samples bytes, json samples the parsed object (json.loads).
+// Python values reach the bindings already converted to the tensor's dtype by dataset.py.
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/arrayobject.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "gtn/dataset.h"
+#include "module.h"
+
+namespace gtn::py {
+namespace {
+
+constexpr size_t kCopyBytes = 1024;
+
+enum class ValueKind : uint8_t { kNumeric, kText, kJson, kBytes };
+
+struct TensorSlot {
+  std::string name;
+  size_t index = 0;  // position in tensor_names(), for Dataset::read(size_t, uint64_t)
+  nb::object key;  // interned str
+  ValueKind kind = ValueKind::kNumeric;
+  DType dtype = DType::kFloat32;
+  int npy_type = NPY_FLOAT32;
+};
+
+PyObject* g_json_loads = nullptr;
+
+int npy_type_of(DType d) {
+  switch (d) {
+    case DType::kBool: return NPY_BOOL;
+    case DType::kInt8: return NPY_INT8;
+    case DType::kInt16: return NPY_INT16;
+    case DType::kInt32: return NPY_INT32;
+    case DType::kInt64: return NPY_INT64;
+    case DType::kUInt8: return NPY_UINT8;
+    case DType::kUInt16: return NPY_UINT16;
+    case DType::kUInt32: return NPY_UINT32;
+    case DType::kUInt64: return NPY_UINT64;
+    case DType::kFloat16: return NPY_FLOAT16;
+    case DType::kFloat32: return NPY_FLOAT32;
+    case DType::kFloat64: return NPY_FLOAT64;
+    case DType::kText:
+    case DType::kBytes: return NPY_UINT8;
+  }
+  return NPY_UINT8;
+}
+
+void owner_capsule_destructor(PyObject* capsule) {
+  delete static_cast<std::shared_ptr<const void>*>(PyCapsule_GetPointer(capsule, nullptr));
+}
+
+// A numpy array of `a`'s values: a read-only view when large and aligned, else a copy.
+PyObject* numeric_to_numpy(const Array& a, int npy_type) {
+  npy_intp dims[NPY_MAXDIMS];
+  int nd = static_cast<int>(a.ndim());
+  if (nd > NPY_MAXDIMS) {
+    PyErr_SetString(PyExc_ValueError, "sample has more dimensions than numpy supports");
+    return nullptr;
+  }
+  for (int i = 0; i < nd; ++i) dims[i] = static_cast<npy_intp>(a.shape()[i]);
+  size_t item = dtype_size(a.dtype());
+  bool aligned = reinterpret_cast<uintptr_t>(a.data()) % item == 0;
+  if (a.nbytes() <= kCopyBytes || !aligned || !a.owner()) {
+    PyObject* arr = PyArray_SimpleNew(nd, dims, npy_type);
+    if (arr && a.nbytes()) std::memcpy(PyArray_DATA(reinterpret_cast<PyArrayObject*>(arr)), a.data(), a.nbytes());
+    return arr;
+  }
+  PyObject* arr = PyArray_New(&PyArray_Type, nd, dims, npy_type, nullptr, const_cast<void*>(a.data()), 0,
+                              NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED, nullptr);
+  if (!arr) return nullptr;
+  auto* holder = new std::shared_ptr<const void>(a.owner());
+  PyObject* capsule = PyCapsule_New(holder, nullptr, owner_capsule_destructor);
+  if (!capsule) {
+    delete holder;
+    Py_DECREF(arr);
+    return nullptr;
+  }
+  if (PyArray_SetBaseObject(reinterpret_cast<PyArrayObject*>(arr), capsule) < 0) {  // steals capsule
+    Py_DECREF(arr);
+    return nullptr;
+  }
+  return arr;
+}
+
+// The Python value of one sample (new reference; nullptr with a Python error set).
+PyObject* to_python(const Array& a, const TensorSlot& slot) {
+  switch (slot.kind) {
+    case ValueKind::kNumeric:
+      return numeric_to_numpy(a, slot.npy_type);
+    case ValueKind::kText:
+      return PyUnicode_DecodeUTF8(static_cast<const char*>(a.data()), static_cast<Py_ssize_t>(a.nbytes()), "replace");
+    case ValueKind::kBytes:
+      return PyBytes_FromStringAndSize(static_cast<const char*>(a.data()), static_cast<Py_ssize_t>(a.nbytes()));
+    case ValueKind::kJson: {
+      if (a.nbytes() == 0) Py_RETURN_NONE;  // an empty sample (a row added before the tensor)
+      PyObject* text = PyUnicode_DecodeUTF8(static_cast<const char*>(a.data()), static_cast<Py_ssize_t>(a.nbytes()),
+                                            "replace");
+      if (!text) return nullptr;
+      PyObject* value = PyObject_CallOneArg(g_json_loads, text);
+      Py_DECREF(text);
+      return value;
+    }
+  }
+  return nullptr;
+}
+
+nb::object steal_or_throw(PyObject* o) {
+  if (!o) throw nb::python_error();
+  return nb::steal(o);
+}
+
+// Converts a Python value (already of the tensor's dtype, see dataset.py) to an Array.
+Result<Array> from_python(nb::handle value, const TensorSlot& slot) {
+  PyObject* v = value.ptr();
+  if (slot.kind == ValueKind::kText || slot.kind == ValueKind::kJson) {
+    if (!PyUnicode_Check(v)) return Status::InvalidArgument("tensor '" + slot.name + "' holds text; expected a str");
+    Py_ssize_t n = 0;
+    const char* s = PyUnicode_AsUTF8AndSize(v, &n);
+    if (!s) throw nb::python_error();
+    return Array::Text(std::string_view(s, static_cast<size_t>(n)));
+  }
+  if (slot.kind == ValueKind::kBytes) {
+    char* s = nullptr;
+    Py_ssize_t n = 0;
+    if (!PyBytes_Check(v) || PyBytes_AsStringAndSize(v, &s, &n) < 0) {
+      return Status::InvalidArgument("tensor '" + slot.name + "' holds bytes; expected a bytes object");
+    }
+    return Array::Bytes(std::string_view(s, static_cast<size_t>(n)));
+  }
+  if (!PyArray_Check(v)) return Status::InvalidArgument("tensor '" + slot.name + "': expected a numpy array");
+  auto* arr = reinterpret_cast<PyArrayObject*>(v);
+  if (PyArray_TYPE(arr) != slot.npy_type || !PyArray_IS_C_CONTIGUOUS(arr)) {
+    return Status::InvalidArgument("tensor '" + slot.name + "': expected a C-contiguous array of " +
+                                   std::string(dtype_name(slot.dtype)));
+  }
+  Shape shape(PyArray_DIMS(arr), PyArray_DIMS(arr) + PyArray_NDIM(arr));
+  return Array::Copy(slot.dtype, std::move(shape), PyArray_DATA(arr), static_cast<size_t>(PyArray_NBYTES(arr)));
+}
+
+// The samples of a batch value: a numpy array whose first axis is the batch, or a sequence.
+Result<std::vector<Array>> batch_from_python(nb::handle value, const TensorSlot& slot) {
+  std::vector<Array> out;
+  PyObject* v = value.ptr();
+  if (slot.kind == ValueKind::kNumeric && PyArray_Check(v)) {
+    auto* arr = reinterpret_cast<PyArrayObject*>(v);
+    if (PyArray_NDIM(arr) < 1) return Status::InvalidArgument("tensor '" + slot.name + "': a batch needs a first axis");
+    if (PyArray_TYPE(arr) != slot.npy_type || !PyArray_IS_C_CONTIGUOUS(arr)) {
+      return Status::InvalidArgument("tensor '" + slot.name + "': expected a C-contiguous array of " +
+                                     std::string(dtype_name(slot.dtype)));
+    }
+    Shape shape(PyArray_DIMS(arr) + 1, PyArray_DIMS(arr) + PyArray_NDIM(arr));
+    npy_intp n = PyArray_DIMS(arr)[0];
+    size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(slot.dtype);
+    const auto* base = static_cast<const uint8_t*>(PyArray_DATA(arr));
+    out.reserve(static_cast<size_t>(n));
+    for (npy_intp i = 0; i < n; ++i) {
+      GTN_ASSIGN_OR_RETURN(Array a, Array::Copy(slot.dtype, shape, base + static_cast<size_t>(i) * bytes, bytes));
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+  if (!PyList_Check(v) && !PyTuple_Check(v)) {
+    return Status::InvalidArgument("tensor '" + slot.name + "': a batch must be a list or a numpy array");
+  }
+  nb::sequence seq = nb::borrow<nb::sequence>(value);
+  for (nb::handle item : seq) {
+    GTN_ASSIGN_OR_RETURN(Array a, from_python(item, slot));
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+uint64_t normalize_index(int64_t index, uint64_t size) {
+  if (index < 0) index += static_cast<int64_t>(size);
+  if (index < 0 || static_cast<uint64_t>(index) >= size) {
+    throw_if_error(Status::OutOfRange("index " + std::to_string(index < 0 ? index - static_cast<int64_t>(size) : index) +
+                                      " out of range for dataset of " + std::to_string(size) + " samples"));
+  }
+  return static_cast<uint64_t>(index);
+}
+
+class PyDataset {
+ public:
+  PyDataset(std::shared_ptr<Dataset> ds, std::string path) : ds_(std::move(ds)), path_(std::move(path)) {
+    refresh_slots();
+  }
+
+  static PyDataset open(const std::string& path, bool read_only, bool create_if_missing, bool verify_checksums) {
+    OpenOptions options;
+    options.read_only = read_only;
+    options.create_if_missing = create_if_missing;
+    options.verify_checksums = verify_checksums;
+    Result<std::unique_ptr<Dataset>> ds = Status::Internal("unset");
+    {
+      nb::gil_scoped_release release;
+      ds = Dataset::Open(path, options);
+    }
+    return PyDataset(std::shared_ptr<Dataset>(unwrap(std::move(ds))), path);
+  }
+
+  Dataset& ds() const {
+    if (!ds_) throw_if_error(Status::InvalidArgument("the dataset at " + path_ + " is closed"));
+    return *ds_;
+  }
+
+  void close() {
+    if (ds_ && !ds_->read_only()) {
+      Status st;
+      {
+        nb::gil_scoped_release release;
+        st = ds_->flush();
+      }
+      throw_if_error(st);
+    }
+    ds_.reset();
+  }
+
+  bool closed() const { return ds_ == nullptr; }
+  const std::string& path() const { return path_; }
+
+  void create_tensor(const std::string& name, const std::string& htype, std::optional<std::string> dtype,
+                     const std::string& sample_compression, const std::string& chunk_compression,
+                     std::optional<uint64_t> chunk_size, std::vector<std::string> class_names) {
+    TensorSpec spec;
+    spec.name = name;
+    spec.htype = htype;
+    if (dtype) spec.dtype = unwrap(parse_dtype(*dtype));
+    spec.sample_compression = unwrap(parse_compression(sample_compression));
+    spec.chunk_compression = unwrap(parse_compression(chunk_compression));
+    if (chunk_size) spec.chunk_target_bytes = *chunk_size;
+    spec.class_names = std::move(class_names);
+    throw_if_error(ds().create_tensor(spec));
+    refresh_slots();
+  }
+
+  std::vector<std::string> tensor_names() const { return ds().tensor_names(); }
+
+  nb::dict tensor_info(const std::string& name) const {
+    TensorInfo info = unwrap(ds().tensor_info(name));
+    nb::dict d;
+    d["name"] = info.name;
+    d["htype"] = info.htype;
+    d["dtype"] = std::string(dtype_name(info.dtype));
+    d["sample_compression"] = std::string(compression_name(info.sample_compression));
+    d["chunk_compression"] = std::string(compression_name(info.chunk_compression));
+    d["chunk_size"] = info.chunk_target_bytes;
+    d["class_names"] = info.class_names;
+    d["length"] = info.length;
+    d["num_chunks"] = info.num_chunks;
+    d["stored_bytes"] = info.stored_bytes;
+    d["raw_bytes"] = info.raw_bytes;
+    d["min_shape"] = nb::tuple(nb::cast(info.min_shape));
+    d["max_shape"] = nb::tuple(nb::cast(info.max_shape));
+    return d;
+  }
+
+  uint64_t size() const { return ds().size(); }
+  bool read_only() const { return ds().read_only(); }
+  std::string summary() const { return ds().summary(); }
+
+  void append(nb::dict sample) {
+    Sample s;
+    for (auto [key, value] : sample) {
+      const TensorSlot& slot = slot_of(key);
+      s.emplace(slot.name, unwrap(from_python(value, slot)));
+    }
+    Status st;
+    {
+      nb::gil_scoped_release release;
+      st = ds().append(s);
+    }
+    throw_if_error(st);
+  }
+
+  void extend(nb::dict batch) {
+    SampleBatch b;
+    for (auto [key, value] : batch) {
+      const TensorSlot& slot = slot_of(key);
+      b.emplace(slot.name, unwrap(batch_from_python(value, slot)));
+    }
+    Status st;
+    {
+      nb::gil_scoped_release release;
+      st = ds().extend(b);
+    }
+    throw_if_error(st);
+  }
+
+  void update(const std::string& name, int64_t index, nb::handle value) {
+    const TensorSlot& slot = slot_of(nb::str(name.c_str()));
+    Array a = unwrap(from_python(value, slot));
+    throw_if_error(ds().update(name, normalize_index(index, ds().size()), a));
+  }
+
+  void pop() { throw_if_error(ds().pop()); }
+
+  void flush() {
+    Status st;
+    {
+      nb::gil_scoped_release release;
+      st = ds().flush();
+    }
+    throw_if_error(st);
+  }
+
+  // ds[i]: every tensor of sample i, in one call.
+  nb::object sample(int64_t index) const {
+    Dataset& d = ds();
+    uint64_t i = normalize_index(index, d.size());
+    PyObject* dict = PyDict_New();
+    if (!dict) throw nb::python_error();
+    nb::object out = nb::steal(dict);
+    for (const TensorSlot& slot : slots_) {
+      Result<Array> a = d.read(slot.index, i);
+      throw_if_error(a.status());
+      PyObject* value = to_python(*a, slot);
+      if (!value) throw nb::python_error();
+      int rc = PyDict_SetItem(dict, slot.key.ptr(), value);
+      Py_DECREF(value);
+      if (rc < 0) throw nb::python_error();
+    }
+    return out;
+  }
+
+  // ds[[i, j, ...]]: name -> stacked array (a list when ragged, text, bytes or json).
+  nb::dict batch(const std::vector<int64_t>& indices) const {
+    std::vector<uint64_t> idx = normalize_all(indices);
+    nb::dict out;
+    for (const TensorSlot& slot : slots_) out[slot.key] = gather(slot, idx);
+    return out;
+  }
+
+  // ds[a:b]: like batch() over the contiguous range [begin, end).
+  nb::dict range(uint64_t begin, uint64_t end) const {
+    std::vector<uint64_t> idx = range_indices(begin, end);
+    nb::dict out;
+    for (const TensorSlot& slot : slots_) out[slot.key] = gather(slot, idx);
+    return out;
+  }
+
+  nb::object read(const std::string& name, int64_t index) const {
+    const TensorSlot& slot = slot_of(nb::str(name.c_str()));
+    uint64_t i = normalize_index(index, ds().size());
+    Array a = unwrap(ds().read(slot.index, i));
+    return steal_or_throw(to_python(a, slot));
+  }
+
+  nb::object read_range(const std::string& name, uint64_t begin, uint64_t end) const {
+    return gather(slot_of(nb::str(name.c_str())), range_indices(begin, end));
+  }
+
+  nb::object read_many(const std::string& name, const std::vector<int64_t>& indices) const {
+    return gather(slot_of(nb::str(name.c_str())), normalize_all(indices));
+  }
+
+ private:
+  std::vector<uint64_t> normalize_all(const std::vector<int64_t>& indices) const {
+    uint64_t n = ds().size();
+    std::vector<uint64_t> idx;
+    idx.reserve(indices.size());
+    for (int64_t i : indices) idx.push_back(normalize_index(i, n));
+    return idx;
+  }
+
+  std::vector<uint64_t> range_indices(uint64_t begin, uint64_t end) const {
+    end = std::min<uint64_t>(end, ds().size());
+    begin = std::min(begin, end);
+    std::vector<uint64_t> idx(end - begin);
+    for (uint64_t k = 0; k < idx.size(); ++k) idx[k] = begin + k;
+    return idx;
+  }
+
+  // Runs `fn` without the GIL when the dataset is read-only (safe to read concurrently).
+  template <typename Fn>
+  Status without_gil(Dataset& d, Fn&& fn) const {
+    if (!d.read_only()) return fn();
+    nb::gil_scoped_release release;
+    return fn();
+  }
+
+  // Samples `idx` of one tensor: numeric samples of one shape are decoded straight into
+  // one stacked array; anything else becomes a list.
+  nb::object gather(const TensorSlot& slot, const std::vector<uint64_t>& idx) const {
+    Dataset& d = ds();
+    if (slot.kind == ValueKind::kNumeric) {
+      Shape shape;
+      bool same = true;
+      throw_if_error(without_gil(d, [&]() -> Status {
+        for (size_t k = 0; k < idx.size() && same; ++k) {
+          GTN_ASSIGN_OR_RETURN(Shape s, d.sample_shape(slot.index, idx[k]));
+          if (k == 0) shape = std::move(s);
+          else same = s == shape;
+        }
+        return Status::OK();
+      }));
+      if (same && shape.size() + 1 <= NPY_MAXDIMS) {
+        npy_intp dims[NPY_MAXDIMS];
+        dims[0] = static_cast<npy_intp>(idx.size());
+        for (size_t i = 0; i < shape.size(); ++i) dims[i + 1] = static_cast<npy_intp>(shape[i]);
+        nb::object out = steal_or_throw(PyArray_SimpleNew(static_cast<int>(shape.size() + 1), dims, slot.npy_type));
+        auto* dst = static_cast<uint8_t*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(out.ptr())));
+        size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(slot.dtype);
+        throw_if_error(without_gil(d, [&]() -> Status {
+          for (size_t k = 0; k < idx.size(); ++k) {
+            GTN_RETURN_IF_ERROR(d.read_into(slot.index, idx[k], dst + k * bytes, bytes).status());
+          }
+          return Status::OK();
+        }));
+        return out;
+      }
+    }
+    std::vector<Array> arrays;
+    arrays.reserve(idx.size());
+    throw_if_error(without_gil(d, [&]() -> Status {
+      for (uint64_t i : idx) {
+        GTN_ASSIGN_OR_RETURN(Array a, d.read(slot.index, i));
+        arrays.push_back(std::move(a));
+      }
+      return Status::OK();
+    }));
+    nb::object list = steal_or_throw(PyList_New(static_cast<Py_ssize_t>(arrays.size())));
+    for (size_t i = 0; i < arrays.size(); ++i) {
+      PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), steal_or_throw(to_python(arrays[i], slot)).release().ptr());
+    }
+    return list;
+  }
+
+  const TensorSlot& slot_of(nb::handle key) const {
+    if (!PyUnicode_Check(key.ptr())) throw_if_error(Status::InvalidArgument("tensor names are str"));
+    for (const TensorSlot& s : slots_) {
+      if (PyUnicode_Compare(s.key.ptr(), key.ptr()) == 0) return s;
+    }
+    std::string name = nb::cast<std::string>(key);
+    std::string known;
+    for (const TensorSlot& s : slots_) known += (known.empty() ? "" : ", ") + s.name;
+    throw_if_error(Status::NotFound("no tensor named '" + name + "' (tensors: " + (known.empty() ? "none" : known) + ")"));
+    return slots_.front();  // unreachable: throw_if_error threw
+  }
+
+  void refresh_slots() {
+    slots_.clear();
+    for (const std::string& name : ds_->tensor_names()) {
+      TensorInfo info = unwrap(ds_->tensor_info(name));
+      TensorSlot slot;
+      slot.name = name;
+      slot.index = slots_.size();
+      slot.key = nb::steal(PyUnicode_InternFromString(name.c_str()));
+      slot.dtype = info.dtype;
+      slot.npy_type = npy_type_of(info.dtype);
+      if (info.htype == "json") {
+        slot.kind = ValueKind::kJson;
+      } else if (info.dtype == DType::kText) {
+        slot.kind = ValueKind::kText;
+      } else if (info.dtype == DType::kBytes) {
+        slot.kind = ValueKind::kBytes;
+      }
+      slots_.push_back(std::move(slot));
+    }
+  }
+
+  std::shared_ptr<Dataset> ds_;
+  std::string path_;
+  std::vector<TensorSlot> slots_;
+};
+
+nb::list fsck_path(const std::string& path) {
+  Result<std::vector<FsckIssue>> issues = Status::Internal("unset");
+  {
+    nb::gil_scoped_release release;
+    issues = fsck(path);
+  }
+  nb::list out;
+  for (const FsckIssue& issue : unwrap(std::move(issues))) out.append(nb::make_tuple(issue.object, issue.problem));
+  return out;
+}
+
+void bind(nb::module_& m) {
+  if (_import_array() < 0) throw nb::python_error();
+  g_json_loads = nb::object(nb::module_::import_("json").attr("loads")).release().ptr();
+
+  nb::class_<PyDataset>(m, "Dataset")
+      .def_static("open", &PyDataset::open, nb::arg("path"), nb::arg("read_only") = false,
+                  nb::arg("create_if_missing") = true, nb::arg("verify_checksums") = true)
+      .def("close", &PyDataset::close)
+      .def_prop_ro("closed", &PyDataset::closed)
+      .def_prop_ro("path", &PyDataset::path)
+      .def("create_tensor", &PyDataset::create_tensor, nb::arg("name"), nb::arg("htype") = "generic",
+           nb::arg("dtype") = nb::none(), nb::arg("sample_compression") = "none",
+           nb::arg("chunk_compression") = "none", nb::arg("chunk_size") = nb::none(),
+           nb::arg("class_names") = std::vector<std::string>{})
+      .def("tensor_names", &PyDataset::tensor_names)
+      .def("tensor_info", &PyDataset::tensor_info)
+      .def("size", &PyDataset::size)
+      .def_prop_ro("read_only", &PyDataset::read_only)
+      .def("summary", &PyDataset::summary)
+      .def("append", &PyDataset::append)
+      .def("extend", &PyDataset::extend)
+      .def("update", &PyDataset::update)
+      .def("pop", &PyDataset::pop)
+      .def("flush", &PyDataset::flush)
+      .def("sample", &PyDataset::sample)
+      .def("batch", &PyDataset::batch)
+      .def("range", &PyDataset::range)
+      .def("read", &PyDataset::read)
+      .def("read_range", &PyDataset::read_range)
+      .def("read_many", &PyDataset::read_many);
+  m.def("fsck", &fsck_path, nb::arg("path"),
+        "Verifies every file of the dataset at `path`; returns a list of (object, problem).");
+}
+
+RegisterBinding reg(10, bind);
+
+}  // namespace
+}  // namespace gtn::py

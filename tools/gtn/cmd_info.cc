@@ -1,0 +1,30 @@
+// gtn info PATH (alias: gtn summary PATH): the dataset's tensors, dtypes, shapes and sizes.
+#include <iostream>
+#include <memory>
+
+#include "command.h"
+#include "gtn/dataset.h"
+
+namespace gtn::cli {
+namespace {
+
+Status run(const std::string& path) {
+  OpenOptions options;
+  options.read_only = true;
+  GTN_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> ds, Dataset::Open(path, options));
+  std::cout << ds->summary();
+  return Status::OK();
+}
+
+void add(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("info", "Print a summary of a dataset (alias: summary)");
+  cmd->alias("summary");
+  cmd->add_option("path", *path, "Dataset folder")->required();
+  cmd->callback([path] { exit_on_error(run(*path)); });
+}
+
+RegisterCommand reg(30, add);
+
+}  // namespace
+}  // namespace gtn::cli

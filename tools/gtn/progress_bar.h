@@ -1,0 +1,28 @@
+// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace gtn::cli {
+
+class ProgressBar {
+ public:
+  explicit ProgressBar(std::string label);
+  ~ProgressBar();
+  // Redraws the bar for `done` of `total` (at most ~10 times a second).
+  void update(uint64_t done, uint64_t total);
+  // Draws the final state and ends the line.
+  void finish();
+
+ private:
+  void draw(uint64_t done, uint64_t total);
+  std::string label_;
+  bool enabled_;
+  bool drawn_ = false;
+  uint64_t last_done_ = 0, last_total_ = 0;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+};
+
+}  // namespace gtn::cli
