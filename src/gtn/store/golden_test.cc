@@ -1,0 +1,92 @@
+// The GTN-F v1 golden dataset (tests/golden/v1) must keep reading back exactly, and its
+// files must keep their bytes (tests/golden/v1.xxh3).
+#include <gtest/gtest.h>
+#include <xxhash.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "../../../tests/golden/golden_v1.h"
+
+namespace gtn {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string source_dir() {
+  const char* env = std::getenv("GTN_SOURCE_DIR");
+  return env ? env : "";
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(GoldenV1, FilesAreUnchanged) {
+  ASSERT_FALSE(source_dir().empty()) << "GTN_SOURCE_DIR must name the source tree";
+  fs::path dir = fs::path(source_dir()) / "tests/golden/v1";
+  std::map<std::string, std::string> want;
+  std::istringstream list(read_file(fs::path(source_dir()) / "tests/golden/v1.xxh3"));
+  std::string hash, name;
+  while (list >> hash >> name) want[name] = hash;
+  ASSERT_GT(want.size(), 10u);
+  std::map<std::string, std::string> got;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::string bytes = read_file(e.path());
+    char hex[17];
+    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(XXH3_64bits(bytes.data(), bytes.size())));
+    got[fs::relative(e.path(), dir).generic_string()] = hex;
+  }
+  EXPECT_EQ(got, want);
+}
+
+TEST(GoldenV1, EverySampleReadsBack) {
+  ASSERT_FALSE(source_dir().empty()) << "GTN_SOURCE_DIR must name the source tree";
+  std::string dir = source_dir() + "/tests/golden/v1";
+  OpenOptions ro;
+  ro.read_only = true;
+  auto ds = Dataset::Open(dir, ro);
+  ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+  ASSERT_EQ((*ds)->size(), golden::kSamples);
+  std::vector<std::string> names;
+  for (const auto& s : golden::specs()) names.push_back(s.name);
+  ASSERT_EQ((*ds)->tensor_names(), names);
+  for (const auto& tensor : names) {
+    for (uint64_t i = 0; i < golden::kSamples; ++i) {
+      auto got = (*ds)->read(tensor, i);
+      ASSERT_TRUE(got.ok()) << tensor << " " << i << ": " << got.status().ToString();
+      Array want = golden::value(tensor, i);
+      ASSERT_EQ(got->dtype(), want.dtype()) << tensor << " " << i;
+      ASSERT_EQ(got->shape(), want.shape()) << tensor << " " << i;
+      if (tensor == "image_jpeg") {
+        double err = 0;
+        for (size_t k = 0; k < want.nbytes(); ++k) {
+          err += std::abs(int(got->data_as<uint8_t>()[k]) - int(want.data_as<uint8_t>()[k]));
+        }
+        EXPECT_LT(err / want.nbytes(), 3.0) << i;
+      } else {
+        EXPECT_EQ(got->as_string_view(), want.as_string_view()) << tensor << " " << i;
+      }
+    }
+  }
+  auto label = (*ds)->tensor_info("label");
+  ASSERT_TRUE(label.ok());
+  EXPECT_EQ(label->class_names, (std::vector<std::string>{"cat", "dog", "bird"}));
+  auto tiled = (*ds)->tensor_info("tiled");
+  ASSERT_TRUE(tiled.ok());
+  EXPECT_GE(tiled->num_chunks, 6u);
+  auto issues = fsck(dir);
+  ASSERT_TRUE(issues.ok());
+  EXPECT_TRUE(issues->empty());
+}
+
+}  // namespace
+}  // namespace gtn
