@@ -19,6 +19,7 @@ CpuKernelRegistry& CpuKernelRegistry::Global() {
 }
 
 CpuKernelRegistry::CpuKernelRegistry() {
+  register_cpu_tree_kernels(*this);
 }
 
 namespace {

@@ -49,6 +49,7 @@ Result<TreeEnsembleSpec> parse_tree_ensemble(const NodeContext& ctx) {
   if (x.shape.size() != 2) return ctx.error("X must be 2-d [N, F], got " + shape_to_string(x.shape));
   if (!is_float(x.dtype)) return ctx.error("X must be a float tensor");
   s.n_features = x.shape[1];
+  if (s.n_features < 1) return ctx.error("X must have at least one feature column");
   GTN_ASSIGN_OR_RETURN(s.n_outputs, ctx.attr_int("n_outputs"));
   if (s.n_outputs < 1) return ctx.error("attr n_outputs must be >= 1");
   GTN_ASSIGN_OR_RETURN(std::string cmp, ctx.attr_string("comparison", std::string("le")));

@@ -1,0 +1,542 @@
+#include "gtn/ml/tree_strategies.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <limits>
+
+#include <cblas.h>
+
+namespace gtn::ml {
+
+template <typename T>
+T split_threshold(double thr, bool lt) {
+  if constexpr (std::is_same_v<T, double>) {
+    return lt ? std::nextafter(thr, -std::numeric_limits<double>::infinity()) : thr;
+  } else {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    float f = static_cast<float>(thr);
+    if (!lt) {
+      // largest float <= thr: x <= thr  <=>  x <= f  <=>  !(x > f)
+      if (static_cast<double>(f) > thr) f = std::nextafter(f, -kInf);
+      return f;
+    }
+    // x < thr  <=>  x < c (c = smallest float >= thr)  <=>  !(x > prev(c))
+    if (static_cast<double>(f) < thr) f = std::nextafter(f, kInf);
+    return std::nextafter(f, -kInf);
+  }
+}
+template float split_threshold<float>(double, bool);
+template double split_threshold<double>(double, bool);
+
+namespace {
+
+constexpr int kLanes = 16;           // rows (or trees) walked in lockstep
+constexpr int64_t kSmallBatch = 8;   // below this many rows, lanes are trees
+constexpr size_t kBlockBytes = 256 << 10;  // tree nodes + leaves per cache block
+
+template <typename T>
+bool go_right(T x, T t, bool missing_right) {
+  return x > t || (missing_right && x != x);
+}
+
+// Shared by every strategy: leaf contributions, aggregation and base values.
+template <typename T>
+struct Aggregator {
+  int64_t k = 1, width = 1;
+  std::vector<int32_t> targets;
+  std::vector<T> base;
+  T scale = 1;
+
+  explicit Aggregator(const TreeEnsembleSpec& s) : k(s.n_outputs), width(s.leaf_width), targets(s.targets) {
+    for (double b : s.base_values) base.push_back(static_cast<T>(b));
+    scale = s.aggregate_mean ? static_cast<T>(1.0 / static_cast<double>(s.n_trees())) : T(1);
+  }
+  void add(T* row_out, size_t tree, const T* leaf) const {
+    if (width == 1) row_out[targets[tree]] += leaf[0];
+    else
+      for (int64_t c = 0; c < k; ++c) row_out[c] += leaf[c];
+  }
+  void finish(T* out, int64_t n) const {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t c = 0; c < k; ++c) out[i * k + c] = out[i * k + c] * scale + base[c];
+  }
+};
+
+template <typename T>
+std::vector<T> leaf_row(const TreeEnsembleSpec& s, int32_t id) {
+  std::vector<T> v(static_cast<size_t>(s.leaf_width));
+  for (int64_t c = 0; c < s.leaf_width; ++c) v[c] = static_cast<T>(s.leaf_values[id * s.leaf_width + c]);
+  return v;
+}
+
+// Trees [begin, end) in blocks whose layout fits kBlockBytes.
+std::vector<std::pair<size_t, size_t>> tree_blocks(size_t n_trees, size_t bytes_per_tree) {
+  size_t per = std::max<size_t>(1, kBlockBytes / std::max<size_t>(bytes_per_tree, 1));
+  std::vector<std::pair<size_t, size_t>> b;
+  for (size_t t = 0; t < n_trees; t += per) b.push_back({t, std::min(n_trees, t + per)});
+  return b;
+}
+
+// ---------------------------------------------------------------- tree_traversal
+template <typename T>
+class TreeTraversal : public TreeEnsembleKernel<T> {
+ public:
+  explicit TreeTraversal(const TreeEnsembleSpec& s) : agg_(s), f_(s.n_features), roots_(s.roots) {
+    for (size_t i = 0; i < s.n_nodes(); ++i) {
+      nodes_.push_back({split_threshold<T>(s.threshold[i], s.comparison_lt), s.feature[i], s.left[i], s.right[i],
+                        static_cast<uint8_t>(!s.missing_left[i])});
+      auto v = leaf_row<T>(s, static_cast<int32_t>(i));
+      values_.insert(values_.end(), v.begin(), v.end());
+    }
+  }
+  void Run(const T* X, int64_t n, T* out) const override {
+    std::fill(out, out + n * agg_.k, T(0));
+    for (int64_t r = 0; r < n; ++r) {
+      const T* x = X + r * f_;
+      for (size_t t = 0; t < roots_.size(); ++t) {
+        int32_t id = roots_[t];
+        while (nodes_[id].f >= 0) {
+          const Node& nd = nodes_[id];
+          id = go_right(x[nd.f], nd.t, nd.mr) ? nd.right : nd.left;
+        }
+        agg_.add(out + r * agg_.k, t, values_.data() + id * agg_.width);
+      }
+    }
+    agg_.finish(out, n);
+  }
+
+ private:
+  struct Node {
+    T t;
+    int32_t f, left, right;
+    uint8_t mr;
+  };
+  Aggregator<T> agg_;
+  int64_t f_;
+  std::vector<int32_t> roots_;
+  std::vector<Node> nodes_;
+  std::vector<T> values_;
+};
+
+// ---------------------------------------------------------------- perfect layout
+template <typename T>
+struct PerfectLayout {
+  struct Node {
+    T t;
+    int32_t f;
+  };
+  int depth = 0;
+  int64_t n_internal = 0, n_leaves = 1, width = 1;
+  std::vector<Node> nodes;     // [tree][n_internal]
+  std::vector<uint8_t> mr;     // [tree][n_internal], 1 = missing goes right
+  std::vector<T> leaves;       // [tree][n_leaves][width]
+
+  explicit PerfectLayout(const TreeEnsembleSpec& s) : depth(s.max_depth()), width(s.leaf_width) {
+    n_internal = (int64_t{1} << depth) - 1;
+    n_leaves = int64_t{1} << depth;
+    size_t nt = s.n_trees();
+    nodes.assign(nt * n_internal, {std::numeric_limits<T>::infinity(), 0});
+    mr.assign(nt * n_internal, 0);
+    leaves.assign(nt * n_leaves * width, T(0));
+    for (size_t t = 0; t < nt; ++t) fill(s, t, s.roots[t], 0, 0);
+  }
+  // Places original node `id` at position p (depth d) of tree t.
+  void fill(const TreeEnsembleSpec& s, size_t t, int32_t id, int64_t p, int d) {
+    if (d == depth) {
+      for (int64_t c = 0; c < width; ++c)
+        leaves[(t * n_leaves + (p - n_internal)) * width + c] = static_cast<T>(s.leaf_values[id * width + c]);
+      return;
+    }
+    Node& nd = nodes[t * n_internal + p];
+    if (s.feature[id] < 0) {  // a leaf above the bottom: +inf threshold always goes left
+      fill(s, t, id, 2 * p + 1, d + 1);
+      fill(s, t, id, 2 * p + 2, d + 1);
+      return;
+    }
+    nd = {split_threshold<T>(s.threshold[id], s.comparison_lt), s.feature[id]};
+    mr[t * n_internal + p] = !s.missing_left[id];
+    fill(s, t, s.left[id], 2 * p + 1, d + 1);
+    fill(s, t, s.right[id], 2 * p + 2, d + 1);
+  }
+  size_t bytes_per_tree() const { return n_internal * (sizeof(Node) + 1) + n_leaves * width * sizeof(T); }
+};
+
+template <typename T>
+class PerfectTreeTraversal : public TreeEnsembleKernel<T> {
+ public:
+  explicit PerfectTreeTraversal(const TreeEnsembleSpec& s) : agg_(s), f_(s.n_features), p_(s), nt_(s.n_trees()) {}
+  void Run(const T* X, int64_t n, T* out) const override {
+    std::fill(out, out + n * agg_.k, T(0));
+    for (int64_t r = 0; r < n; ++r) {
+      const T* x = X + r * f_;
+      for (size_t t = 0; t < nt_; ++t) {
+        const auto* tn = p_.nodes.data() + t * p_.n_internal;
+        const uint8_t* mr = p_.mr.data() + t * p_.n_internal;
+        int64_t i = 0;
+        for (int d = 0; d < p_.depth; ++d) i = 2 * i + 1 + go_right(x[tn[i].f], tn[i].t, mr[i] != 0);
+        agg_.add(out + r * agg_.k, t, p_.leaves.data() + (t * p_.n_leaves + i - p_.n_internal) * p_.width);
+      }
+    }
+    agg_.finish(out, n);
+  }
+
+ private:
+  Aggregator<T> agg_;
+  int64_t f_;
+  PerfectLayout<T> p_;
+  size_t nt_;
+};
+
+// 16 lanes through perfect trees: lane l walks tree tree[l] for row row[l].
+template <typename T, bool kMissing>
+class PerfectInterleaved : public TreeEnsembleKernel<T> {
+ public:
+  explicit PerfectInterleaved(const TreeEnsembleSpec& s) : agg_(s), f_(s.n_features), p_(s), nt_(s.n_trees()) {
+    blocks_ = tree_blocks(nt_, p_.bytes_per_tree());
+  }
+
+  void Run(const T* X, int64_t n, T* out) const override {
+    std::fill(out, out + n * agg_.k, T(0));
+    if (n < kSmallBatch) {
+      for (int64_t r = 0; r < n; ++r) TreeLanes(X + r * f_, out + r * agg_.k);
+    } else {
+      for (const auto& [b, e] : blocks_)
+        for (int64_t r0 = 0; r0 < n; r0 += kLanes) RowLanes(X, n, r0, b, e, out);
+    }
+    agg_.finish(out, n);
+  }
+
+ private:
+  using Node = typename PerfectLayout<T>::Node;
+
+  // kLanes rows [r0, r0 + kLanes) through trees [b, e); lanes past n repeat the last row.
+  void RowLanes(const T* X, int64_t n, int64_t r0, size_t b, size_t e, T* out) const {
+    const T* xp[kLanes];
+    for (int l = 0; l < kLanes; ++l) xp[l] = X + std::min<int64_t>(r0 + l, n - 1) * f_;
+    int live = static_cast<int>(std::min<int64_t>(kLanes, n - r0));
+    const int depth = p_.depth;
+    for (size_t t = b; t < e; ++t) {
+      const Node* tn = p_.nodes.data() + t * p_.n_internal;
+      const uint8_t* mr = p_.mr.data() + t * p_.n_internal;
+      uint32_t idx[kLanes] = {};
+      for (int d = 0; d < depth; ++d) {
+#pragma GCC unroll 16
+        for (int l = 0; l < kLanes; ++l) {
+          const Node nd = tn[idx[l]];
+          const T x = xp[l][nd.f];
+          uint32_t right = x > nd.t;
+          if constexpr (kMissing) right |= (x != x) & mr[idx[l]];
+          idx[l] = 2 * idx[l] + 1 + right;
+        }
+      }
+      const T* leaves = p_.leaves.data() + (t * p_.n_leaves - p_.n_internal) * p_.width;
+      for (int l = 0; l < live; ++l) agg_.add(out + (r0 + l) * agg_.k, t, leaves + idx[l] * p_.width);
+    }
+  }
+
+  // One row through kLanes trees at a time.
+  void TreeLanes(const T* x, T* row_out) const {
+    const int depth = p_.depth;
+    for (size_t t0 = 0; t0 < nt_; t0 += kLanes) {
+      const Node* tn[kLanes];
+      const uint8_t* mr[kLanes];
+      for (int l = 0; l < kLanes; ++l) {
+        size_t t = std::min(nt_ - 1, t0 + l);
+        tn[l] = p_.nodes.data() + t * p_.n_internal;
+        mr[l] = p_.mr.data() + t * p_.n_internal;
+      }
+      uint32_t idx[kLanes] = {};
+      for (int d = 0; d < depth; ++d) {
+#pragma GCC unroll 16
+        for (int l = 0; l < kLanes; ++l) {
+          const Node nd = tn[l][idx[l]];
+          const T v = x[nd.f];
+          uint32_t right = v > nd.t;
+          if constexpr (kMissing) right |= (v != v) & mr[l][idx[l]];
+          idx[l] = 2 * idx[l] + 1 + right;
+        }
+      }
+      size_t live = std::min<size_t>(kLanes, nt_ - t0);
+      for (size_t l = 0; l < live; ++l) {
+        size_t t = t0 + l;
+        agg_.add(row_out, t, p_.leaves.data() + (t * p_.n_leaves + idx[l] - p_.n_internal) * p_.width);
+      }
+    }
+  }
+
+  Aggregator<T> agg_;
+  int64_t f_;
+  PerfectLayout<T> p_;
+  size_t nt_;
+  std::vector<std::pair<size_t, size_t>> blocks_;
+};
+
+// ---------------------------------------------------------------- interleaved (compact)
+// Nodes renumbered breadth-first per tree so that right child = left child + 1; a leaf
+// points at itself with a +inf threshold, so extra steps at a leaf stay there.
+template <typename T, bool kMissing>
+class Interleaved : public TreeEnsembleKernel<T> {
+ public:
+  explicit Interleaved(const TreeEnsembleSpec& s) : agg_(s), f_(s.n_features), nt_(s.n_trees()), depth_(s.tree_depth) {
+    width_ = s.leaf_width;
+    size_t max_tree_nodes = 1;
+    for (size_t t = 0; t < nt_; ++t) {
+      int32_t root = static_cast<int32_t>(nodes_.size());
+      roots_.push_back(root);
+      std::deque<std::pair<int32_t, int32_t>> q{{s.roots[t], root}};  // (original id, new id)
+      nodes_.push_back({});
+      mr_.push_back(0);
+      while (!q.empty()) {
+        auto [orig, id] = q.front();
+        q.pop_front();
+        if (s.feature[orig] < 0) {
+          nodes_[id] = {std::numeric_limits<T>::infinity(), 0, id};
+          auto v = leaf_row<T>(s, orig);
+          set_value(id, v);
+          continue;
+        }
+        int32_t l = static_cast<int32_t>(nodes_.size());
+        nodes_.push_back({});
+        nodes_.push_back({});
+        mr_.push_back(0);
+        mr_.push_back(0);
+        nodes_[id] = {split_threshold<T>(s.threshold[orig], s.comparison_lt), s.feature[orig], l};
+        mr_[id] = !s.missing_left[orig];
+        q.push_back({s.left[orig], l});
+        q.push_back({s.right[orig], l + 1});
+      }
+      max_tree_nodes = std::max<size_t>(max_tree_nodes, nodes_.size() - root);
+    }
+    values_.resize(nodes_.size() * width_, T(0));
+    for (auto& [id, v] : pending_) std::copy(v.begin(), v.end(), values_.begin() + id * width_);
+    pending_.clear();
+    size_t per_tree = (nodes_.size() / std::max<size_t>(nt_, 1)) * (sizeof(Node) + 1 + width_ * sizeof(T));
+    blocks_ = tree_blocks(nt_, per_tree);
+  }
+
+  void Run(const T* X, int64_t n, T* out) const override {
+    std::fill(out, out + n * agg_.k, T(0));
+    if (n < kSmallBatch) {
+      for (int64_t r = 0; r < n; ++r) TreeLanes(X + r * f_, out + r * agg_.k);
+    } else {
+      for (const auto& [b, e] : blocks_)
+        for (int64_t r0 = 0; r0 < n; r0 += kLanes) RowLanes(X, n, r0, b, e, out);
+    }
+    agg_.finish(out, n);
+  }
+
+ private:
+  struct Node {
+    T t;
+    int32_t f;
+    int32_t left;
+  };
+  void set_value(int32_t id, const std::vector<T>& v) { pending_.push_back({id, v}); }
+
+  void RowLanes(const T* X, int64_t n, int64_t r0, size_t b, size_t e, T* out) const {
+    const T* xp[kLanes];
+    for (int l = 0; l < kLanes; ++l) xp[l] = X + std::min<int64_t>(r0 + l, n - 1) * f_;
+    int live = static_cast<int>(std::min<int64_t>(kLanes, n - r0));
+    const Node* nodes = nodes_.data();
+    const uint8_t* mr = mr_.data();
+    for (size_t t = b; t < e; ++t) {
+      int32_t idx[kLanes];
+      for (int l = 0; l < kLanes; ++l) idx[l] = roots_[t];
+      for (int d = 0; d < depth_[t]; ++d) {
+#pragma GCC unroll 16
+        for (int l = 0; l < kLanes; ++l) {
+          const Node nd = nodes[idx[l]];
+          const T x = xp[l][nd.f];
+          int32_t right = x > nd.t;
+          if constexpr (kMissing) right |= (x != x) & mr[idx[l]];
+          idx[l] = nd.left + right;
+        }
+      }
+      for (int l = 0; l < live; ++l) agg_.add(out + (r0 + l) * agg_.k, t, values_.data() + idx[l] * width_);
+    }
+  }
+
+  void TreeLanes(const T* x, T* row_out) const {
+    const Node* nodes = nodes_.data();
+    const uint8_t* mr = mr_.data();
+    for (size_t t0 = 0; t0 < nt_; t0 += kLanes) {
+      int32_t idx[kLanes];
+      int depth = 0;
+      for (int l = 0; l < kLanes; ++l) {
+        size_t t = std::min(nt_ - 1, t0 + l);
+        idx[l] = roots_[t];
+        depth = std::max(depth, depth_[t]);
+      }
+      for (int d = 0; d < depth; ++d) {
+#pragma GCC unroll 16
+        for (int l = 0; l < kLanes; ++l) {
+          const Node nd = nodes[idx[l]];
+          const T v = x[nd.f];
+          int32_t right = v > nd.t;
+          if constexpr (kMissing) right |= (v != v) & mr[idx[l]];
+          idx[l] = nd.left + right;
+        }
+      }
+      size_t live = std::min<size_t>(kLanes, nt_ - t0);
+      for (size_t l = 0; l < live; ++l) agg_.add(row_out, t0 + l, values_.data() + idx[l] * width_);
+    }
+  }
+
+  Aggregator<T> agg_;
+  int64_t f_;
+  size_t nt_;
+  std::vector<int32_t> depth_;
+  int64_t width_ = 1;
+  std::vector<Node> nodes_;
+  std::vector<uint8_t> mr_;
+  std::vector<T> values_;
+  std::vector<int32_t> roots_;
+  std::vector<std::pair<int32_t, std::vector<T>>> pending_;
+  std::vector<std::pair<size_t, size_t>> blocks_;
+};
+
+// ---------------------------------------------------------------- gemm
+void gemm(const float* a, const float* b, float* c, int m, int n, int k, float beta, int ldc) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, beta, c, ldc);
+}
+void gemm(const double* a, const double* b, double* c, int m, int n, int k, double beta, int ldc) {
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, a, k, b, n, beta, c, ldc);
+}
+
+// Per tree: G[r, i] = 1 if row r goes left at internal node i (the selection X·A of
+// Hummingbird's first GEMM is done as a gather, which is exact when X holds NaN);
+// P = G·C; leaf one-hot H = (P == D); out += H·E.
+template <typename T>
+class Gemm : public TreeEnsembleKernel<T> {
+ public:
+  explicit Gemm(const TreeEnsembleSpec& s) : agg_(s), f_(s.n_features) {
+    for (size_t t = 0; t < s.n_trees(); ++t) {
+      PerTree pt;
+      std::vector<std::pair<int32_t, std::vector<std::pair<int, int>>>> leaves;  // leaf, path (internal idx, +1/-1)
+      std::vector<std::pair<int32_t, std::vector<std::pair<int, int>>>> stack{{s.roots[t], {}}};
+      while (!stack.empty()) {
+        auto [id, path] = stack.back();
+        stack.pop_back();
+        if (s.feature[id] < 0) {
+          leaves.push_back({id, path});
+          continue;
+        }
+        int i = static_cast<int>(pt.feature.size());
+        pt.feature.push_back(s.feature[id]);
+        pt.t.push_back(split_threshold<T>(s.threshold[id], s.comparison_lt));
+        pt.mr.push_back(!s.missing_left[id]);
+        auto lp = path, rp = path;
+        lp.push_back({i, 1});
+        rp.push_back({i, -1});
+        stack.push_back({s.right[id], rp});
+        stack.push_back({s.left[id], lp});
+      }
+      pt.ni = static_cast<int>(pt.feature.size());
+      pt.nl = static_cast<int>(leaves.size());
+      pt.C.assign(static_cast<size_t>(pt.ni) * pt.nl, T(0));
+      pt.D.assign(pt.nl, T(0));
+      pt.E.assign(static_cast<size_t>(pt.nl) * s.leaf_width, T(0));
+      for (int l = 0; l < pt.nl; ++l) {
+        for (auto [i, sign] : leaves[l].second) {
+          pt.C[static_cast<size_t>(i) * pt.nl + l] = static_cast<T>(sign);
+          if (sign > 0) pt.D[l] += 1;
+        }
+        auto v = leaf_row<T>(s, leaves[l].first);
+        std::copy(v.begin(), v.end(), pt.E.begin() + static_cast<size_t>(l) * s.leaf_width);
+      }
+      trees_.push_back(std::move(pt));
+    }
+  }
+
+  void Run(const T* X, int64_t n, T* out) const override {
+    std::fill(out, out + n * agg_.k, T(0));
+    constexpr int64_t kRows = 256;
+    std::vector<T> G, P, H, acc;
+    for (int64_t r0 = 0; r0 < n; r0 += kRows) {
+      int m = static_cast<int>(std::min(kRows, n - r0));
+      for (size_t t = 0; t < trees_.size(); ++t) {
+        const PerTree& pt = trees_[t];
+        if (pt.ni == 0) {
+          for (int r = 0; r < m; ++r) agg_.add(out + (r0 + r) * agg_.k, t, pt.E.data());
+          continue;
+        }
+        G.resize(static_cast<size_t>(m) * pt.ni);
+        for (int r = 0; r < m; ++r) {
+          const T* x = X + (r0 + r) * f_;
+          for (int i = 0; i < pt.ni; ++i) G[r * pt.ni + i] = go_right(x[pt.feature[i]], pt.t[i], pt.mr[i]) ? T(0) : T(1);
+        }
+        P.resize(static_cast<size_t>(m) * pt.nl);
+        gemm(G.data(), pt.C.data(), P.data(), m, pt.nl, pt.ni, T(0), pt.nl);
+        H.resize(P.size());
+        for (int r = 0; r < m; ++r)
+          for (int l = 0; l < pt.nl; ++l) H[r * pt.nl + l] = P[r * pt.nl + l] == pt.D[l] ? T(1) : T(0);
+        int w = static_cast<int>(agg_.width);
+        acc.resize(static_cast<size_t>(m) * w);
+        gemm(H.data(), pt.E.data(), acc.data(), m, w, pt.nl, T(0), w);
+        for (int r = 0; r < m; ++r) agg_.add(out + (r0 + r) * agg_.k, t, acc.data() + r * w);
+      }
+    }
+    agg_.finish(out, n);
+  }
+
+ private:
+  struct PerTree {
+    int ni = 0, nl = 0;
+    std::vector<int32_t> feature;
+    std::vector<T> t;
+    std::vector<uint8_t> mr;
+    std::vector<T> C, D, E;
+  };
+  Aggregator<T> agg_;
+  int64_t f_;
+  std::vector<PerTree> trees_;
+};
+
+}  // namespace
+
+// Heuristic: perfect-tree layouts need no child arrays and make every lane take the same
+// number of steps, so use them while padding stays small (depth <= 12 and the padded
+// trees hold at most 4x the real nodes, or fit in 1 MiB); otherwise the compact
+// interleaved layout. Both walk 16 rows per tree in lockstep when the batch has >= 8 rows
+// and 16 trees per row below that. tree_traversal, perfect_tree_traversal and gemm are
+// kept as baselines (and for comparison with Hummingbird).
+std::string choose_tree_strategy(const TreeEnsembleSpec& s) {
+  int d = s.max_depth();
+  if (d <= 12) {
+    double padded = static_cast<double>(s.n_trees()) * static_cast<double>(int64_t{1} << (d + 1));
+    if (padded <= 4.0 * static_cast<double>(s.n_nodes()) || padded * 8 <= (1 << 20)) return "perfect_interleaved";
+  }
+  return "interleaved";
+}
+
+template <typename T>
+Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsembleSpec& s, const std::string& strategy_in) {
+  std::string strategy = strategy_in == "auto" ? choose_tree_strategy(s) : strategy_in;
+  bool missing = s.any_missing_right();
+  if ((strategy == "perfect_tree_traversal" || strategy == "perfect_interleaved") && s.max_depth() > 20)
+    return Status::InvalidArgument("strategy " + strategy + " pads trees to depth " + std::to_string(s.max_depth()) +
+                                   ", more than the 20 levels it supports");
+  std::unique_ptr<TreeEnsembleKernel<T>> k;
+  if (strategy == "tree_traversal") k = std::make_unique<TreeTraversal<T>>(s);
+  else if (strategy == "perfect_tree_traversal") k = std::make_unique<PerfectTreeTraversal<T>>(s);
+  else if (strategy == "gemm") k = std::make_unique<Gemm<T>>(s);
+  else if (strategy == "interleaved") {
+    if (missing) k = std::make_unique<Interleaved<T, true>>(s);
+    else k = std::make_unique<Interleaved<T, false>>(s);
+  } else if (strategy == "perfect_interleaved") {
+    if (missing) k = std::make_unique<PerfectInterleaved<T, true>>(s);
+    else k = std::make_unique<PerfectInterleaved<T, false>>(s);
+  } else {
+    return Status::InvalidArgument("unknown tree strategy '" + strategy +
+                                   "'; expected auto, gemm, tree_traversal, perfect_tree_traversal, interleaved "
+                                   "or perfect_interleaved");
+  }
+  return k;
+}
+
+template Result<std::unique_ptr<TreeEnsembleKernel<float>>> make_tree_kernel<float>(const TreeEnsembleSpec&, const std::string&);
+template Result<std::unique_ptr<TreeEnsembleKernel<double>>> make_tree_kernel<double>(const TreeEnsembleSpec&, const std::string&);
+
+}  // namespace gtn::ml
