@@ -45,13 +45,16 @@ def test_one_class_svm(binary):
     assert_parity(svm.OneClassSVM(nu=0.2).fit(X), Xt)
 
 
-def test_probability_is_unsupported_but_predict_converts(binary):
-    X, y, Xt, _ = binary
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kernel", ["rbf", "linear"])
+@pytest.mark.parametrize("data", ["binary", "multiclass"])
+def test_probability(data, kernel, dtype, request):
+    # Platt scaling + libsvm's pairwise coupling (an iterative solve, unrolled).
+    X, y, Xt, _ = request.getfixturevalue(data)
     with pytest.warns(FutureWarning):
-        est = svm.SVC(probability=True, random_state=0).fit(X, y)
-    m = assert_parity(est, Xt)
-    with pytest.raises(gtn.UnsupportedError, match="pairwise"):
-        m.predict_proba(Xt)
+        est = svm.SVC(kernel=kernel, probability=True, random_state=0).fit(X, y)
+    m = assert_parity(est, Xt, dtype)
+    assert "predict_proba" in m.methods
 
 
 def test_precomputed_kernel_is_unsupported(binary):

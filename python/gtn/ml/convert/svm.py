@@ -3,6 +3,7 @@ import numpy as np
 
 from gtn import UnsupportedError
 from gtn.ml.convert.common import ravel, set_classes
+from gtn.ml.convert.svm_probability import libsvm_probability
 from gtn.ml.registry import register
 
 KERNELS = ("linear", "poly", "rbf", "sigmoid")
@@ -63,16 +64,14 @@ def svc(g, est, x):
     n_classes = len(classes)
     k = _kernel(g, est, x)
     set_classes(g, classes)
-    if est.probability:
-        g.metadata["unsupported_methods"] = {"predict_proba": (
-            f"{type(est).__name__}(probability=True).predict_proba is not supported: libsvm "
-            "couples Platt-scaled pairwise probabilities with an iterative solve that stops "
-            "per sample at a tolerance; predict and decision_function are")}
     if n_classes == 2:
-        d = ravel(g, g.op("Add", g.op("MatMul", k, g.const(est.dual_coef_.T, "dual_coef_T")),
-                          g.const(est.intercept_, "intercept")))
+        d2 = g.op("Add", g.op("MatMul", k, g.const(est.dual_coef_.T, "dual_coef_T")),
+                  g.const(est.intercept_, "intercept"))
+        d = ravel(g, d2)
         out = {"decision_function": d,
                "predict": g.op("Cast", g.op("GreaterEqual", d, g.scalar(0.0)), to="int64")}
+        if _has_probability(est):  # libsvm's own decision value is -d for two classes
+            out["predict_proba"] = libsvm_probability(g, g.op("Neg", d2), est, 2)
         return out
     dec = g.op("Add", g.op("MatMul", k, g.const(_ovo_weights(est), "ovo_weights")),
                g.const(est.intercept_, "intercept"))
@@ -99,4 +98,12 @@ def svc(g, est, x):
         decision = g.op("Add", votes("GreaterEqual"), scaled)
         if est.break_ties:
             predict = g.op("ArgMax", decision, axis=1, keepdims=False)
-    return {"decision_function": decision, "predict": predict}
+    out = {"decision_function": decision, "predict": predict}
+    if _has_probability(est):
+        out["predict_proba"] = libsvm_probability(g, dec, est, n_classes)
+    return out
+
+
+def _has_probability(est):
+    """Whether libsvm fitted Platt scaling (probability=True)."""
+    return np.size(getattr(est, "_probA", ())) > 0
