@@ -15,8 +15,9 @@ from gtn._core import CorruptionError, GTNError, LockedError, UnsupportedError  
 
 from gtn.dataset import Dataset, Tensor, dataset  # noqa: E402
 from gtn.ingest import ingest  # noqa: E402
+from gtn import ml  # noqa: E402  (gtn.ml.convert / load / supported)
 
 __version__ = "0.1.0"
 
 __all__ = ["GTNError", "CorruptionError", "LockedError", "UnsupportedError", "__version__",
-           "Dataset", "Tensor", "dataset", "ingest"]
+           "Dataset", "Tensor", "dataset", "ingest", "ml"]
