@@ -19,6 +19,10 @@ CpuKernelRegistry& CpuKernelRegistry::Global() {
 }
 
 CpuKernelRegistry::CpuKernelRegistry() {
+  register_cpu_elementwise_kernels(*this);
+  register_cpu_linalg_kernels(*this);
+  register_cpu_reduce_kernels(*this);
+  register_cpu_shape_kernels(*this);
   register_cpu_tree_kernels(*this);
 }
 
