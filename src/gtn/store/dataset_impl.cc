@@ -548,7 +548,8 @@ class DatasetImpl final : public Dataset {
     for (const auto& ts : tensors_) {
       if (!batch.count(ts->meta.name)) return Status::InvalidArgument("missing tensor '" + ts->meta.name + "'; every tensor must be given");
     }
-    for (const auto& [name, col] : batch) {
+    for (const auto& column : batch) {
+      const std::string& name = column.first;
       bool known = std::any_of(tensors_.begin(), tensors_.end(), [&](const auto& ts) { return ts->meta.name == name; });
       if (!known) return Status::InvalidArgument("unknown tensor '" + name + "'" + known_tensors());
     }
