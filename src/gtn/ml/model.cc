@@ -204,7 +204,7 @@ std::string Model::Describe() const {
   std::map<std::string, int> ops;
   for (const auto& n : g.nodes) ops[n.op]++;
   s << "ops (" << g.nodes.size() << " nodes):";
-  for (const auto& [op, c] : ops) s << " " << op << "x" << c;
+  for (const auto& [op, c] : ops) s << " " << op << "(" << c << ")";
   s << "\n";
   size_t bytes = 0;
   for (const auto& [_, a] : g.constants) bytes += a.nbytes();
