@@ -28,11 +28,22 @@ def _kernel(g, est, x):
     return g.op("Tanh", z)
 
 
+def _decisions(g, est, x, coef):
+    """K(x, SV) @ coef + intercept_, coef [n_SV, m] -> [N, m].
+
+    A linear kernel folds into one weight matrix, SV.T @ coef, computed in float64.
+    """
+    if est.kernel == "linear":
+        w = np.asarray(est.support_vectors_, dtype=np.float64).T @ coef
+        z = g.op("MatMul", x, g.const(w, "linear_weights"))
+    else:
+        z = g.op("MatMul", _kernel(g, est, x), g.const(coef, "dual_coef"))
+    return g.op("Add", z, g.const(est.intercept_, "intercept"))
+
+
 @register("sklearn.svm.SVR", "sklearn.svm.NuSVR", "sklearn.svm.OneClassSVM")
 def svr(g, est, x):
-    k = _kernel(g, est, x)
-    y = ravel(g, g.op("Add", g.op("MatMul", k, g.const(est.dual_coef_.T, "dual_coef_T")),
-                      g.const(est.intercept_, "intercept")))
+    y = ravel(g, _decisions(g, est, x, est.dual_coef_.T))
     if type(est).__name__ != "OneClassSVM":
         return {"predict": y}
     score = g.op("Add", y, g.scalar(float(est.offset_[0])))
@@ -62,19 +73,16 @@ def _ovo_weights(est):
 def svc(g, est, x):
     classes = est.classes_
     n_classes = len(classes)
-    k = _kernel(g, est, x)
     set_classes(g, classes)
     if n_classes == 2:
-        d2 = g.op("Add", g.op("MatMul", k, g.const(est.dual_coef_.T, "dual_coef_T")),
-                  g.const(est.intercept_, "intercept"))
+        d2 = _decisions(g, est, x, est.dual_coef_.T)
         d = ravel(g, d2)
         out = {"decision_function": d,
                "predict": g.op("Cast", g.op("GreaterEqual", d, g.scalar(0.0)), to="int64")}
         if _has_probability(est):  # libsvm's own decision value is -d for two classes
             out["predict_proba"] = libsvm_probability(g, g.op("Neg", d2), est, 2)
         return out
-    dec = g.op("Add", g.op("MatMul", k, g.const(_ovo_weights(est), "ovo_weights")),
-               g.const(est.intercept_, "intercept"))
+    dec = _decisions(g, est, x, _ovo_weights(est))
     pairs = _pairs(n_classes)
     first = np.zeros((len(pairs), n_classes))
     second = np.zeros((len(pairs), n_classes))
