@@ -76,3 +76,20 @@ def test_multi_output_classifier_is_unsupported(binary):
     est = tree.DecisionTreeClassifier(max_depth=3).fit(X, np.c_[y, 1 - y])
     with pytest.raises(gtn.UnsupportedError, match="multi-output"):
         gtn.ml.convert(est)
+
+
+def test_float32_exact_thresholds_match_the_float32_cast():
+    from gtn.ml.convert.trees import float32_exact_thresholds
+
+    rng = np.random.default_rng(1)
+    for scale in (1e-30, 1e-3, 1.0, 1e5, 1e30):
+        a = (rng.standard_normal(20000) * scale).astype(np.float32)
+        lo = a.astype(np.float64)
+        hi = np.nextafter(a, np.float32(np.inf)).astype(np.float64)
+        t = (lo + hi) / 2 + rng.choice([-1, 0, 1], len(a)) * np.abs(lo) * 1e-12
+        exact = float32_exact_thresholds(t)
+        mids = (lo + hi) / 2
+        for x in (t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf), lo, hi, mids,
+                  np.nextafter(mids, np.inf), np.nextafter(mids, -np.inf), exact,
+                  np.nextafter(exact, np.inf)):
+            np.testing.assert_array_equal(x <= exact, x.astype(np.float32) <= t)

@@ -30,14 +30,33 @@ def sklearn_tree(tree_, values, feature_map=None):
                 np.maximum(tree_.children_right, 0), missing, values)
 
 
+def float32_exact_thresholds(t):
+    """Thresholds t' with (x <= t') == (float32(x) <= t) for every float64 x.
+
+    scikit-learn's trees cast X to float32 and compare with float64 thresholds. With f the
+    largest float32 <= t, float32(x) <= t exactly when x rounds to f or below: x is below
+    the midpoint between f and the next float32, or on it when f's mantissa is even (ties
+    round to even). The midpoint is exact in float64.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = t.astype(np.float32)
+        f = np.where(f.astype(np.float64) > t, np.nextafter(f, np.float32(-np.inf)), f)
+        f = f.astype(np.float32)
+        up = np.nextafter(f, np.float32(np.inf))
+        mid = (f.astype(np.float64) + up.astype(np.float64)) / 2
+    even = (f.view(np.uint32) & 1) == 0
+    exact = np.where(even, mid, np.nextafter(mid, -np.inf))
+    return np.where(np.isfinite(exact), exact, t)
+
+
 def tree_ensemble(g, x, trees, n_outputs, aggregate="sum", base_values=None, targets=None,
                   comparison="le", float32_input=False):
     """Adds a TreeEnsemble node over `trees`; returns its [N, n_outputs] output.
 
-    float32_input: compare float32(x) with the thresholds, as scikit-learn's trees do.
+    float32_input: decide as if x were cast to float32 first, as scikit-learn's trees do
+    (the thresholds are moved so that float64 inputs need no cast).
     """
-    if float32_input and g.dtype != "float32":
-        x = g.op("Cast", x, to="float32")
     offsets = np.cumsum([0] + [len(t.feature) for t in trees])
     width = trees[0].values.shape[1]
     cat = np.concatenate
@@ -45,8 +64,9 @@ def tree_ensemble(g, x, trees, n_outputs, aggregate="sum", base_values=None, tar
     right = cat([np.where(t.feature >= 0, t.right + o, 0) for t, o in zip(trees, offsets)])
     consts = {
         "nodes_feature": g.const(cat([t.feature for t in trees]), "nodes_feature", np.int32),
-        "nodes_threshold": g.const(cat([t.threshold for t in trees]), "nodes_threshold",
-                                   np.float64),
+        "nodes_threshold": g.const(float32_exact_thresholds(cat([t.threshold for t in trees]))
+                                   if float32_input else cat([t.threshold for t in trees]),
+                                   "nodes_threshold", np.float64),
         "nodes_left": g.const(left, "nodes_left", np.int32),
         "nodes_right": g.const(right, "nodes_right", np.int32),
         "nodes_missing_left": g.const(cat([t.missing_left for t in trees]),
