@@ -401,34 +401,33 @@ class DatasetImpl final : public Dataset {
   }
 
   Result<Shape> read_into(size_t t, uint64_t index, void* dst, size_t capacity) const override {
-    GTN_ASSIGN_OR_RETURN(Shape shape, sample_shape(t, index));
+    if (t >= tensors_.size()) return bad_tensor_index(t);
+    GTN_RETURN_IF_ERROR(check_index(index));
     const TensorState& ts = *tensors_[t];
+    const TableEntry* e = index < ts.committed ? ts.entries[ts.find(index)].get() : nullptr;
+    if (!e || e->entry.is_tiled()) {
+      // Pending samples and tiled samples: through read().
+      GTN_ASSIGN_OR_RETURN(Array a, read(t, index));
+      if (a.nbytes() > capacity) return too_small(ts, index, a.nbytes(), capacity);
+      if (a.nbytes()) std::memcpy(dst, a.data(), a.nbytes());
+      return a.shape();
+    }
+    GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, *e));
+    uint32_t j = static_cast<uint32_t>(index - e->entry.first_sample);
+    uint64_t off, len;
+    c->header.positions.locate(j, &off, &len);
+    Shape shape = c->header.shapes.shape(j);
     size_t need = static_cast<size_t>(shape_numel(shape)) * dtype_size(ts.meta.dtype);
-    if (need > capacity) {
-      return Status::InvalidArgument("sample " + std::to_string(index) + " of tensor '" + ts.meta.name + "' needs " +
-                                     std::to_string(need) + " bytes, the buffer has " + std::to_string(capacity));
+    if (need > capacity) return too_small(ts, index, need, capacity);
+    const uint8_t* base = c->data;
+    std::shared_ptr<const std::string> region;
+    if (c->header.chunk_compression != Compression::kNone) {
+      GTN_ASSIGN_OR_RETURN(region, decompressed(*c));
+      base = reinterpret_cast<const uint8_t*>(region->data());
     }
-    if (index < ts.committed) {
-      const TableEntry& e = *ts.entries[ts.find(index)];
-      if (!e.entry.is_tiled()) {
-        GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, e));
-        uint32_t j = static_cast<uint32_t>(index - e.entry.first_sample);
-        uint64_t off, len;
-        c->header.positions.locate(j, &off, &len);
-        const uint8_t* base = c->data;
-        std::shared_ptr<const std::string> region;
-        if (c->header.chunk_compression != Compression::kNone) {
-          GTN_ASSIGN_OR_RETURN(region, decompressed(*c));
-          base = reinterpret_cast<const uint8_t*>(region->data());
-        }
-        std::string_view stored(reinterpret_cast<const char*>(base + off), len);
-        Status st = decode_sample(c->header.sample_compression, ts.meta.dtype, shape, stored, dst);
-        if (!st.ok()) return corrupt_chunk(*c, st);
-        return shape;
-      }
-    }
-    GTN_ASSIGN_OR_RETURN(Array a, read(t, index));
-    if (a.nbytes()) std::memcpy(dst, a.data(), a.nbytes());
+    std::string_view stored(reinterpret_cast<const char*>(base + off), len);
+    Status st = decode_sample(c->header.sample_compression, ts.meta.dtype, shape, stored, dst);
+    if (!st.ok()) return corrupt_chunk(*c, st);
     return shape;
   }
 
@@ -530,6 +529,11 @@ class DatasetImpl final : public Dataset {
                                 std::to_string(length_) + " samples");
     }
     return Status::OK();
+  }
+
+  Status too_small(const TensorState& ts, uint64_t index, size_t need, size_t capacity) const {
+    return Status::InvalidArgument("sample " + std::to_string(index) + " of tensor '" + ts.meta.name + "' needs " +
+                                   std::to_string(need) + " bytes, the buffer has " + std::to_string(capacity));
   }
 
   Status bad_tensor_index(size_t t) const {
