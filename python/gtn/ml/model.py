@@ -24,6 +24,8 @@ class Model:
         self.dtype = json.loads(compiled.graph_json()).get("dtype", "float64")
         self.classes_ = _classes_from_metadata(self._meta)
         self._label_methods = set(self._meta.get("label_methods", []))
+        # XGBoost reads its input as float32; so does its graph, at any compute precision.
+        self._float32_input = self._meta.get("source") == "xgboost"
 
     @property
     def backend(self):
@@ -60,7 +62,9 @@ class Model:
         if X.dtype.kind not in "fiub":
             raise ValueError(
                 f"X must hold numbers (float32 or float64 expected), got dtype {X.dtype}")
-        if X.dtype not in (np.float32, np.float64):
+        if self._float32_input:
+            X = X.astype(np.float32, copy=False)
+        elif X.dtype not in (np.float32, np.float64):
             X = X.astype(self.dtype)
         if X.ndim != 2:
             raise ValueError(

@@ -47,3 +47,31 @@ def test_save_load(binary, tmp_path):
 def test_unfitted():
     with pytest.raises(ValueError, match="unfitted"):
         gtn.ml.convert(xgb.XGBClassifier())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_inputs_at_the_thresholds(dtype, tmp_path):
+    # XGBoost compares float32(x) < float32 threshold; inputs within half a float32 step
+    # below a threshold must go the same way at either compute precision.
+    import json
+
+    rng = np.random.default_rng(0)
+    X = rng.random((500, 3))
+    y = (X[:, 0] + X[:, 1] > 1).astype(int)
+    est = xgb.XGBClassifier(n_estimators=5, max_depth=3).fit(X, y)
+    model = json.loads(est.get_booster().save_raw("json"))
+    rows = []
+    for tree in model["learner"]["gradient_booster"]["model"]["trees"]:
+        for f, c, left in zip(tree["split_indices"], tree["split_conditions"],
+                              tree["left_children"]):
+            if left == -1:
+                continue
+            c32 = np.float32(c)
+            for v in (float(c32), float(c32) - float(np.spacing(c32)) / 4,
+                      float(np.nextafter(c32, np.float32(-1)))):
+                row = X[len(rows) % len(X)].copy()
+                row[f] = v
+                rows.append(row)
+    m = assert_parity(est, np.array(rows), dtype)
+    m.save(tmp_path / "x.gtnml")
+    assert_parity(est, np.array(rows), dtype, model=gtn.ml.load(tmp_path / "x.gtnml"))
