@@ -71,6 +71,15 @@ std::vector<T> leaf_row(const TreeEnsembleSpec& s, int32_t id) {
   return v;
 }
 
+// Rows [r0, r0 + kLanes) of X[n, f] as xt[feature][lane]; lanes past n repeat the last row.
+template <typename T>
+void transpose_group(const T* X, int64_t n, int64_t f, int64_t r0, T* xt) {
+  for (int l = 0; l < kLanes; ++l) {
+    const T* row = X + std::min<int64_t>(r0 + l, n - 1) * f;
+    for (int64_t j = 0; j < f; ++j) xt[j * kLanes + l] = row[j];
+  }
+}
+
 // Trees [begin, end) in blocks whose layout fits kBlockBytes.
 std::vector<std::pair<size_t, size_t>> tree_blocks(size_t n_trees, size_t bytes_per_tree) {
   size_t per = std::max<size_t>(1, kBlockBytes / std::max<size_t>(bytes_per_tree, 1));
@@ -202,8 +211,11 @@ class PerfectInterleaved : public TreeEnsembleKernel<T> {
     if (n < kSmallBatch) {
       for (int64_t r = 0; r < n; ++r) TreeLanes(X + r * f_, out + r * agg_.k);
     } else {
+      // Transpose each group of kLanes rows once; tree blocks then walk it from L1.
+      std::vector<T> xt(static_cast<size_t>(f_ * kLanes) * ((n + kLanes - 1) / kLanes));
+      for (int64_t r0 = 0; r0 < n; r0 += kLanes) transpose_group(X, n, f_, r0, xt.data() + r0 * f_);
       for (const auto& [b, e] : blocks_)
-        for (int64_t r0 = 0; r0 < n; r0 += kLanes) RowLanes(X, n, r0, b, e, out);
+        for (int64_t r0 = 0; r0 < n; r0 += kLanes) RowLanes(xt.data() + r0 * f_, n, r0, b, e, out);
     }
     agg_.finish(out, n);
   }
@@ -211,10 +223,9 @@ class PerfectInterleaved : public TreeEnsembleKernel<T> {
  private:
   using Node = typename PerfectLayout<T>::Node;
 
-  // kLanes rows [r0, r0 + kLanes) through trees [b, e); lanes past n repeat the last row.
-  void RowLanes(const T* X, int64_t n, int64_t r0, size_t b, size_t e, T* out) const {
-    const T* xp[kLanes];
-    for (int l = 0; l < kLanes; ++l) xp[l] = X + std::min<int64_t>(r0 + l, n - 1) * f_;
+  // kLanes rows [r0, r0 + kLanes) through trees [b, e), reading X from `xt`, the group
+  // transposed to [feature][lane] so a lane's load is xt[f * kLanes + lane].
+  void RowLanes(const T* xt, int64_t n, int64_t r0, size_t b, size_t e, T* out) const {
     int live = static_cast<int>(std::min<int64_t>(kLanes, n - r0));
     const int depth = p_.depth;
     for (size_t t = b; t < e; ++t) {
@@ -225,7 +236,7 @@ class PerfectInterleaved : public TreeEnsembleKernel<T> {
 #pragma GCC unroll 16
         for (int l = 0; l < kLanes; ++l) {
           const Node nd = tn[idx[l]];
-          const T x = xp[l][nd.f];
+          const T x = xt[nd.f * kLanes + l];
           uint32_t right = x > nd.t;
           if constexpr (kMissing) right |= (x != x) & mr[idx[l]];
           idx[l] = 2 * idx[l] + 1 + right;
@@ -321,8 +332,11 @@ class Interleaved : public TreeEnsembleKernel<T> {
     if (n < kSmallBatch) {
       for (int64_t r = 0; r < n; ++r) TreeLanes(X + r * f_, out + r * agg_.k);
     } else {
+      // Transpose each group of kLanes rows once; tree blocks then walk it from L1.
+      std::vector<T> xt(static_cast<size_t>(f_ * kLanes) * ((n + kLanes - 1) / kLanes));
+      for (int64_t r0 = 0; r0 < n; r0 += kLanes) transpose_group(X, n, f_, r0, xt.data() + r0 * f_);
       for (const auto& [b, e] : blocks_)
-        for (int64_t r0 = 0; r0 < n; r0 += kLanes) RowLanes(X, n, r0, b, e, out);
+        for (int64_t r0 = 0; r0 < n; r0 += kLanes) RowLanes(xt.data() + r0 * f_, n, r0, b, e, out);
     }
     agg_.finish(out, n);
   }
@@ -335,9 +349,7 @@ class Interleaved : public TreeEnsembleKernel<T> {
   };
   void set_value(int32_t id, const std::vector<T>& v) { pending_.push_back({id, v}); }
 
-  void RowLanes(const T* X, int64_t n, int64_t r0, size_t b, size_t e, T* out) const {
-    const T* xp[kLanes];
-    for (int l = 0; l < kLanes; ++l) xp[l] = X + std::min<int64_t>(r0 + l, n - 1) * f_;
+  void RowLanes(const T* xt, int64_t n, int64_t r0, size_t b, size_t e, T* out) const {
     int live = static_cast<int>(std::min<int64_t>(kLanes, n - r0));
     const Node* nodes = nodes_.data();
     const uint8_t* mr = mr_.data();
@@ -348,7 +360,7 @@ class Interleaved : public TreeEnsembleKernel<T> {
 #pragma GCC unroll 16
         for (int l = 0; l < kLanes; ++l) {
           const Node nd = nodes[idx[l]];
-          const T x = xp[l][nd.f];
+          const T x = xt[nd.f * kLanes + l];
           int32_t right = x > nd.t;
           if constexpr (kMissing) right |= (x != x) & mr[idx[l]];
           idx[l] = nd.left + right;
