@@ -4,8 +4,6 @@ import json
 
 import numpy as np
 
-from gtn import UnsupportedError
-
 METHODS = ("predict", "predict_proba", "decision_function", "transform", "score_samples")
 
 
@@ -38,9 +36,6 @@ class Model:
     def __getattr__(self, name):
         if name in METHODS and name in self.__dict__.get("methods", ()):
             return functools.partial(self._run, name)
-        reason = self.__dict__.get("_meta", {}).get("unsupported_methods", {}).get(name)
-        if reason:
-            raise UnsupportedError(reason)
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def __dir__(self):

@@ -24,7 +24,6 @@ def one_vs_rest(g, est, x):
                                    "neither decision_function nor predict_proba")
         if "predict_proba" in out:
             probas.append(column(g, out["predict_proba"], 1))
-    g.metadata.pop("unsupported_methods", None)
 
     def stack(values):
         return g.op("Concat", *[g.op("Reshape", v, shape=[-1, 1]) for v in values], axis=1)
