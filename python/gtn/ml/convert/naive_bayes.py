@@ -12,14 +12,14 @@ def _outputs(g, classes, jll):
 
 @register("sklearn.naive_bayes.GaussianNB")
 def gaussian_nb(g, est, x):
-    # jll[n, k] = log prior_k - 0.5 sum log(2 pi var_k) - 0.5 sum (x - theta_k)^2 / var_k,
-    # evaluated as sklearn does (differences, not an expanded quadratic).
-    n_classes, n_features = est.theta_.shape
-    const = np.log(est.class_prior_) - 0.5 * np.sum(np.log(2.0 * np.pi * est.var_), axis=1)
-    x3 = g.op("Reshape", x, shape=[-1, 1, n_features])
-    sq = g.op("Square", g.op("Sub", x3, g.const(est.theta_, "theta")))
-    dist = g.op("ReduceSum", g.op("Div", sq, g.const(est.var_, "var")), axis=2, keepdims=False)
-    jll = g.op("Sub", g.const(const, "log_prior"), g.op("Mul", dist, g.scalar(0.5)))
+    # jll[n, k] = log prior_k - 0.5 sum_f log(2 pi var_kf) - 0.5 sum_f (x_f - theta_kf)^2 / var_kf
+    # expanded into two GEMMs: x^2 @ (-0.5 / var).T + x @ (theta / var).T + const_k.
+    inv_var = 1.0 / est.var_
+    const = (np.log(est.class_prior_) - 0.5 * np.sum(np.log(2.0 * np.pi * est.var_), axis=1)
+             - 0.5 * np.sum(est.theta_ ** 2 * inv_var, axis=1))
+    quad = g.op("MatMul", g.op("Square", x), g.const((-0.5 * inv_var).T, "neg_half_inv_var_T"))
+    lin = g.op("MatMul", x, g.const((est.theta_ * inv_var).T, "theta_over_var_T"))
+    jll = g.op("Add", g.op("Add", quad, lin), g.const(const, "log_prior"))
     return _outputs(g, est.classes_, jll)
 
 
