@@ -6,6 +6,7 @@
 
 #include "gtn/ml/cpu_kernels.h"
 #include "gtn/ml/fused_program.h"
+#include "gtn/ml/vec_math.h"
 
 namespace gtn::ml {
 namespace {
@@ -72,11 +73,38 @@ void for_each_run(const Broadcast& b, size_t n_in, Body body) {
   }
 }
 
+// exp and sigmoid over arrays: vec_math.h's loops, compiled for AVX2+FMA as well as the
+// baseline and picked at load time (target_clones).
+#if defined(__x86_64__)
+#define GTN_MATH_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define GTN_MATH_CLONES
+#endif
+GTN_MATH_CLONES void exp_f64(const double* a, double* d, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = vexp(a[i]);
+}
+GTN_MATH_CLONES void exp_f32(const float* a, float* d, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = vexp(a[i]);
+}
+GTN_MATH_CLONES void sigmoid_f64(const double* a, double* d, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = vsigmoid(a[i]);
+}
+GTN_MATH_CLONES void sigmoid_f32(const float* a, float* d, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = vsigmoid(a[i]);
+}
+void exp_array(const double* a, double* d, int64_t n) { exp_f64(a, d, n); }
+void exp_array(const float* a, float* d, int64_t n) { exp_f32(a, d, n); }
+void sigmoid_array(const double* a, double* d, int64_t n) { sigmoid_f64(a, d, n); }
+void sigmoid_array(const float* a, float* d, int64_t n) { sigmoid_f32(a, d, n); }
+
+// A unary op applied by an array function (same shape in and out).
 template <typename T>
-T sigmoid(T x) {
-  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
-  T e = std::exp(x);
-  return e / (T(1) + e);
+CpuKernel make_array_op(DType dt, void (*fn)(const T*, T*, int64_t)) {
+  return [dt, fn](const std::vector<const Array*>& in, std::vector<Array>& out) -> Status {
+    out[0] = Array::Zeros(dt, in[0]->shape());
+    fn(in[0]->data_as<T>(), static_cast<T*>(out[0].mutable_data()), in[0]->numel());
+    return Status::OK();
+  };
 }
 
 // Applies a scalar function of n_in arguments over broadcast inputs of type In into Out.
@@ -121,13 +149,13 @@ Result<CpuKernel> make_float_op(const std::string& op, DType dt, const NodeConte
   if (op == "Abs") return make_map<T, T, 1>(dt, [](T x) { return std::fabs(x); });
   if (op == "Sqrt") return make_map<T, T, 1>(dt, [](T x) { return std::sqrt(x); });
   if (op == "Square") return make_map<T, T, 1>(dt, [](T x) { return x * x; });
-  if (op == "Exp") return make_map<T, T, 1>(dt, [](T x) { return std::exp(x); });
+  if (op == "Exp") return make_array_op<T>(dt, exp_array);
   if (op == "Log") return make_map<T, T, 1>(dt, [](T x) { return std::log(x); });
   if (op == "Log1p") return make_map<T, T, 1>(dt, [](T x) { return std::log1p(x); });
   if (op == "Reciprocal") return make_map<T, T, 1>(dt, [](T x) { return T(1) / x; });
   if (op == "Sign") return make_map<T, T, 1>(dt, [](T x) { return x != x ? x : T((x > 0) - (x < 0)); });
   if (op == "Floor") return make_map<T, T, 1>(dt, [](T x) { return std::floor(x); });
-  if (op == "Sigmoid") return make_map<T, T, 1>(dt, [](T x) { return sigmoid(x); });
+  if (op == "Sigmoid") return make_array_op<T>(dt, sigmoid_array);
   if (op == "Tanh") return make_map<T, T, 1>(dt, [](T x) { return std::tanh(x); });
   if (op == "Relu") return make_map<T, T, 1>(dt, [](T x) { return x != x ? x : (x > 0 ? x : T(0)); });
   if (op == "Softplus")
@@ -197,6 +225,51 @@ Result<CpuKernel> make_where(const NodeContext& ctx, const Options&, std::vector
   return Status::Unsupported("non-float Where");
 }
 
+// Cast between bool, int64, float32 and float64 (float -> int truncates; NaN -> 0).
+template <typename In, typename Out>
+CpuKernel make_cast_t(DType dt) {
+  return [dt](const std::vector<const Array*>& in, std::vector<Array>& out) -> Status {
+    const Array& x = *in[0];
+    out[0] = Array::Zeros(dt, x.shape());
+    const In* src = x.data_as<In>();
+    Out* dst = static_cast<Out*>(out[0].mutable_data());
+    int64_t n = x.numel();
+    for (int64_t i = 0; i < n; ++i) {
+      if constexpr (std::is_same_v<Out, uint8_t>) {
+        dst[i] = src[i] != In(0);
+      } else if constexpr (std::is_same_v<Out, int64_t> && std::is_floating_point_v<In>) {
+        In v = src[i];
+        dst[i] = v != v ? 0 : (v >= In(9.2e18) ? int64_t(9.2e18) : (v <= In(-9.2e18) ? int64_t(-9.2e18) : int64_t(v)));
+      } else {
+        dst[i] = static_cast<Out>(src[i]);
+      }
+    }
+    return Status::OK();
+  };
+}
+
+template <typename In>
+Result<CpuKernel> make_cast_from(DType out) {
+  switch (out) {
+    case DType::kBool: return make_cast_t<In, uint8_t>(out);
+    case DType::kInt64: return make_cast_t<In, int64_t>(out);
+    case DType::kFloat32: return make_cast_t<In, float>(out);
+    case DType::kFloat64: return make_cast_t<In, double>(out);
+    default: return Status::Unsupported("cast target");
+  }
+}
+
+Result<CpuKernel> make_cast(const NodeContext& ctx, const Options&, std::vector<std::string>&) {
+  DType out = ctx.outputs[0].dtype;
+  switch (ctx.inputs[0].dtype) {
+    case DType::kBool: return make_cast_from<uint8_t>(out);
+    case DType::kInt64: return make_cast_from<int64_t>(out);
+    case DType::kFloat32: return make_cast_from<float>(out);
+    case DType::kFloat64: return make_cast_from<double>(out);
+    default: return Status::Unsupported("cast source");
+  }
+}
+
 // FusedElementwise: the program runs over blocks of up to kBlock elements; each
 // instruction is one tight loop over the block, so intermediates stay in L1.
 template <typename T>
@@ -241,8 +314,8 @@ Result<CpuKernel> make_fused_t(std::shared_ptr<FusedProgram> p, DType dt) {
           else if (op == "Div") for (int64_t j = 0; j < m; ++j) d[j] = a[j] / c[j];
           else if (op == "Neg") for (int64_t j = 0; j < m; ++j) d[j] = -a[j];
           else if (op == "Square") for (int64_t j = 0; j < m; ++j) d[j] = a[j] * a[j];
-          else if (op == "Exp") for (int64_t j = 0; j < m; ++j) d[j] = std::exp(a[j]);
-          else if (op == "Sigmoid") for (int64_t j = 0; j < m; ++j) d[j] = sigmoid(a[j]);
+          else if (op == "Exp") exp_array(a, d, m);
+          else if (op == "Sigmoid") sigmoid_array(a, d, m);
           else if (op == "Where") for (int64_t j = 0; j < m; ++j) d[j] = a[j] != T(0) ? c[j] : e[j];
           else {
             double r[3];
@@ -278,6 +351,7 @@ void register_cpu_elementwise_kernels(CpuKernelRegistry& r) {
                          "Min", "Clip", "Greater", "GreaterEqual", "Less", "LessEqual", "Equal", "IsNaN"})
     r.Add(op, make_elementwise);
   r.Add("Where", make_where);
+  r.Add("Cast", make_cast);
   r.Add("FusedElementwise", make_fused);
 }
 

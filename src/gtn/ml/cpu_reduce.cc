@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "gtn/ml/cpu_kernels.h"
+#include "gtn/ml/vec_math.h"
 
 namespace gtn::ml {
 namespace {
@@ -44,7 +45,7 @@ CpuKernel make_softmax_t(DType dt, int64_t axis_attr, bool log) {
         for (int64_t j = 0; j < v.len; ++j) m = std::max(m, p[j * v.inner]);
         T s = 0;
         for (int64_t j = 0; j < v.len; ++j) {
-          T e = std::exp(p[j * v.inner] - m);
+          T e = vexp(p[j * v.inner] - m);
           q[j * v.inner] = e;
           s += e;
         }

@@ -208,10 +208,25 @@ Result<RefKernel> ref_reshape(const NodeContext& ctx) {
   });
 }
 
+// Row-local when dimension 0 stays the batch and a row keeps its size: [N, 1] -> [N] too.
 bool reshape_row_local(const NodeContext& ctx, const std::vector<bool>& batched) {
   if (!batched[0]) return true;
   auto spec = ctx.attr_ints("shape");
-  return spec.ok() && !spec->empty() && (*spec)[0] == 0;
+  if (spec.ok() && !spec->empty() && (*spec)[0] == 0) return true;
+  if (ctx.outputs.empty()) return false;
+  const Shape& in = ctx.inputs[0].shape;
+  const Shape& out = ctx.outputs[0].shape;
+  if (out.empty() || out[0] != -1) return false;
+  int64_t a = 1, b = 1;
+  for (size_t d = 1; d < in.size(); ++d) {
+    if (in[d] < 0) return false;
+    a *= in[d];
+  }
+  for (size_t d = 1; d < out.size(); ++d) {
+    if (out[d] < 0) return false;
+    b *= out[d];
+  }
+  return a == b;
 }
 
 // ---- Transpose
