@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <unistd.h>
 #include <fstream>
@@ -130,6 +131,34 @@ TEST(Model, SaveLoadRoundTripAndCorruption) {
   }
   std::remove(path.c_str());
   EXPECT_EQ(Model::Load(path).status().code(), StatusCode::kNotFound);
+}
+
+std::string source_path(const std::string& rel) {
+  const char* src = std::getenv("GTN_SOURCE_DIR");
+  return std::string(src ? src : ".") + "/" + rel;
+}
+
+TEST(Model, ReadsGoldenVersion1Files) {
+  auto m = Model::Load(source_path("tests/ml/golden/linear_v1.gtnml"));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto z = m->Predict("decision_function", matrix({1, 2, 3, -1, 0, 4}, 2, 3));
+  ASSERT_TRUE(z.ok());
+  EXPECT_NEAR(z->data_as<double>()[0], 2.1, 1e-12);
+  EXPECT_NEAR(z->data_as<double>()[3], -7.1, 1e-12);
+  EXPECT_EQ(m->metadata_json(), R"({"source":"golden"})");
+
+  auto x = Model::Load(source_path("tests/ml/golden/xgboost_binary_v1.gtnml"));
+  ASSERT_TRUE(x.ok()) << x.status().ToString();
+  EXPECT_EQ(x->options().at("tree_strategy"), "interleaved");
+  auto fresh = Model::Load(source_path("tests/ml/xgboost/binary_logistic.json"));
+  ASSERT_TRUE(fresh.ok());
+  std::mt19937 rng(3);
+  Array X = Array::Zeros(DType::kFloat32, {50, 6});
+  for (int i = 0; i < 300; ++i) static_cast<float*>(X.mutable_data())[i] = std::normal_distribution<float>()(rng);
+  auto a = x->Predict("predict_proba", X);
+  auto b = fresh->Predict("predict_proba", X);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(0, std::memcmp(a->data(), b->data(), a->nbytes()));
 }
 
 TEST(Model, OptionsAreChecked) {
