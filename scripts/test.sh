@@ -30,4 +30,4 @@ if [ -f fuzz/CMakeLists.txt ]; then
 fi
 
 echo "== Python tests"
-python -m pytest -q tests/python
+python -m pytest -q tests/python tests/ml
