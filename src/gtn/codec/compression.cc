@@ -87,5 +87,14 @@ Status decompress(Compression codec, std::string_view src, void* dst, size_t dst
                                  "' is not a byte codec; expected lz4 or zstd");
 }
 
+bool plausible_size(Compression codec, std::string_view src, size_t dst_size) {
+  if (codec == Compression::kLz4) return dst_size / 255 <= src.size() + 16;
+  if (codec == Compression::kZstd) {
+    unsigned long long n = ZSTD_getFrameContentSize(src.data(), src.size());
+    return n == dst_size;
+  }
+  return true;
+}
+
 }  // namespace codec
 }  // namespace gtn

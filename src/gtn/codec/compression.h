@@ -20,4 +20,8 @@ Result<std::string> compress(Compression codec, std::string_view src);
 // not decode or decode to a different size.
 Status decompress(Compression codec, std::string_view src, void* dst, size_t dst_size);
 
+// False when `src` cannot decompress to `dst_size` bytes (lz4 expands at most 255x; a zstd
+// frame records its content size). Lets readers refuse absurd sizes before allocating.
+bool plausible_size(Compression codec, std::string_view src, size_t dst_size);
+
 }  // namespace gtn::codec

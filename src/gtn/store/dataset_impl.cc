@@ -383,9 +383,11 @@ class DatasetImpl final : public Dataset {
       if (!view.ok()) return corrupt_chunk(*c, view.status());
       return view;
     }
-    Array out = Array::Zeros(ts.meta.dtype, shape);
     std::string_view stored(reinterpret_cast<const char*>(base + off), len);
-    Status st = decode_sample(c->header.sample_compression, ts.meta.dtype, shape, stored, out.mutable_data());
+    Status st = check_decodable(c->header.sample_compression, ts.meta.dtype, shape, stored);
+    if (!st.ok()) return corrupt_chunk(*c, st);
+    Array out = Array::Zeros(ts.meta.dtype, shape);
+    st = decode_sample(c->header.sample_compression, ts.meta.dtype, shape, stored, out.mutable_data());
     if (!st.ok()) return corrupt_chunk(*c, st);
     return out;
   }
@@ -642,7 +644,9 @@ class DatasetImpl final : public Dataset {
       }
       if (i == 0) {
         *shape = c->header.shapes.shape(0);
-        stored.reserve(tile.total_bytes);
+        uint64_t files_bytes = 0;
+        for (const auto& f : e.entry.files) files_bytes += f.size;
+        stored.reserve(std::min<uint64_t>(tile.total_bytes, files_bytes));
       }
       stored.append(reinterpret_cast<const char*>(c->data), c->header.stored_data_bytes);
       if (i + 1 == e.entry.files.size() && stored.size() != tile.total_bytes) {
@@ -656,8 +660,10 @@ class DatasetImpl final : public Dataset {
   Result<Array> read_tiled(const TensorState& ts, const TableEntry& e) const {
     Shape shape;
     GTN_ASSIGN_OR_RETURN(std::string stored, tiled_bytes(ts, e, &shape));
+    Status st = check_decodable(ts.meta.sample_compression, ts.meta.dtype, shape, stored);
+    if (!st.ok()) return Status::Corruption(path_ + "/" + chunk_key(ts.meta.key, e.entry.files[0].id) + ": " + st.message());
     Array out = Array::Zeros(ts.meta.dtype, shape);
-    Status st = decode_sample(ts.meta.sample_compression, ts.meta.dtype, shape, stored, out.mutable_data());
+    st = decode_sample(ts.meta.sample_compression, ts.meta.dtype, shape, stored, out.mutable_data());
     if (!st.ok()) return Status::Corruption(path_ + "/" + chunk_key(ts.meta.key, e.entry.files[0].id) + ": " + st.message());
     return out;
   }

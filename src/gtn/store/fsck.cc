@@ -65,8 +65,13 @@ struct Checker {
   bool decode(const std::string& key, const TensorMeta& meta, const Shape& shape, std::string_view stored,
               uint64_t* raw, uint64_t sample) {
     size_t n = static_cast<size_t>(shape_numel(shape)) * dtype_size(meta.dtype);
+    Status st = check_decodable(meta.sample_compression, meta.dtype, shape, stored);
+    if (!st.ok()) {
+      report(key, "sample " + std::to_string(sample) + ": " + st.message());
+      return false;
+    }
     std::string out(n, '\0');
-    Status st = decode_sample(meta.sample_compression, meta.dtype, shape, stored, out.data());
+    st = decode_sample(meta.sample_compression, meta.dtype, shape, stored, out.data());
     if (!st.ok()) {
       report(key, "sample " + std::to_string(sample) + " does not decode: " + st.message());
       return false;

@@ -125,6 +125,23 @@ Status encode_sample(const TensorMeta& m, const Array& v, std::string* out) {
   return Status::OK();
 }
 
+Status check_decodable(Compression compression, DType dtype, const Shape& shape, std::string_view stored) {
+  size_t nbytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  bool ok;
+  if (nbytes == 0 || compression == Compression::kNone) {
+    ok = stored.size() == nbytes;
+  } else if (codec::is_image_codec(compression)) {
+    ok = dtype == DType::kUInt8 && codec::check_image(compression, dtype, shape).ok();
+  } else {
+    ok = codec::plausible_size(compression, stored, nbytes);
+  }
+  if (!ok) {
+    return Status::Corruption(std::to_string(stored.size()) + " stored bytes cannot hold a " +
+                              std::string(compression_name(compression)) + " sample of shape " + shape_to_string(shape));
+  }
+  return Status::OK();
+}
+
 Status decode_sample(Compression compression, DType dtype, const Shape& shape, std::string_view stored, void* out) {
   size_t nbytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
   if (nbytes == 0 || compression == Compression::kNone) {

@@ -25,6 +25,10 @@ inline int rank_fixed_by(const Array& value) { return value.numel() == 0 ? -1 : 
 // samples are stored as zero bytes whatever the compression.
 Status encode_sample(const TensorMeta& meta, const Array& value, std::string* out);
 
+// Corruption unless `stored` can decode to a sample of `shape` (checked before allocating
+// the output, so a damaged header cannot make a reader allocate an absurd buffer).
+Status check_decodable(Compression compression, DType dtype, const Shape& shape, std::string_view stored);
+
 // Decodes stored sample bytes into the numel(shape) * dtype_size bytes at `out`.
 Status decode_sample(Compression compression, DType dtype, const Shape& shape, std::string_view stored, void* out);
 
