@@ -43,6 +43,12 @@ void dump_chunk_file(std::ostringstream& os, const DatasetFiles& f, const Tensor
   }
 }
 
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
 }  // namespace
 
 Result<std::string> dump(const std::string& path, bool verbose) {
@@ -51,8 +57,8 @@ Result<std::string> dump(const std::string& path, bool verbose) {
   std::ostringstream os;
   os << "dataset " << f.storage->describe() << "\n";
   os << "root gtn.json: format GTN-F version " << f.root.format_version << ", head " << f.root.head
-     << ", reader features [" << f.root.reader_features.size() << "], writer features ["
-     << f.root.writer_features.size() << "]\n";
+     << ", reader features [" << join(f.root.reader_features) << "], writer features ["
+     << join(f.root.writer_features) << "]\n";
   os << "ref " << ref_key(f.root.head) << " -> version " << hex_id(f.version_id) << "\n";
   const Manifest& m = f.manifest;
   os << "manifest " << manifest_key(f.version_id) << ": parent "
