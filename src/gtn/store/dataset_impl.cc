@@ -215,10 +215,13 @@ class DatasetImpl final : public Dataset {
     SampleBatch batch;
     for (const auto& [name, value] : sample) batch[name].push_back(value);
     if (sample.empty() && !tensors_.empty()) return check_batch_keys(batch);
-    return extend(batch);
+    return add_rows(batch, /*single=*/true);
   }
 
-  Status extend(const SampleBatch& batch) override {
+  Status extend(const SampleBatch& batch) override { return add_rows(batch, /*single=*/false); }
+
+  // append (single) and extend: validate every value first, then write.
+  Status add_rows(const SampleBatch& batch, bool single) {
     GTN_RETURN_IF_ERROR(check_writable_now());
     GTN_RETURN_IF_ERROR(check_batch_keys(batch));
     size_t n = batch.begin()->second.size();
@@ -236,7 +239,7 @@ class DatasetImpl final : public Dataset {
       TensorMeta probe = tensors_[t]->meta;
       for (size_t i = 0; i < n; ++i) {
         Status st = check_sample(probe, col[i]);
-        if (!st.ok()) return st.WithContext("sample " + std::to_string(i) + " of the batch");
+        if (!st.ok()) return single ? st : st.WithContext("sample " + std::to_string(i) + " of the batch");
         if (probe.rank < 0) probe.rank = rank_fixed_by(col[i]);
       }
       ranks[t] = probe.rank;
