@@ -270,3 +270,29 @@ def test_arrays_over_1k_are_read_only_views(tmp_path):
     np.testing.assert_array_equal(a, np.arange(1000, dtype=np.float64))
     del ro
     np.testing.assert_array_equal(a, np.arange(1000, dtype=np.float64))  # the view keeps its bytes alive
+
+
+def test_tensors_mapping_iteration_and_info(tmp_path):
+    ds, data = make_basic(tmp_path / "ds", n=4)
+    tensors = ds.tensors
+    assert isinstance(tensors["label"], gtn.Tensor)
+    info = tensors["image"].info
+    assert info["length"] == 4 and info["min_shape"] == (8, 8, 3) and info["max_shape"] == (8, 8, 3)
+    assert info["sample_compression"] == "none" and info["raw_bytes"] == 4 * 8 * 8 * 3
+    rows = list(ds)
+    assert len(rows) == 4 and [r["text"] for r in rows] == data["text"]
+    with pytest.raises(TypeError):
+        ds[1.5]
+    with pytest.raises(TypeError):
+        ds["image"]["x"]
+
+
+def test_tensor_added_later_reads_empty_for_earlier_rows(tmp_path):
+    ds = gtn.dataset(tmp_path / "ds")
+    ds.create_tensor("a", dtype="int64")
+    ds.extend({"a": [1, 2]})
+    ds.create_tensor("note", htype="text")
+    ds.create_tensor("meta", htype="json")
+    ds.append({"a": 3, "note": "third", "meta": {"k": 3}})
+    assert ds[0]["note"] == "" and ds[0]["meta"] is None
+    assert ds[2]["note"] == "third" and ds[2]["meta"] == {"k": 3}
