@@ -122,7 +122,9 @@ TEST(Model, SaveLoadRoundTripAndCorruption) {
     write(c);
     auto r = Model::Load(path);
     EXPECT_FALSE(r.ok()) << "flipped byte " << at;
-    if (at >= 8) EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+    if (at >= 8) {
+      EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+    }
   }
   for (size_t len : {size_t{0}, size_t{7}, size_t{20}, bytes.size() / 2, bytes.size() - 1}) {
     write(bytes.substr(0, len));

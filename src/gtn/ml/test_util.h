@@ -74,8 +74,12 @@ inline void expect_backends_agree(const std::string& graph_json, const std::map<
   for (std::string tile : {"", "7"}) {
     auto cpu = Model::Compile(graph_json, constants, "cpu");
     ASSERT_TRUE(cpu.ok()) << what << ": " << cpu.status().ToString();
-    for (const auto& [k, v] : cpu_options) ASSERT_TRUE(cpu->SetOption(k, v).ok()) << k << "=" << v;
-    if (!tile.empty()) ASSERT_TRUE(cpu->SetOption("tile_rows", tile).ok());
+    for (const auto& [k, v] : cpu_options) {
+      ASSERT_TRUE(cpu->SetOption(k, v).ok()) << k << "=" << v;
+    }
+    if (!tile.empty()) {
+      ASSERT_TRUE(cpu->SetOption("tile_rows", tile).ok());
+    }
     for (const auto& m : ref->methods()) {
       auto want = ref->Run(m, X);
       auto got = cpu->Run(m, X, 2);
