@@ -30,7 +30,7 @@ class PositionEncoder {
   size_t num_runs() const { return ends_.size(); }
   // Byte offset and length of sample `j` (j < num_samples()).
   void locate(uint32_t j, uint64_t* offset, uint64_t* length) const {
-    size_t r = ends_.size() == 1 ? 0 : run_of(j);
+    size_t r = run_of(j);
     uint32_t first = r ? ends_[r - 1] : 0;
     *length = lengths_[r];
     *offset = starts_[r] + static_cast<uint64_t>(j - first) * lengths_[r];
@@ -41,7 +41,10 @@ class PositionEncoder {
   static Status decode(ByteReader* in, PositionEncoder* out);
 
  private:
+  // One run (fixed size): run 0. One run per sample (ragged): run j. Else binary search.
   size_t run_of(uint32_t j) const {
+    if (ends_.size() == 1) return 0;
+    if (ends_.size() == ends_.back()) return j;
     return static_cast<size_t>(std::upper_bound(ends_.begin(), ends_.end(), j) - ends_.begin());
   }
   std::vector<uint32_t> ends_;
@@ -60,7 +63,9 @@ class ShapeEncoder {
   size_t num_runs() const { return ends_.size(); }
   // The shape of sample `j` (j < num_samples()).
   Shape shape(uint32_t j) const {
-    size_t r = ends_.size() == 1 ? 0 : static_cast<size_t>(std::upper_bound(ends_.begin(), ends_.end(), j) - ends_.begin());
+    size_t r = ends_.size() == 1               ? 0
+               : ends_.size() == ends_.back() ? j
+                                               : static_cast<size_t>(std::upper_bound(ends_.begin(), ends_.end(), j) - ends_.begin());
     const int64_t* d = dims_.data() + dim_starts_[r];
     return Shape(d, d + ranks_[r]);
   }

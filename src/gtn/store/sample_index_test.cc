@@ -79,6 +79,33 @@ TEST(SampleIndex, FixedSizeRunsCostOneEntry) {
   EXPECT_LT(bytes.size(), 64u);
 }
 
+TEST(SampleIndex, FullyRaggedLooksUpByIndex) {
+  PositionEncoder pos;
+  ShapeEncoder shapes;
+  uint64_t total = 0;
+  std::vector<uint64_t> offsets;
+  for (int64_t i = 0; i < 1000; ++i) {
+    uint64_t len = static_cast<uint64_t>(i % 2 ? 2 * i : 2 * i + 1);  // every length differs from its neighbours
+    pos.append(len);
+    shapes.append({i % 2 ? i : -1 - i});
+    offsets.push_back(total);
+    total += len;
+  }
+  ASSERT_EQ(pos.num_runs(), 1000u);
+  ASSERT_EQ(shapes.num_runs(), 1000u);
+  for (uint32_t j = 0; j < 1000; ++j) {
+    uint64_t off, len;
+    pos.locate(j, &off, &len);
+    ASSERT_EQ(off, offsets[j]);
+    ASSERT_EQ(shapes.shape(j)[0], j % 2 ? int64_t(j) : -1 - int64_t(j));
+  }
+  pos.append(7, 3);  // no longer one run per sample: binary search again
+  uint64_t off, len;
+  pos.locate(1001, &off, &len);
+  EXPECT_EQ(len, 7u);
+  EXPECT_EQ(off, total + 7);
+}
+
 TEST(SampleIndex, RejectsMalformedBytes) {
   PositionEncoder pos;
   ShapeEncoder shapes;
