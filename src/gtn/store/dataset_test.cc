@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <thread>
 
 #include "gtn/store/test_util.h"
@@ -183,6 +184,30 @@ TEST(Dataset, CompressionsRoundTrip) {
   EXPECT_GT(info->num_chunks, 2u);
 }
 
+TEST(Dataset, TinyChunkCacheStillReadsCorrectly) {
+  TempDir dir;
+  {
+    auto ds = open_or_die(dir.path());
+    auto t = spec("t", "text", std::nullopt, 200);
+    t.chunk_compression = Compression::kLz4;
+    ASSERT_TRUE(ds->create_tensor(t).ok());
+    for (uint64_t i = 0; i < 100; ++i) ASSERT_TRUE(ds->append({{"t", Array::Text(random_text(20 + i % 9, i))}}).ok());
+  }
+  for (uint64_t cache : {0ull, 300ull, 1ull << 20}) {
+    OpenOptions ro;
+    ro.read_only = true;
+    ro.chunk_cache_bytes = cache;
+    auto ds = open_or_die(dir.path(), ro);
+    std::mt19937_64 rng(cache);
+    for (int k = 0; k < 300; ++k) {
+      uint64_t i = rng() % 100;
+      auto a = ds->read("t", i);
+      ASSERT_TRUE(a.ok()) << a.status().ToString();
+      EXPECT_EQ(a->as_string_view(), random_text(20 + i % 9, i));
+    }
+  }
+}
+
 TEST(Dataset, TensorCreatedLaterReadsEmptySamplesForEarlierRows) {
   TempDir dir;
   {
@@ -274,6 +299,9 @@ TEST(Dataset, OpenErrors) {
   EXPECT_TRUE(reader->read_only());
   EXPECT_EQ(reader->append({{"a", Array::Text("x")}}).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(reader->create_tensor(spec("b", "text")).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(reader->pop().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(reader->flush().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(reader->update("a", 0, Array::Text("y")).message().find("read-only"), std::string::npos);
   writer.reset();
   EXPECT_TRUE(Dataset::Open(dir.sub("ds")).ok());
 }
