@@ -143,9 +143,12 @@ Status run(const DemoArgs& args) {
     }
   }
   double read_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  GTN_ASSIGN_OR_RETURN(TensorInfo image_info, ds->tensor_info("image"));
   std::cout << "== read " << args.reads << " random whole samples (" << names.size() << " tensors, "
             << bytes / args.reads << " bytes each on average): " << read_s * 1e6 / static_cast<double>(args.reads)
-            << " us/sample, " << static_cast<uint64_t>(static_cast<double>(args.reads) / read_s) << " samples/s\n";
+            << " us/sample, " << static_cast<uint64_t>(static_cast<double>(args.reads) / read_s) << " samples/s"
+            << " (images decoded from " << compression_name(image_info.sample_compression)
+            << " on every read)\n";
   GTN_ASSIGN_OR_RETURN(Sample first, ds->read_sample(0));
   std::cout << "== sample 0: caption \"" << first["caption"].as_string_view() << "\", label "
             << *first["label"].data_as<int64_t>() << ", image " << shape_to_string(first["image"].shape()) << "\n";
