@@ -26,10 +26,10 @@ void check(const OneNode& c, DType dt, uint32_t seed, double rtol = 1e-5) {
   nodes.push_back({{"op", "Mul"}, {"inputs", {"X", "X"}}, {"outputs", {"XX"}}});
   nodes.push_back({{"op", "Sub"}, {"inputs", {"XX", "one"}}, {"outputs", {"X2"}}});
   std::vector<std::string> outs;
-  for (int i = 0; i < c.n_outputs; ++i) outs.push_back("out" + std::to_string(i));
+  for (int i = 0; i < c.n_outputs; ++i) outs.push_back(std::string("out").append(std::to_string(i)));
   nodes.push_back({{"op", c.op}, {"inputs", c.inputs}, {"outputs", outs}, {"attrs", c.attrs.is_null() ? Json::object() : c.attrs}});
   Json outputs = Json::object();
-  for (int i = 0; i < c.n_outputs; ++i) outputs["m" + std::to_string(i)] = outs[i];
+  for (int i = 0; i < c.n_outputs; ++i) outputs[std::string("m").append(std::to_string(i))] = outs[i];
   Json g = {{"format", "gtn-ml-graph"}, {"version", 1}, {"dtype", dt == DType::kFloat32 ? "float32" : "float64"},
             {"inputs", {{{"name", "X"}, {"shape", {-1, c.features}}}}}, {"outputs", outputs}, {"nodes", nodes}};
   std::map<std::string, Array> consts = {{"one", Array::Scalar<double>(DType::kFloat64, 1.0)}};

@@ -15,12 +15,17 @@ TEST(VecMath, ExpMatchesLibmOnRandomAndEdgeInputs) {
     double x = i % 2 ? u(rng) : u(rng) / 300;
     double want = std::exp(x);
     double got = vexp(x);
-    if (want > 1e-300 && std::isfinite(want)) ASSERT_NEAR(got, want, 2e-14 * want) << x;
-    else if (want == 0) ASSERT_LT(got, 1e-300) << x;
+    if (want > 1e-300 && std::isfinite(want)) {
+      ASSERT_NEAR(got, want, 2e-14 * want) << x;
+    } else if (want == 0) {
+      ASSERT_LT(got, 1e-300) << x;
+    }
     float xf = static_cast<float>(x / 8);
     float wf = std::exp(xf);
     float gf = vexp(xf);
-    if (wf > 1e-37f && std::isfinite(wf)) ASSERT_NEAR(gf, wf, 3e-7f * wf) << xf;
+    if (wf > 1e-37f && std::isfinite(wf)) {
+      ASSERT_NEAR(gf, wf, 3e-7f * wf) << xf;
+    }
   }
   EXPECT_TRUE(std::isnan(vexp(NAN)));
   EXPECT_TRUE(std::isnan(vexp(NAN * 1.0f)));
