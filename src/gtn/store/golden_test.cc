@@ -10,7 +10,7 @@
 #include <map>
 #include <sstream>
 
-#include "../../../tests/golden/golden_v1.h"
+#include "golden/golden_v1.h"
 
 namespace gtn {
 namespace {
