@@ -228,6 +228,9 @@ class PerfectInterleaved : public TreeEnsembleKernel<T> {
   void RowLanes(const T* xt, int64_t n, int64_t r0, size_t b, size_t e, T* out) const {
     int live = static_cast<int>(std::min<int64_t>(kLanes, n - r0));
     const int depth = p_.depth;
+    // One output column (binary boosting, regression): sums stay in registers across trees.
+    const bool single = agg_.k == 1;
+    T acc[kLanes] = {};
     for (size_t t = b; t < e; ++t) {
       const Node* tn = p_.nodes.data() + t * p_.n_internal;
       const uint8_t* mr = p_.mr.data() + t * p_.n_internal;
@@ -243,8 +246,15 @@ class PerfectInterleaved : public TreeEnsembleKernel<T> {
         }
       }
       const T* leaves = p_.leaves.data() + (t * p_.n_leaves - p_.n_internal) * p_.width;
-      for (int l = 0; l < live; ++l) agg_.add(out + (r0 + l) * agg_.k, t, leaves + idx[l] * p_.width);
+      if (single) {
+#pragma GCC unroll 16
+        for (int l = 0; l < kLanes; ++l) acc[l] += leaves[idx[l]];
+      } else {
+        for (int l = 0; l < live; ++l) agg_.add(out + (r0 + l) * agg_.k, t, leaves + idx[l] * p_.width);
+      }
     }
+    if (single)
+      for (int l = 0; l < live; ++l) out[r0 + l] += acc[l];
   }
 
   // One row through kLanes trees at a time.
@@ -353,6 +363,8 @@ class Interleaved : public TreeEnsembleKernel<T> {
     int live = static_cast<int>(std::min<int64_t>(kLanes, n - r0));
     const Node* nodes = nodes_.data();
     const uint8_t* mr = mr_.data();
+    const bool single = agg_.k == 1;
+    T acc[kLanes] = {};
     for (size_t t = b; t < e; ++t) {
       int32_t idx[kLanes];
       for (int l = 0; l < kLanes; ++l) idx[l] = roots_[t];
@@ -366,8 +378,15 @@ class Interleaved : public TreeEnsembleKernel<T> {
           idx[l] = nd.left + right;
         }
       }
-      for (int l = 0; l < live; ++l) agg_.add(out + (r0 + l) * agg_.k, t, values_.data() + idx[l] * width_);
+      if (single) {
+#pragma GCC unroll 16
+        for (int l = 0; l < kLanes; ++l) acc[l] += values_[idx[l]];
+      } else {
+        for (int l = 0; l < live; ++l) agg_.add(out + (r0 + l) * agg_.k, t, values_.data() + idx[l] * width_);
+      }
     }
+    if (single)
+      for (int l = 0; l < live; ++l) out[r0 + l] += acc[l];
   }
 
   void TreeLanes(const T* x, T* row_out) const {
