@@ -394,31 +394,32 @@ class PyDataset {
   // one stacked array; anything else becomes a list.
   nb::object gather(const TensorSlot& slot, const std::vector<uint64_t>& idx) const {
     Dataset& d = ds();
+    if (slot.kind == ValueKind::kNumeric && idx.empty()) {
+      npy_intp zero = 0;
+      return steal_or_throw(PyArray_SimpleNew(1, &zero, slot.npy_type));
+    }
     if (slot.kind == ValueKind::kNumeric) {
-      Shape shape;
-      bool same = true;
-      throw_if_error(without_gil(d, [&]() -> Status {
-        for (size_t k = 0; k < idx.size() && same; ++k) {
-          GTN_ASSIGN_OR_RETURN(Shape s, d.sample_shape(slot.index, idx[k]));
-          if (k == 0) shape = std::move(s);
-          else same = s == shape;
-        }
-        return Status::OK();
-      }));
-      if (same && shape.size() + 1 <= NPY_MAXDIMS) {
+      // Decode straight into a stacked array shaped like the first sample; a sample of
+      // another shape (read_into reports a different shape, or InvalidArgument when it
+      // does not fit) sends the whole request to the list path below.
+      Shape shape = unwrap(d.sample_shape(slot.index, idx[0]));
+      if (shape.size() + 1 <= NPY_MAXDIMS) {
         npy_intp dims[NPY_MAXDIMS];
         dims[0] = static_cast<npy_intp>(idx.size());
         for (size_t i = 0; i < shape.size(); ++i) dims[i + 1] = static_cast<npy_intp>(shape[i]);
         nb::object out = steal_or_throw(PyArray_SimpleNew(static_cast<int>(shape.size() + 1), dims, slot.npy_type));
         auto* dst = static_cast<uint8_t*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(out.ptr())));
         size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(slot.dtype);
+        bool same = true;
         throw_if_error(without_gil(d, [&]() -> Status {
-          for (size_t k = 0; k < idx.size(); ++k) {
-            GTN_RETURN_IF_ERROR(d.read_into(slot.index, idx[k], dst + k * bytes, bytes).status());
+          for (size_t k = 0; k < idx.size() && same; ++k) {
+            Result<Shape> got = d.read_into(slot.index, idx[k], dst + k * bytes, bytes);
+            if (!got.ok() && got.status().code() != StatusCode::kInvalidArgument) return got.status();
+            same = got.ok() && *got == shape;
           }
           return Status::OK();
         }));
-        return out;
+        if (same) return out;
       }
     }
     std::vector<Array> arrays;

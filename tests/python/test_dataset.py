@@ -95,6 +95,9 @@ def test_ragged_samples_come_back_as_lists(tmp_path):
     assert isinstance(out, list) and [o.shape for o in out] == [(1, 4), (3, 4), (2, 4)]
     for o, b in zip(out, boxes):
         np.testing.assert_array_equal(o, b)
+    bigger_first = ds["boxes"][[1, 0]].numpy()  # a later sample smaller than the first
+    assert [o.shape for o in bigger_first] == [(3, 4), (1, 4)]
+    np.testing.assert_array_equal(bigger_first[1], boxes[0])
     same = ds["boxes"][[0, 0]].numpy()
     assert isinstance(same, np.ndarray) and same.shape == (2, 1, 4)
 
