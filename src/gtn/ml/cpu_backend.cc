@@ -152,8 +152,9 @@ class CpuExecutable : public Executable {
     if (it != options.end()) {
       tile_rows_ = std::stoll(it->second);
     } else {
-      // Aim for the intermediates of one tile to fit in ~512 KiB of cache.
-      tile_rows_ = std::clamp<int64_t>((512 << 10) / std::max<int64_t>(row_bytes, 1), 16, 8192);
+      // Aim for the intermediates of one tile to fit in ~512 KiB of cache, but keep at
+      // least 64 rows so that GEMMs stay efficient.
+      tile_rows_ = std::clamp<int64_t>((512 << 10) / std::max<int64_t>(row_bytes, 1), 64, 8192);
     }
     for (const auto& [m, outs] : graph_.outputs) {
       MethodPlan p;
