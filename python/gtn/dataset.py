@@ -29,9 +29,7 @@ __all__ = ["Dataset", "Tensor", "TensorSample", "TensorBatch", "dataset"]
 def dataset(path, read_only=False, create=True, verify_checksums=True):
     """Opens the dataset at ``path``; creates an empty one when missing unless
     ``read_only`` (open only, never write) or ``create=False``."""
-    core = _core.Dataset.open(str(path), read_only=read_only, create_if_missing=create,
-                              verify_checksums=verify_checksums)
-    return Dataset(core)
+    return Dataset(path, read_only=read_only, create=create, verify_checksums=verify_checksums)
 
 
 def _to_index_list(key, length):
@@ -46,37 +44,35 @@ def _to_index_list(key, length):
     return [operator.index(i) for i in key]
 
 
-class Dataset:
-    """A GTN dataset: named tensors of equal length; ``ds[i]`` is sample i of every tensor."""
+class Dataset(_core.Dataset):
+    """A GTN dataset: named tensors of equal length; ``ds[i]`` is sample i of every tensor.
 
-    __slots__ = ("_core", "_sample", "__weakref__")
+    ``ds[i]`` with an int is handled in C++ (``_core.Dataset.__getitem__``); every other
+    key comes to ``_getitem``. ``len(ds)``, ``ds.path``, ``ds.read_only`` and ``ds.closed``
+    come from the C++ base class too.
+    """
 
-    def __init__(self, core):
-        self._core = core
-        self._sample = core.sample
+    def __init__(self, path, read_only=False, create=True, verify_checksums=True):
+        super().__init__(str(path), read_only=read_only, create_if_missing=create,
+                         verify_checksums=verify_checksums)
 
     # --- reading ---
-    def __getitem__(self, key):
-        if type(key) is int:
-            return self._sample(key)
+    def _getitem(self, key):
         if isinstance(key, str):
-            names = self._core.tensor_names()
+            names = self._tensor_names()
             if key not in names:
                 raise KeyError(f"no tensor named {key!r} (tensors: {', '.join(names) or 'none'})")
             return Tensor(self, key)
         if isinstance(key, slice):
             start, stop, step = key.indices(len(self))
             if step == 1:
-                return self._core.range(start, max(start, stop))
-            return self._core.batch(list(range(start, stop, step)))
-        if isinstance(key, (np.integer,)):
+                return self._range(start, max(start, stop))
+            return self._batch(list(range(start, stop, step)))
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
             return self._sample(int(key))
         if isinstance(key, (list, tuple, np.ndarray, range)):
-            return self._core.batch(_to_index_list(key, len(self)))
+            return self._batch(_to_index_list(key, len(self)))
         raise TypeError(f"dataset indices are int, slice, list of ints or a tensor name, not {type(key).__name__}")
-
-    def __len__(self):
-        return self._core.size()
 
     def __iter__(self):
         for i in range(len(self)):
@@ -85,19 +81,11 @@ class Dataset:
     @property
     def tensors(self):
         """Tensor name -> Tensor, in creation order."""
-        return {name: Tensor(self, name) for name in self._core.tensor_names()}
-
-    @property
-    def read_only(self):
-        return self._core.read_only
-
-    @property
-    def path(self):
-        return self._core.path
+        return {name: Tensor(self, name) for name in self._tensor_names()}
 
     def summary(self):
         """Prints and returns a summary of the tensors (dtypes, shapes, sizes, chunks)."""
-        text = self._core.summary()
+        text = self._summary()
         print(text)
         return text
 
@@ -108,7 +96,7 @@ class Dataset:
         embedding: float32, class_label: int64, text/json: text)."""
         if dtype is not None and not isinstance(dtype, str):
             dtype = np.dtype(dtype).name
-        self._core.create_tensor(name, htype=htype, dtype=dtype,
+        self._create_tensor(name, htype=htype, dtype=dtype,
                                  sample_compression=sample_compression or "none",
                                  chunk_compression=chunk_compression or "none",
                                  chunk_size=chunk_size, class_names=list(class_names or []))
@@ -117,7 +105,7 @@ class Dataset:
     def append(self, sample):
         """Appends one sample: a dict with a value for every tensor."""
         self._check_keys(sample)
-        self._core.append({name: _convert(self._info(name), value) for name, value in sample.items()})
+        self._append({name: _convert(self._info(name), value) for name, value in sample.items()})
 
     def extend(self, batch):
         """Appends a batch: a dict of tensor name -> list of values, or a numpy array whose
@@ -135,20 +123,20 @@ class Dataset:
         if len(lengths) > 1:
             detail = ", ".join(f"{n}: {len(v)}" for n, v in out.items())
             raise ValueError(f"extend: every tensor needs the same number of samples, got {detail}")
-        self._core.extend(out)
+        self._extend(out)
 
     def pop(self):
         """Removes the last sample of every tensor."""
-        self._core.pop()
+        self._pop()
 
     def flush(self):
         """Makes every write so far durable."""
-        self._core.flush()
+        self._flush()
 
     def close(self):
         """Flushes (when writable) and releases the dataset and its writer lock."""
-        if not self._core.closed:
-            self._core.close()
+        if not self.closed:
+            self._close()
 
     def __enter__(self):
         return self
@@ -158,16 +146,16 @@ class Dataset:
         return False
 
     def __repr__(self):
-        return f"gtn.Dataset({self.path!r}, tensors={self._core.tensor_names()}, samples={len(self)})"
+        return f"gtn.Dataset({self.path!r}, tensors={self._tensor_names()}, samples={len(self)})"
 
     # --- helpers ---
     def _info(self, name):
-        return self._core.tensor_info(name)
+        return self._tensor_info(name)
 
     def _check_keys(self, sample):
         if not isinstance(sample, dict):
             raise TypeError(f"expected a dict of tensor name -> value, got {type(sample).__name__}")
-        names = self._core.tensor_names()
+        names = self._tensor_names()
         unknown = [k for k in sample if k not in names]
         if unknown:
             raise KeyError(f"unknown tensor(s) {unknown}; the dataset has {names}")
@@ -216,11 +204,11 @@ class Tensor:
 
     def __setitem__(self, index, value):
         index = operator.index(index)
-        self._ds._core.update(self.name, index, _convert(self.info, value))
+        self._ds._update(self.name, index, _convert(self.info, value))
 
     def numpy(self):
         """Every sample: stacked when shapes agree, else a list."""
-        return self._ds._core.read_range(self.name, 0, len(self._ds))
+        return self._ds._read_range(self.name, 0, len(self._ds))
 
     def __repr__(self):
         info = self.info
@@ -237,7 +225,7 @@ class TensorSample:
         self.index = index
 
     def numpy(self):
-        return self._tensor._ds._core.read(self._tensor.name, self.index)
+        return self._tensor._ds._read(self._tensor.name, self.index)
 
     def __repr__(self):
         return f"gtn.TensorSample({self._tensor.name!r}, {self.index})"
@@ -254,14 +242,14 @@ class TensorBatch:
         self._key = key
 
     def numpy(self):
-        core = self._tensor._ds._core
+        core = self._tensor._ds
         name = self._tensor.name
         if isinstance(self._key, slice):
             start, stop, step = self._key.indices(len(self._tensor._ds))
             if step == 1:
-                return core.read_range(name, start, max(start, stop))
-            return core.read_many(name, list(range(start, stop, step)))
-        return core.read_many(name, self._key)
+                return core._read_range(name, start, max(start, stop))
+            return core._read_many(name, list(range(start, stop, step)))
+        return core._read_many(name, self._key)
 
     def __repr__(self):
         return f"gtn.TensorBatch({self._tensor.name!r}, {self._key!r})"

@@ -491,32 +491,49 @@ void bind(nb::module_& m) {
   if (_import_array() < 0) throw nb::python_error();
   g_json_loads = nb::object(nb::module_::import_("json").attr("loads")).release().ptr();
 
+  // gtn.Dataset (python/gtn/dataset.py) subclasses this class; the underscored methods
+  // are its engine. ds[i] with an int goes straight to sample(); other keys to _getitem.
   nb::class_<PyDataset>(m, "Dataset")
-      .def_static("open", &PyDataset::open, nb::arg("path"), nb::arg("read_only") = false,
-                  nb::arg("create_if_missing") = true, nb::arg("verify_checksums") = true)
-      .def("close", &PyDataset::close)
+      .def(
+          "__init__",
+          [](PyDataset* self, const std::string& path, bool read_only, bool create_if_missing,
+             bool verify_checksums) {
+            new (self) PyDataset(PyDataset::open(path, read_only, create_if_missing, verify_checksums));
+          },
+          nb::arg("path"), nb::arg("read_only") = false, nb::arg("create_if_missing") = true,
+          nb::arg("verify_checksums") = true)
+      .def("__getitem__",
+           [](nb::handle self, nb::handle key) -> nb::object {
+             if (PyLong_CheckExact(key.ptr())) {
+               long long i = PyLong_AsLongLong(key.ptr());
+               if (i == -1 && PyErr_Occurred()) throw nb::python_error();
+               return nb::inst_ptr<PyDataset>(self)->sample(i);
+             }
+             return self.attr("_getitem")(key);
+           })
+      .def("__len__", &PyDataset::size)
+      .def("_close", &PyDataset::close)
       .def_prop_ro("closed", &PyDataset::closed)
       .def_prop_ro("path", &PyDataset::path)
-      .def("create_tensor", &PyDataset::create_tensor, nb::arg("name"), nb::arg("htype") = "generic",
+      .def_prop_ro("read_only", &PyDataset::read_only)
+      .def("_create_tensor", &PyDataset::create_tensor, nb::arg("name"), nb::arg("htype") = "generic",
            nb::arg("dtype") = nb::none(), nb::arg("sample_compression") = "none",
            nb::arg("chunk_compression") = "none", nb::arg("chunk_size") = nb::none(),
            nb::arg("class_names") = std::vector<std::string>{})
-      .def("tensor_names", &PyDataset::tensor_names)
-      .def("tensor_info", &PyDataset::tensor_info)
-      .def("size", &PyDataset::size)
-      .def_prop_ro("read_only", &PyDataset::read_only)
-      .def("summary", &PyDataset::summary)
-      .def("append", &PyDataset::append)
-      .def("extend", &PyDataset::extend)
-      .def("update", &PyDataset::update)
-      .def("pop", &PyDataset::pop)
-      .def("flush", &PyDataset::flush)
-      .def("sample", &PyDataset::sample)
-      .def("batch", &PyDataset::batch)
-      .def("range", &PyDataset::range)
-      .def("read", &PyDataset::read)
-      .def("read_range", &PyDataset::read_range)
-      .def("read_many", &PyDataset::read_many);
+      .def("_tensor_names", &PyDataset::tensor_names)
+      .def("_tensor_info", &PyDataset::tensor_info)
+      .def("_summary", &PyDataset::summary)
+      .def("_append", &PyDataset::append)
+      .def("_extend", &PyDataset::extend)
+      .def("_update", &PyDataset::update)
+      .def("_pop", &PyDataset::pop)
+      .def("_flush", &PyDataset::flush)
+      .def("_sample", &PyDataset::sample)
+      .def("_batch", &PyDataset::batch)
+      .def("_range", &PyDataset::range)
+      .def("_read", &PyDataset::read)
+      .def("_read_range", &PyDataset::read_range)
+      .def("_read_many", &PyDataset::read_many);
   m.def("fsck", &fsck_path, nb::arg("path"),
         "Verifies every file of the dataset at `path`; returns a list of (object, problem).");
 }
