@@ -95,7 +95,8 @@ Result<Array> to_array(const AnyArray& a, bool allow_view) {
 
 nb::object to_numpy(const Array& a) {
   Array* held = nullptr;
-  if (a.owns_buffer()) {
+  // Hand the buffer to numpy only when nothing else (a model constant, X) shares it.
+  if (a.owns_buffer() && a.owner().use_count() == 1) {
     held = new Array(a);
   } else {
     held = new Array(*Array::Copy(a.dtype(), a.shape(), a.data(), a.nbytes()));

@@ -131,3 +131,14 @@ def test_cli_predict_and_info(tmp_path):
     r = subprocess.run([CLI, "ml", "predict", str(tmp_path / "nope.gtnml"), str(out), "-o", str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "gtn: error: NotFound" in r.stderr
+
+
+def test_results_never_alias_model_constants():
+    graph = json.loads(json.dumps(GRAPH))
+    graph["outputs"]["weights"] = "W"
+    for backend in ("cpu", "reference"):
+        m = _core.ml_compile(json.dumps(graph), {"W": W}, backend)
+        got = m.run("weights", np.zeros((2, 3)))
+        np.testing.assert_array_equal(got, W)
+        got[:] = 7
+        np.testing.assert_array_equal(m.run("weights", np.zeros((2, 3))), W)
