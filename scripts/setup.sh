@@ -3,7 +3,10 @@
 #   - C++ libraries and tools from Debian (apt-get),
 #   - a virtual environment .venv with the Python packages from PyPI,
 #   - the gtn Python package (C++ core + `gtn` CLI) via `pip install .`.
-# Usage: scripts/setup.sh [--test]   (--test also installs the test-only packages)
+# Usage: scripts/setup.sh [--test]
+#   --test also installs the test-only packages and builds the C++ tests in the same
+#   CMake build folder that `pip install .` uses (build/<wheel tag>), so the suite
+#   compiles the library once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,8 +35,10 @@ fi
 export PATH="$PWD/.venv/bin:$PATH"
 pip install -q --disable-pip-version-check --upgrade pip
 pip install -q --disable-pip-version-check -r requirements/build.txt
+PIP_BUILD_ARGS=()
 if [ "${1:-}" = "--test" ]; then
   pip install -q --disable-pip-version-check -r requirements/test.txt
+  PIP_BUILD_ARGS+=(--config-settings=cmake.define.GTN_BUILD_TESTS=ON)
 fi
 echo "== building and installing gtn (pip install .)"
-pip install -q --disable-pip-version-check --no-build-isolation .
+pip install -q --disable-pip-version-check --no-build-isolation "${PIP_BUILD_ARGS[@]}" .
