@@ -189,6 +189,9 @@ Result<CpuKernel> make_compare_op(const std::string& op) {
 
 Result<CpuKernel> make_elementwise(const NodeContext& ctx, const Options&, std::vector<std::string>&) {
   const std::string& op = ctx.node->op;
+  if (op == "And") return make_map<uint8_t, uint8_t, 2>(DType::kBool, [](uint8_t a, uint8_t b) -> uint8_t { return a && b; });
+  if (op == "Or") return make_map<uint8_t, uint8_t, 2>(DType::kBool, [](uint8_t a, uint8_t b) -> uint8_t { return a || b; });
+  if (op == "Not") return make_map<uint8_t, uint8_t, 1>(DType::kBool, [](uint8_t a) -> uint8_t { return !a; });
   DType dt = ctx.outputs[0].dtype;
   DType in_dt = ctx.inputs[0].dtype;
   for (const auto& in : ctx.inputs)
@@ -348,7 +351,8 @@ Result<CpuKernel> make_fused(const NodeContext& ctx, const Options&, std::vector
 void register_cpu_elementwise_kernels(CpuKernelRegistry& r) {
   for (const char* op : {"Identity", "Neg", "Abs", "Sqrt", "Square", "Exp", "Log", "Log1p", "Reciprocal", "Sign",
                          "Floor", "Sigmoid", "Tanh", "Relu", "Softplus", "Add", "Sub", "Mul", "Div", "Pow", "Max",
-                         "Min", "Clip", "Greater", "GreaterEqual", "Less", "LessEqual", "Equal", "IsNaN"})
+                         "Min", "Clip", "Greater", "GreaterEqual", "Less", "LessEqual", "Equal", "IsNaN", "And", "Or",
+                         "Not"})
     r.Add(op, make_elementwise);
   r.Add("Where", make_where);
   r.Add("Cast", make_cast);

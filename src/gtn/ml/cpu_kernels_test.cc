@@ -66,6 +66,33 @@ TEST(CpuKernels, BinaryWithBroadcasting) {
   }
 }
 
+TEST(CpuKernels, Logic) {
+  std::mt19937 rng(6);
+  Json g = {{"format", "gtn-ml-graph"}, {"version", 1}, {"dtype", "float64"},
+            {"inputs", {{{"name", "X"}, {"shape", {-1, 5}}}}},
+            {"outputs", {{"and", "a"}, {"or", "o"}, {"not", "n"}}},
+            {"nodes", {{{"op", "Greater"}, {"inputs", {"X", "zero"}}, {"outputs", {"p"}}},
+                       {{"op", "Less"}, {"inputs", {"X", "row"}}, {"outputs", {"q"}}},
+                       {{"op", "And"}, {"inputs", {"p", "q"}}, {"outputs", {"a"}}},
+                       {{"op", "Or"}, {"inputs", {"p", "q"}}, {"outputs", {"o"}}},
+                       {{"op", "Not"}, {"inputs", {"p"}}, {"outputs", {"n"}}}}}};
+  std::map<std::string, Array> consts = {{"zero", Array::Scalar<double>(DType::kFloat64, 0.0)},
+                                         {"row", random_array(rng, DType::kFloat64, {5})}};
+  expect_backends_agree(g.dump(), consts, random_array(rng, DType::kFloat64, {40, 5}, -2, 2, 0.1), 0, "logic");
+}
+
+TEST(CpuKernels, TopKWithTiesAndNaN) {
+  std::mt19937 rng(8);
+  for (bool largest : {true, false}) {
+    Json g = {{"format", "gtn-ml-graph"}, {"version", 1}, {"dtype", "float32"},
+              {"inputs", {{{"name", "X"}, {"shape", {-1, 9}}}}}, {"outputs", {{"top", {"v", "i"}}}},
+              {"nodes", {{{"op", "Floor"}, {"inputs", {"X"}}, {"outputs", {"fx"}}},  // many ties
+                         {{"op", "TopK"}, {"inputs", {"fx"}}, {"outputs", {"v", "i"}},
+                          {"attrs", {{"k", 4}, {"largest", largest}}}}}}};
+    expect_backends_agree(g.dump(), {}, random_array(rng, DType::kFloat32, {60, 9}, -3, 3, 0.1), 0, "topk");
+  }
+}
+
 TEST(CpuKernels, Where) {
   OneNode w{"Where", {"cond", "X", "row"}, {}, {{"row", {5}}}};
   // cond = X > X2, built in the graph through a Greater node: use a two-node graph.

@@ -151,6 +151,53 @@ CpuKernel make_normalize_t(DType dt, std::string norm) {
   };
 }
 
+// TopK along the last axis: a partial sort of indices per row; ties -> lower index first.
+template <typename T>
+CpuKernel make_topk_t(DType dt, int64_t k, bool largest) {
+  return [=](const std::vector<const Array*>& in, std::vector<Array>& out) -> Status {
+    const Array& x = *in[0];
+    int64_t len = x.shape().back();
+    if (k > len) return Status::InvalidArgument("TopK: k exceeds the axis length");
+    int64_t rows = len ? x.numel() / len : 0;
+    Shape s = x.shape();
+    s.back() = k;
+    out[0] = Array::Zeros(dt, s);
+    out[1] = Array::Zeros(DType::kInt64, s);
+    T* vals = static_cast<T*>(out[0].mutable_data());
+    int64_t* idx = static_cast<int64_t*>(out[1].mutable_data());
+    std::vector<int64_t> order(static_cast<size_t>(len));
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* p = x.data_as<T>() + r * len;
+      for (int64_t j = 0; j < len; ++j) order[j] = j;
+      // NaN ranks above every number (as in the reference); ties keep index order.
+      auto gt = [](T x, T y) { return x != x ? y == y : (y == y && x > y); };
+      auto before = [&](int64_t a, int64_t b) {
+        bool ab = largest ? gt(p[a], p[b]) : gt(p[b], p[a]);
+        bool ba = largest ? gt(p[b], p[a]) : gt(p[a], p[b]);
+        return ab || (!ba && a < b);
+      };
+      std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+      for (int64_t j = 0; j < k; ++j) {
+        vals[r * k + j] = p[order[j]];
+        idx[r * k + j] = order[j];
+      }
+    }
+    return Status::OK();
+  };
+}
+
+Result<CpuKernel> make_topk(const NodeContext& ctx, const Options&, std::vector<std::string>&) {
+  DType dt = ctx.inputs[0].dtype;
+  int64_t axis = *ctx.attr_int("axis", -1);
+  int64_t rank = static_cast<int64_t>(ctx.inputs[0].shape.size());
+  if (axis != -1 && axis != rank - 1) return Status::Unsupported("TopK not on the last axis");
+  int64_t k = *ctx.attr_int("k");
+  bool largest = *ctx.attr_bool("largest", true);
+  if (dt == DType::kFloat32) return make_topk_t<float>(dt, k, largest);
+  if (dt == DType::kFloat64) return make_topk_t<double>(dt, k, largest);
+  return Status::Unsupported("non-float TopK");
+}
+
 Result<CpuKernel> make_reduce_family(const NodeContext& ctx, const Options&, std::vector<std::string>&) {
   DType in_dt = ctx.inputs[0].dtype;
   DType out_dt = ctx.outputs[0].dtype;
@@ -179,6 +226,7 @@ void register_cpu_reduce_kernels(CpuKernelRegistry& r) {
   for (const char* op : {"Softmax", "LogSoftmax", "ArgMax", "ArgMin", "ReduceSum", "ReduceMean", "ReduceMax",
                          "ReduceMin", "ReduceProd", "ReduceLogSumExp", "Normalize"})
     r.Add(op, make_reduce_family);
+  r.Add("TopK", make_topk);
 }
 
 }  // namespace gtn::ml

@@ -146,8 +146,10 @@ Result<RefKernel> ref_topk(const NodeContext& ctx) {
       for (int64_t i = 0; i < v.inner; ++i) {
         const double* p = x.v.data() + o * v.len * v.inner + i;
         std::iota(order.begin(), order.end(), 0);
+        // NaN ranks above every number; equal values keep index order.
+        auto gt = [](double x, double y) { return x != x ? y == y : (y == y && x > y); };
         std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-          return largest ? p[a * v.inner] > p[b * v.inner] : p[a * v.inner] < p[b * v.inner];
+          return largest ? gt(p[a * v.inner], p[b * v.inner]) : gt(p[b * v.inner], p[a * v.inner]);
         });
         for (int64_t j = 0; j < k; ++j) {
           size_t at = static_cast<size_t>(o * k * v.inner + j * v.inner + i);
