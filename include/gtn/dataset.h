@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gtn/result.h"
@@ -51,18 +52,46 @@ struct TensorInfo {
   Shape min_shape, max_shape; // elementwise over non-empty samples; empty if none
 };
 
+// When a writer waits for the disk. Either way a writer killed at any point (SIGKILL, a
+// crash) loses nothing that flush() returned for, nor any chunk sealed before it died:
+// chunk files are complete before a manifest naming them is renamed into place, and the
+// page cache outlives the process. The modes differ only on power loss (docs/format.md).
+enum class Durability : uint8_t {
+  // fsync at flush() and close: every chunk file written since the last flush is
+  // fdatasync'ed, then the manifest is written, fsync'ed and renamed, and its directory
+  // fsync'ed. Manifests published while extending are renamed into place without fsync.
+  // After a power loss the dataset holds at least what the last flush() made durable.
+  kFlush = 0,
+  // Every chunk file and every manifest is fsync'ed as it is written (slow on small
+  // chunks: several fsyncs per sealed chunk).
+  kEveryChunk = 1,
+};
+
 struct OpenOptions {
   bool read_only = false;          // open only; never create, never write
   bool create_if_missing = true;   // ignored when read_only
   bool verify_checksums = true;    // verify each chunk's xxHash the first time it is read
   uint64_t chunk_cache_bytes = 256ull << 20;  // bound on decompressed chunks kept in memory
   std::shared_ptr<Storage> storage;           // null: the local directory at `path`
+  Durability durability = Durability::kFlush;
 };
 
 // A batch of samples for extend(): tensor name -> one Array per sample.
 using SampleBatch = std::map<std::string, std::vector<Array>>;
 // One whole sample: tensor name -> value.
 using Sample = std::map<std::string, Array>;
+
+// One tensor's samples for extend_columns(), without an Array per sample.
+struct Column {
+  // Numeric tensors: one array whose first axis is the batch; sample i is rows[i], so
+  // every sample has the shape rows.shape()[1:]. The array may be a view of the caller's
+  // buffer: extend_columns() copies the bytes before it returns.
+  Array rows;
+  // Text, json and bytes tensors: one byte string per sample (viewed, not owned).
+  std::vector<std::string_view> items;
+};
+// A batch for extend_columns(): tensor name -> its samples.
+using ColumnBatch = std::map<std::string, Column>;
 
 class Dataset {
  public:
@@ -82,16 +111,22 @@ class Dataset {
   virtual uint64_t size() const = 0;
   virtual bool read_only() const = 0;
 
-  // --- writes (durable after flush(); extend/append flush full chunks as they go) ---
+  // --- writes ---
+  // Durable after flush() (see Durability). extend/append seal full chunks as they go and
+  // publish them in a new manifest, at most one per call, so a killed writer keeps them.
   // Appends one sample; every tensor must be given.
   virtual Status append(const Sample& sample) = 0;
   // Appends a batch; every tensor must be given, all with the same number of samples.
   virtual Status extend(const SampleBatch& batch) = 0;
+  // Same as extend() with the samples given column-wise: one buffer per numeric tensor,
+  // sliced here, and one string view per sample for text, json and bytes tensors.
+  virtual Status extend_columns(const ColumnBatch& batch) = 0;
   // Replaces sample `index` of one tensor.
   virtual Status update(const std::string& tensor, uint64_t index, const Array& value) = 0;
   // Removes the last sample of every tensor.
   virtual Status pop() = 0;
-  // Writes buffered samples and the manifest atomically.
+  // Writes buffered samples and the manifest atomically, and makes them durable: after
+  // it returns they survive a power loss (see Durability).
   virtual Status flush() = 0;
 
   // --- reads ---

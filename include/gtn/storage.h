@@ -29,6 +29,19 @@ class Storage {
   // Writes `bytes` at `key` atomically (temporary file, fsync, rename): readers see the
   // old object or the new one, never a mix.
   virtual Status write_atomic(const std::string& key, std::string_view bytes) = 0;
+  // Like write_atomic, without waiting for the disk: readers, and a process killed at any
+  // point, still see the old object or the new one, but after a power loss the object may
+  // be old, missing or empty until sync() has covered it. Backends with nothing to sync
+  // keep this default.
+  virtual Status write_atomic_unsynced(const std::string& key, std::string_view bytes) {
+    return write_atomic(key, bytes);
+  }
+  // Makes the objects at `keys` (written by write_atomic_unsynced) and their directory
+  // entries durable.
+  virtual Status sync(const std::vector<std::string>& keys) {
+    (void)keys;
+    return Status::OK();
+  }
   virtual Result<bool> exists(const std::string& key) const = 0;
   // Keys that start with `prefix`, sorted.
   virtual Result<std::vector<std::string>> list(const std::string& prefix) const = 0;

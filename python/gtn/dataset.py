@@ -105,20 +105,25 @@ class Dataset(_core.Dataset):
     def append(self, sample):
         """Appends one sample: a dict with a value for every tensor."""
         self._check_keys(sample)
-        self._append({name: _convert(self._info(name), value) for name, value in sample.items()})
+        self._append({name: _convert(self._tensor_types(name), value) for name, value in sample.items()})
 
     def extend(self, batch):
         """Appends a batch: a dict of tensor name -> list of values, or a numpy array whose
-        first axis is the batch."""
+        first axis is the batch.
+
+        Numpy arrays, lists of same-shape values (stacked here) and lists of str or bytes
+        reach C++ as one buffer per tensor; only ragged lists go sample by sample."""
         self._check_keys(batch)
         out = {}
         lengths = set()
         for name, values in batch.items():
-            info = self._info(name)
-            if isinstance(values, np.ndarray) and info["dtype"] not in ("text", "bytes"):
-                out[name] = _convert_array(info, values, batch=True)
+            types = self._tensor_types(name)
+            if types["dtype"] in ("text", "bytes"):
+                out[name] = values if _plain_strings(types, values) else [_convert(types, v) for v in values]
+            elif isinstance(values, np.ndarray):
+                out[name] = _convert_array(types, values, batch=True)
             else:
-                out[name] = [_convert(info, v) for v in values]
+                out[name] = _stack([_convert(types, v) for v in values])
             lengths.add(len(out[name]))
         if len(lengths) > 1:
             detail = ", ".join(f"{n}: {len(v)}" for n, v in out.items())
@@ -279,6 +284,22 @@ def _convert(info, value):
             raise ValueError(f"tensor '{info['name']}' holds bytes; expected bytes, got {type(value).__name__}")
         return value
     return _convert_array(info, value, batch=False)
+
+
+def _plain_strings(types, values):
+    """True when `values` is a list the bindings take as it is: str for a text tensor,
+    bytes for a bytes tensor (json values go through json.dumps)."""
+    if not isinstance(values, list) or types["htype"] == "json":
+        return False
+    kind = str if types["dtype"] == "text" else bytes
+    return all(isinstance(v, kind) for v in values)
+
+
+def _stack(arrays):
+    """One array with a batch axis when every sample has the same shape, else the list."""
+    if arrays and all(a.shape == arrays[0].shape for a in arrays):
+        return np.stack(arrays)
+    return arrays
 
 
 def _convert_array(info, value, batch):

@@ -5,6 +5,8 @@
 // a decoded buffer) alive; smaller ones are copied, which is cheaper than a view. Text
 // samples become str, bytes samples bytes, json samples the parsed object (json.loads).
 // Python values reach the bindings already converted to the tensor's dtype by dataset.py.
+// extend() hands a numpy batch to C++ as one buffer (Dataset::extend_columns) and a list
+// of strings as one buffer of bytes, and writes without the GIL.
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
 
@@ -28,6 +30,7 @@ enum class ValueKind : uint8_t { kNumeric, kText, kJson, kBytes };
 
 struct TensorSlot {
   std::string name;
+  std::string htype;
   size_t index = 0;  // position in tensor_names(), for Dataset::read(size_t, uint64_t)
   nb::object key;  // interned str
   ValueKind kind = ValueKind::kNumeric;
@@ -182,6 +185,53 @@ Result<std::vector<Array>> batch_from_python(nb::handle value, const TensorSlot&
   return out;
 }
 
+// One tensor's batch value as a Column for Dataset::extend_columns, without a Python
+// object or an allocation per sample: a C-contiguous numpy array of the tensor's dtype
+// with a batch axis becomes a view (its reference goes to `keep`, so it outlives the
+// call without the GIL), a list of str (text, json) or bytes is copied into one buffer.
+// False when the value has another form; the caller then takes the per-sample path.
+bool column_from_python(nb::handle value, const TensorSlot& slot, Column* column, std::string* blob,
+                        std::vector<nb::object>* keep) {
+  PyObject* v = value.ptr();
+  if (slot.kind == ValueKind::kNumeric) {
+    if (!PyArray_Check(v)) return false;
+    auto* arr = reinterpret_cast<PyArrayObject*>(v);
+    if (PyArray_NDIM(arr) < 1 || PyArray_TYPE(arr) != slot.npy_type || !PyArray_IS_C_CONTIGUOUS(arr)) return false;
+    Shape shape(PyArray_DIMS(arr), PyArray_DIMS(arr) + PyArray_NDIM(arr));
+    column->rows = unwrap(Array::View(slot.dtype, std::move(shape), PyArray_DATA(arr),
+                                      static_cast<size_t>(PyArray_NBYTES(arr)), nullptr));
+    keep->push_back(nb::borrow(value));
+    return true;
+  }
+  if (!PyList_Check(v)) return false;
+  Py_ssize_t n = PyList_GET_SIZE(v);
+  std::vector<size_t> ends;
+  ends.reserve(static_cast<size_t>(n));
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* item = PyList_GET_ITEM(v, i);
+    const char* s = nullptr;
+    Py_ssize_t len = 0;
+    if (slot.kind == ValueKind::kBytes) {
+      if (!PyBytes_Check(item)) return false;
+      s = PyBytes_AS_STRING(item);
+      len = PyBytes_GET_SIZE(item);
+    } else {
+      if (!PyUnicode_Check(item)) return false;
+      s = PyUnicode_AsUTF8AndSize(item, &len);
+      if (!s) throw nb::python_error();
+    }
+    blob->append(s, static_cast<size_t>(len));
+    ends.push_back(blob->size());
+  }
+  column->items.reserve(ends.size());
+  size_t begin = 0;
+  for (size_t end : ends) {
+    column->items.emplace_back(blob->data() + begin, end - begin);
+    begin = end;
+  }
+  return true;
+}
+
 uint64_t normalize_index(int64_t index, uint64_t size) {
   if (index < 0) index += static_cast<int64_t>(size);
   if (index < 0 || static_cast<uint64_t>(index) >= size) {
@@ -247,6 +297,16 @@ class PyDataset {
 
   std::vector<std::string> tensor_names() const { return ds().tensor_names(); }
 
+  // What converting a value needs to know of tensor `name`, without touching its chunks.
+  nb::dict tensor_types(nb::handle name) const {
+    const TensorSlot& slot = slot_of(name);
+    nb::dict d;
+    d["name"] = slot.name;
+    d["htype"] = slot.htype;
+    d["dtype"] = std::string(dtype_name(slot.dtype));
+    return d;
+  }
+
   nb::dict tensor_info(const std::string& name) const {
     TensorInfo info = unwrap(ds().tensor_info(name));
     nb::dict d;
@@ -284,7 +344,30 @@ class PyDataset {
     throw_if_error(st);
   }
 
+  // One buffer per tensor (Dataset::extend_columns) when every value allows it, else one
+  // Array per sample (Dataset::extend).
   void extend(nb::dict batch) {
+    ColumnBatch columns;
+    std::vector<std::string> blobs(batch.size());  // views into these are taken: no resizing
+    std::vector<nb::object> keep;
+    bool columnar = true;
+    size_t k = 0;
+    for (auto [key, value] : batch) {
+      const TensorSlot& slot = slot_of(key);
+      if (!column_from_python(value, slot, &columns[slot.name], &blobs[k++], &keep)) {
+        columnar = false;
+        break;
+      }
+    }
+    if (columnar) {
+      Status st;
+      {
+        nb::gil_scoped_release release;
+        st = ds().extend_columns(columns);
+      }
+      throw_if_error(st);
+      return;
+    }
     SampleBatch b;
     for (auto [key, value] : batch) {
       const TensorSlot& slot = slot_of(key);
@@ -456,6 +539,7 @@ class PyDataset {
       TensorInfo info = unwrap(ds_->tensor_info(name));
       TensorSlot slot;
       slot.name = name;
+      slot.htype = info.htype;
       slot.index = slots_.size();
       slot.key = nb::steal(PyUnicode_InternFromString(name.c_str()));
       slot.dtype = info.dtype;
@@ -522,6 +606,7 @@ void bind(nb::module_& m) {
            nb::arg("class_names") = std::vector<std::string>{})
       .def("_tensor_names", &PyDataset::tensor_names)
       .def("_tensor_info", &PyDataset::tensor_info)
+      .def("_tensor_types", &PyDataset::tensor_types)
       .def("_summary", &PyDataset::summary)
       .def("_append", &PyDataset::append)
       .def("_extend", &PyDataset::extend)

@@ -34,8 +34,21 @@ Result<ChunkFileRef> ChunkWriter::write_file(const TensorMeta& meta, const std::
   } while (ref.id == 0);
   ref.size = bytes.size();
   ref.checksum = load_le<uint64_t>(reinterpret_cast<const uint8_t*>(bytes.data()) + bytes.size() - 8);
-  GTN_RETURN_IF_ERROR(storage_->write_atomic(chunk_key(meta.key, ref.id), bytes));
+  std::string key = chunk_key(meta.key, ref.id);
+  if (sync_each_file_) {
+    GTN_RETURN_IF_ERROR(storage_->write_atomic(key, bytes));
+  } else {
+    GTN_RETURN_IF_ERROR(storage_->write_atomic_unsynced(key, bytes));
+    unsynced_.push_back(std::move(key));
+  }
   return ref;
+}
+
+Status ChunkWriter::sync_written() {
+  if (unsynced_.empty()) return Status::OK();
+  GTN_RETURN_IF_ERROR(storage_->sync(unsynced_));
+  unsynced_.clear();
+  return Status::OK();
 }
 
 Status ChunkWriter::seal(const TensorMeta& meta, PendingChunk* pending, uint64_t* pending_first,

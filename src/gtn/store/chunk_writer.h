@@ -40,7 +40,10 @@ struct PendingChunk {
 
 class ChunkWriter {
  public:
-  ChunkWriter(Storage* storage, std::mt19937_64* rng) : storage_(storage), rng_(rng) {}
+  // With `sync_each_file`, every chunk file is fsync'ed as it is written; without, files
+  // are written with Storage::write_atomic_unsynced and sync_written() makes them durable.
+  ChunkWriter(Storage* storage, std::mt19937_64* rng, bool sync_each_file)
+      : storage_(storage), rng_(rng), sync_each_file_(sync_each_file) {}
 
   // Adds one sample after the samples of `pending` (which start at sample `*pending_first`).
   // Seals `pending` first when the sample would push it past the target; tiles the sample
@@ -53,11 +56,15 @@ class ChunkWriter {
   // Writes one sample as tiles of at most chunk_target_bytes stored bytes each.
   Result<ChunkEntry> write_tiled(const TensorMeta& meta, std::string_view stored, const Shape& shape, uint64_t raw,
                                  uint64_t first_sample);
+  // Makes every chunk file written since the last call durable (Storage::sync).
+  Status sync_written();
 
  private:
   Result<ChunkFileRef> write_file(const TensorMeta& meta, const std::string& bytes);
   Storage* storage_;
   std::mt19937_64* rng_;
+  bool sync_each_file_;
+  std::vector<std::string> unsynced_;  // keys of chunk files written without fsync
 };
 
 }  // namespace gtn::store

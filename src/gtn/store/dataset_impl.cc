@@ -64,13 +64,43 @@ struct TensorState {
   }
 };
 
+// Sample i of one tensor's part of a batch: from extend() (an Array per sample) or from
+// extend_columns() (rows of one array, or one string per sample), without copies.
+struct ColumnReader {
+  const std::vector<Array>* arrays = nullptr;  // extend()
+  const Column* column = nullptr;              // extend_columns()
+  DType dtype = DType::kFloat32;
+  Shape row_shape;                             // column->rows: the shape of every sample
+  size_t row_bytes = 0;
+
+  size_t size() const {
+    if (arrays) return arrays->size();
+    if (dtype_is_bytes_like(dtype)) return column->items.size();
+    return static_cast<size_t>(column->rows.shape()[0]);
+  }
+  // The bytes of sample i before sample compression.
+  std::string_view bytes(size_t i) const {
+    if (arrays) return (*arrays)[i].as_string_view();
+    if (dtype_is_bytes_like(dtype)) return column->items[i];
+    return {static_cast<const char*>(column->rows.data()) + i * row_bytes, row_bytes};
+  }
+  // The shape of sample i (may be stored in *scratch).
+  const Shape& shape(size_t i, Shape* scratch) const {
+    if (arrays) return (*arrays)[i].shape();
+    if (!dtype_is_bytes_like(dtype)) return row_shape;
+    scratch->assign(1, static_cast<int64_t>(column->items[i].size()));
+    return *scratch;
+  }
+};
+
 std::shared_ptr<const void> as_owner(const std::shared_ptr<const Bytes>& b) { return b; }
 
 class DatasetImpl final : public Dataset {
  public:
   DatasetImpl(std::string path, std::shared_ptr<Storage> storage, const OpenOptions& options)
       : path_(std::move(path)), storage_(std::move(storage)), options_(options),
-        cache_(options.chunk_cache_bytes), writer_(storage_.get(), &rng_) {
+        cache_(options.chunk_cache_bytes),
+        writer_(storage_.get(), &rng_, options.durability == Durability::kEveryChunk) {
     std::random_device rd;
     uint64_t seed = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
                     static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
@@ -152,7 +182,7 @@ class DatasetImpl final : public Dataset {
     }
     for (auto& e : written) ts->push_entry(std::move(e));
     tensors_.push_back(std::move(ts));
-    return write_manifest();
+    return write_manifest(/*durable=*/true);
   }
 
   std::vector<std::string> tensor_names() const override {
@@ -220,22 +250,63 @@ class DatasetImpl final : public Dataset {
 
   Status extend(const SampleBatch& batch) override { return add_rows(batch, /*single=*/false); }
 
+  Status extend_columns(const ColumnBatch& batch) override {
+    GTN_RETURN_IF_ERROR(check_writable_now());
+    GTN_RETURN_IF_ERROR(check_batch_keys(batch));
+    std::vector<ColumnReader> columns(tensors_.size());
+    std::vector<int> ranks(tensors_.size());
+    size_t n = 0;
+    for (size_t t = 0; t < tensors_.size(); ++t) {
+      const TensorMeta& meta = tensors_[t]->meta;
+      ColumnReader& r = columns[t];
+      r.column = &batch.at(meta.name);
+      r.dtype = meta.dtype;
+      TensorMeta probe = meta;
+      if (dtype_is_bytes_like(meta.dtype)) {
+        // Text rules can depend on the bytes (json): every sample is checked.
+        for (size_t i = 0; i < r.column->items.size(); ++i) {
+          std::string_view item = r.column->items[i];
+          GTN_ASSIGN_OR_RETURN(Array v, Array::View(meta.dtype, {static_cast<int64_t>(item.size())}, item.data(),
+                                                    item.size(), nullptr));
+          Status st = check_sample(probe, v);
+          if (!st.ok()) return st.WithContext("sample " + std::to_string(i) + " of the batch");
+          if (probe.rank < 0) probe.rank = rank_fixed_by(v);
+        }
+      } else {
+        const Array& rows = r.column->rows;
+        if (rows.ndim() == 0) {
+          return Status::InvalidArgument("tensor '" + meta.name +
+                                         "': extend_columns needs an array whose first axis is the batch");
+        }
+        r.row_shape.assign(rows.shape().begin() + 1, rows.shape().end());
+        r.row_bytes = static_cast<size_t>(shape_numel(r.row_shape)) * dtype_size(rows.dtype());
+        // Numeric rules depend only on dtype and shape, the same for every row: one check.
+        if (rows.shape()[0] > 0) {
+          GTN_ASSIGN_OR_RETURN(Array v, Array::View(rows.dtype(), r.row_shape, rows.data(), r.row_bytes, nullptr));
+          GTN_RETURN_IF_ERROR(check_sample(probe, v));
+          if (probe.rank < 0) probe.rank = rank_fixed_by(v);
+        }
+      }
+      ranks[t] = probe.rank;
+      if (t == 0) n = r.size();
+      if (r.size() != n) return length_mismatch(tensors_[0]->meta.name, n, meta.name, r.size());
+    }
+    return write_rows(columns, ranks, n);
+  }
+
   // append (single) and extend: validate every value first, then write.
   Status add_rows(const SampleBatch& batch, bool single) {
     GTN_RETURN_IF_ERROR(check_writable_now());
     GTN_RETURN_IF_ERROR(check_batch_keys(batch));
     size_t n = batch.begin()->second.size();
-    std::vector<const std::vector<Array>*> columns(tensors_.size());
+    std::vector<ColumnReader> columns(tensors_.size());
     std::vector<int> ranks(tensors_.size());
     for (size_t t = 0; t < tensors_.size(); ++t) {
       const std::string& name = tensors_[t]->meta.name;
       const auto& col = batch.at(name);
-      if (col.size() != n) {
-        return Status::InvalidArgument("batch length mismatch: tensor '" + batch.begin()->first + "' has " +
-                                       std::to_string(n) + " samples, tensor '" + name + "' has " +
-                                       std::to_string(col.size()));
-      }
-      columns[t] = &col;
+      if (col.size() != n) return length_mismatch(batch.begin()->first, n, name, col.size());
+      columns[t].arrays = &col;
+      columns[t].dtype = tensors_[t]->meta.dtype;
       TensorMeta probe = tensors_[t]->meta;
       for (size_t i = 0; i < n; ++i) {
         Status st = check_sample(probe, col[i]);
@@ -244,28 +315,42 @@ class DatasetImpl final : public Dataset {
       }
       ranks[t] = probe.rank;
     }
+    return write_rows(columns, ranks, n);
+  }
+
+  // Writes `n` checked samples of every tensor, then publishes the chunks sealed on the
+  // way in one manifest.
+  Status write_rows(const std::vector<ColumnReader>& columns, const std::vector<int>& ranks, size_t n) {
     bool sealed = false;
     std::string scratch;
+    Shape shape_scratch;
     for (size_t t = 0; t < tensors_.size(); ++t) {
       TensorState& ts = *tensors_[t];
+      const ColumnReader& col = columns[t];
       ts.meta.rank = ranks[t];
       uint64_t first = ts.committed;
       std::vector<ChunkEntry> written;
-      size_t esize = dtype_size(ts.meta.dtype);
-      for (const Array& v : *columns[t]) {
-        std::string_view stored = v.as_string_view();
-        if (ts.meta.sample_compression != Compression::kNone && v.numel() > 0) {
-          GTN_RETURN_IF_ERROR(encode_sample(ts.meta, v, &scratch));
+      bool compress = ts.meta.sample_compression != Compression::kNone;
+      for (size_t i = 0; i < n; ++i) {
+        std::string_view raw = col.bytes(i);
+        const Shape& shape = col.shape(i, &shape_scratch);
+        std::string_view stored = raw;
+        if (compress && !raw.empty()) {
+          if (col.arrays) {
+            GTN_RETURN_IF_ERROR(encode_sample(ts.meta, (*col.arrays)[i], &scratch));
+          } else {
+            GTN_ASSIGN_OR_RETURN(Array v, Array::View(ts.meta.dtype, shape, raw.data(), raw.size(), nullptr));
+            GTN_RETURN_IF_ERROR(encode_sample(ts.meta, v, &scratch));
+          }
           stored = scratch;
         }
-        uint64_t raw = static_cast<uint64_t>(v.numel()) * esize;
-        GTN_RETURN_IF_ERROR(writer_.add(ts.meta, &ts.pending, &first, stored, v.shape(), raw, &written));
+        GTN_RETURN_IF_ERROR(writer_.add(ts.meta, &ts.pending, &first, stored, shape, raw.size(), &written));
       }
       sealed = sealed || !written.empty();
       for (auto& e : written) ts.push_entry(std::move(e));
     }
     length_ += n;
-    if (sealed) GTN_RETURN_IF_ERROR(write_manifest());
+    if (sealed) GTN_RETURN_IF_ERROR(write_manifest(/*durable=*/every_chunk()));
     return Status::OK();
   }
 
@@ -344,7 +429,7 @@ class DatasetImpl final : public Dataset {
       for (auto& e : written) ts->push_entry(std::move(e));
       sealed = true;
     }
-    if (sealed || dirty_) GTN_RETURN_IF_ERROR(write_manifest());
+    if (sealed || dirty_ || !manifest_durable_) GTN_RETURN_IF_ERROR(write_manifest(/*durable=*/true));
     return Status::OK();
   }
 
@@ -499,12 +584,17 @@ class DatasetImpl final : public Dataset {
     do {
       version_id_ = rng_();
     } while (version_id_ == 0);
-    GTN_RETURN_IF_ERROR(write_manifest());
+    GTN_RETURN_IF_ERROR(write_manifest(/*durable=*/true));
     GTN_RETURN_IF_ERROR(storage_->write_atomic(ref_key(root_.head), encode_ref(version_id_)));
     return storage_->write_atomic(kRootKey, encode_root(root_));
   }
 
-  Status write_manifest() {
+  bool every_chunk() const { return options_.durability == Durability::kEveryChunk; }
+
+  // Publishes the chunk tables in the version's manifest (renamed into place atomically).
+  // `durable`: first make every chunk file written since the last durable manifest
+  // durable, then fsync the manifest (see Durability).
+  Status write_manifest(bool durable) {
     Manifest m;
     m.version_id = version_id_;
     m.parent_id = parent_id_;
@@ -518,7 +608,13 @@ class DatasetImpl final : public Dataset {
       m.chunks.push_back(std::move(table));
     }
     if (tensors_.empty()) m.length = 0;
-    GTN_RETURN_IF_ERROR(storage_->write_atomic(manifest_key(version_id_), encode_manifest(m)));
+    if (durable) {
+      GTN_RETURN_IF_ERROR(writer_.sync_written());
+      GTN_RETURN_IF_ERROR(storage_->write_atomic(manifest_key(version_id_), encode_manifest(m)));
+    } else {
+      GTN_RETURN_IF_ERROR(storage_->write_atomic_unsynced(manifest_key(version_id_), encode_manifest(m)));
+    }
+    manifest_durable_ = durable;
     dirty_ = false;
     return Status::OK();
   }
@@ -552,7 +648,13 @@ class DatasetImpl final : public Dataset {
     return s + ")";
   }
 
-  Status check_batch_keys(const SampleBatch& batch) const {
+  Status length_mismatch(const std::string& a, size_t na, const std::string& b, size_t nb) const {
+    return Status::InvalidArgument("batch length mismatch: tensor '" + a + "' has " + std::to_string(na) +
+                                   " samples, tensor '" + b + "' has " + std::to_string(nb));
+  }
+
+  template <typename Batch>
+  Status check_batch_keys(const Batch& batch) const {
     if (tensors_.empty()) return Status::InvalidArgument("dataset " + path_ + " has no tensors; create one first");
     for (const auto& ts : tensors_) {
       if (!batch.count(ts->meta.name)) return Status::InvalidArgument("missing tensor '" + ts->meta.name + "'; every tensor must be given");
@@ -741,6 +843,7 @@ class DatasetImpl final : public Dataset {
   uint64_t length_ = 0;
   uint64_t next_key_ = 0;
   bool dirty_ = false;
+  bool manifest_durable_ = true;  // the last manifest written was fsync'ed with its chunks
   bool ready_ = false;  // opened completely; only then does the destructor flush
   std::vector<std::unique_ptr<TensorState>> tensors_;
   mutable std::mutex load_mu_;

@@ -1,5 +1,6 @@
 // The local-directory Storage backend: one file per key, memory-mapped reads, atomic
-// writes (temporary file, fsync, rename, fsync of the directory) and an flock writer lock.
+// writes (temporary file, fsync, rename, fsync of the directory; or without the fsyncs,
+// made durable later by sync()) and an flock writer lock.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <system_error>
 
 #include "gtn/storage.h"
@@ -112,27 +114,30 @@ class LocalStorage final : public Storage {
   }
 
   Status write_atomic(const std::string& key, std::string_view bytes) override {
-    std::string path = full(key);
-    fs::path parent = fs::path(path).parent_path();
-    std::error_code ec;
-    bool created = fs::create_directories(parent, ec);
-    if (ec) return Status::IOError("cannot create directory " + parent.string() + ": " + ec.message());
-    static std::atomic<uint64_t> counter{0};
-    std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + errno_text(errno));
-    Status st = write_all(fd, bytes, tmp);
-    if (st.ok() && ::fsync(fd) != 0) st = Status::IOError("cannot fsync " + tmp + ": " + errno_text(errno));
-    ::close(fd);
-    if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-      st = Status::IOError("cannot rename " + tmp + " to " + path + ": " + errno_text(errno));
+    return write_renamed(key, bytes, /*durable=*/true);
+  }
+
+  Status write_atomic_unsynced(const std::string& key, std::string_view bytes) override {
+    return write_renamed(key, bytes, /*durable=*/false);
+  }
+
+  Status sync(const std::vector<std::string>& keys) override {
+    std::set<std::string> dirs;
+    for (const auto& key : keys) {
+      std::string path = full(key);
+      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return Status::IOError("cannot open " + path + " to sync it: " + errno_text(errno));
+      int rc = ::fdatasync(fd);
+      int err = errno;
+      ::close(fd);
+      if (rc != 0) return Status::IOError("cannot fdatasync " + path + ": " + errno_text(err));
+      // The file's directory holds its name; the directory's parent holds the directory's
+      // name when it was created since the last sync.
+      fs::path parent = fs::path(path).parent_path();
+      dirs.insert(parent.string());
+      if (parent.string() != root_) dirs.insert(parent.parent_path().string());
     }
-    if (!st.ok()) {
-      ::unlink(tmp.c_str());
-      return st;
-    }
-    GTN_RETURN_IF_ERROR(fsync_dir(parent.string()));
-    if (created) GTN_RETURN_IF_ERROR(fsync_dir(parent.parent_path().string()));
+    for (const auto& dir : dirs) GTN_RETURN_IF_ERROR(fsync_dir(dir));
     return Status::OK();
   }
 
@@ -195,6 +200,34 @@ class LocalStorage final : public Storage {
   std::string describe() const override { return "file://" + root_; }
 
  private:
+  // Temporary file, rename over `key`; with `durable`, fsync of the file before the rename
+  // and of the directory after it.
+  Status write_renamed(const std::string& key, std::string_view bytes, bool durable) {
+    std::string path = full(key);
+    fs::path parent = fs::path(path).parent_path();
+    std::error_code ec;
+    bool created = fs::create_directories(parent, ec);
+    if (ec) return Status::IOError("cannot create directory " + parent.string() + ": " + ec.message());
+    static std::atomic<uint64_t> counter{0};
+    std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + errno_text(errno));
+    Status st = write_all(fd, bytes, tmp);
+    if (st.ok() && durable && ::fsync(fd) != 0) st = Status::IOError("cannot fsync " + tmp + ": " + errno_text(errno));
+    ::close(fd);
+    if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+      st = Status::IOError("cannot rename " + tmp + " to " + path + ": " + errno_text(errno));
+    }
+    if (!st.ok()) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+    if (!durable) return Status::OK();
+    GTN_RETURN_IF_ERROR(fsync_dir(parent.string()));
+    if (created) GTN_RETURN_IF_ERROR(fsync_dir(parent.parent_path().string()));
+    return Status::OK();
+  }
+
   std::string full(const std::string& key) const { return root_ + "/" + key; }
   std::string root_;
 };
