@@ -182,7 +182,7 @@ class DatasetImpl final : public Dataset {
     }
     for (auto& e : written) ts->push_entry(std::move(e));
     tensors_.push_back(std::move(ts));
-    return write_manifest(/*durable=*/true);
+    return write_manifest(/*durable=*/every_chunk());
   }
 
   std::vector<std::string> tensor_names() const override {
