@@ -5,6 +5,9 @@
 
 namespace gtn::store {
 
+// The largest chunk target whose buffer is reserved whole up front.
+constexpr uint64_t kReserveBytes = 64ull << 20;
+
 void PendingChunk::add(std::string_view stored, const Shape& shape, uint64_t raw) {
   data.append(stored.data(), stored.size());
   positions.append(stored.size());
@@ -69,7 +72,11 @@ Status ChunkWriter::seal(const TensorMeta& meta, PendingChunk* pending, uint64_t
   e.files.push_back(ref);
   written->push_back(std::move(e));
   *pending_first += pending->size();
+  // The next chunk reuses the buffer: no new allocation and page faults per chunk.
+  std::string buffer = std::move(pending->data);
+  buffer.clear();
   *pending = PendingChunk();
+  pending->data = std::move(buffer);
   return Status::OK();
 }
 
@@ -116,6 +123,8 @@ Status ChunkWriter::add(const TensorMeta& meta, PendingChunk* pending, uint64_t*
       (pending->data.size() + stored.size() > target || pending->size() >= kMaxSamplesPerChunk)) {
     GTN_RETURN_IF_ERROR(seal(meta, pending, pending_first, written));
   }
+  // Room for the whole chunk at once (up to a bound), so samples are copied in only once.
+  if (pending->data.capacity() < target && target <= kReserveBytes) pending->data.reserve(target);
   pending->add(stored, shape, raw);
   if (pending->data.size() >= target) GTN_RETURN_IF_ERROR(seal(meta, pending, pending_first, written));
   return Status::OK();
