@@ -8,7 +8,10 @@
 //   eliminate_dead_nodes nodes and constants no method needs are dropped
 #include "gtn/ml/passes.h"
 
+#include <algorithm>
+#include <memory>
 #include <set>
+#include <variant>
 
 #include "gtn/ml/op_registry.h"
 
@@ -140,79 +143,153 @@ Node as_fused(const Node& n, DType out_dtype) {
   return f;
 }
 
-// Inlines producer p (whose output is consumer input `value`) into consumer c.
-Node merge(const Node& p, const Node& c, const std::string& value) {
+// One fused program under construction. Instructions live in a pool shared by the whole
+// pass and are numbered in creation order, which is a topological order (a node's
+// instructions are created when the node is reached, after all of its producers), so a
+// group's instructions sorted by number form a valid program. An argument names either
+// another instruction or a graph value; a value that is no longer an input of the group
+// is the output of an instruction inside it (`result_of`).
+struct PendingInstr {
+  Json ins;  // op, dtype, attrs; "args" is rebuilt at the end
+  std::vector<std::variant<int, std::string>> args;
+};
+
+struct Group {
+  std::vector<int> instrs;  // pool indices, any order
+  std::set<std::string> inputs;
+  int result = -1;
+  bool absorbed = false;  // merged with at least one producer
+  bool consumer = false;  // has looked for producers to absorb
+};
+
+// Rebuilds the FusedElementwise node (inputs in order of first use, then instructions).
+Node finish_group(Group& gr, const Node& tail, const std::vector<PendingInstr>& pool,
+                  const std::map<std::string, int>& result_of) {
+  std::sort(gr.instrs.begin(), gr.instrs.end());
   Node m;
   m.op = "FusedElementwise";
-  m.outputs = c.outputs;
-  m.inputs = p.inputs;
-  std::vector<int> c_input_reg(c.inputs.size());
-  for (size_t k = 0; k < c.inputs.size(); ++k) {
-    if (c.inputs[k] == value) continue;
-    auto it = std::find(m.inputs.begin(), m.inputs.end(), c.inputs[k]);
-    if (it == m.inputs.end()) {
-      m.inputs.push_back(c.inputs[k]);
-      it = m.inputs.end() - 1;
-    }
-    c_input_reg[k] = static_cast<int>(it - m.inputs.begin());
-  }
+  m.outputs = tail.outputs;
+  std::map<std::string, int> input_reg;
+  for (int id : gr.instrs)
+    for (const auto& a : pool[id].args)
+      if (const auto* v = std::get_if<std::string>(&a); v && gr.inputs.count(*v) && !input_reg.count(*v)) {
+        input_reg[*v] = static_cast<int>(m.inputs.size());
+        m.inputs.push_back(*v);
+      }
+  std::map<int, int> instr_reg;
   int n_in = static_cast<int>(m.inputs.size());
-  int p_in = static_cast<int>(p.inputs.size());
-  const Json& pp = p.attrs["program"];
-  const Json& cp = c.attrs["program"];
+  for (size_t k = 0; k < gr.instrs.size(); ++k) instr_reg[gr.instrs[k]] = n_in + static_cast<int>(k);
   Json prog = Json::array();
-  // Producer registers: inputs keep their index; instruction i moves to n_in + i.
-  auto p_reg = [&](int r) { return r < p_in ? r : n_in + (r - p_in); };
-  for (const auto& ins : pp) {
-    Json copy = ins;
-    for (auto& a : copy["args"]) a = p_reg(a.get<int>());
-    prog.push_back(copy);
-  }
-  int p_result = n_in + static_cast<int>(pp.size()) - 1;
-  int c_in = static_cast<int>(c.inputs.size());
-  auto c_reg = [&](int r) {
-    if (r < c_in) return c.inputs[r] == value ? p_result : c_input_reg[r];
-    return n_in + static_cast<int>(pp.size()) + (r - c_in);
-  };
-  for (const auto& ins : cp) {
-    Json copy = ins;
-    for (auto& a : copy["args"]) a = c_reg(a.get<int>());
-    prog.push_back(copy);
+  for (int id : gr.instrs) {
+    Json ins = pool[id].ins;
+    Json args = Json::array();
+    for (const auto& a : pool[id].args) {
+      if (const auto* r = std::get_if<int>(&a)) {
+        args.push_back(instr_reg.at(*r));
+      } else {
+        const std::string& v = std::get<std::string>(a);
+        args.push_back(gr.inputs.count(v) ? input_reg.at(v) : instr_reg.at(result_of.at(v)));
+      }
+    }
+    ins["args"] = args;
+    prog.push_back(ins);
   }
   m.attrs = {{"program", prog}};
   return m;
 }
 
+// One pass over the nodes in (topological) order: each fusable node repeatedly absorbs
+// the producers of its inputs that are fusable and read by it alone. Use counts are kept
+// up to date as groups merge (a value read by both sides becomes one read).
 Result<int> fuse_elementwise(Graph& g) {
-  int fused = 0;
-  for (bool changed = true; changed;) {
-    changed = false;
-    GTN_ASSIGN_OR_RETURN(auto types, validate_graph(g));
-    auto uses = use_counts(g);
-    auto ok_dtype = [&](DType d) { return d == g.dtype || d == DType::kBool; };
-    for (size_t i = 0; i < g.nodes.size() && !changed; ++i) {
-      const Node& c = g.nodes[i];
-      if (!fusable(c.op) && c.op != "FusedElementwise") continue;
-      if (types.at(c.outputs[0]).dtype != g.dtype) continue;
-      bool inputs_ok = true;
-      for (const auto& in : c.inputs) inputs_ok &= ok_dtype(types.at(in).dtype);
-      if (!inputs_ok) continue;
-      for (const auto& in : c.inputs) {
-        size_t pi = 0;
-        const Node* p = producer(g, in, &pi);
-        if (!p || uses[in] != 1 || (!fusable(p->op) && p->op != "FusedElementwise")) continue;
-        bool p_ok = ok_dtype(types.at(p->outputs[0]).dtype);
-        for (const auto& pin : p->inputs) p_ok &= ok_dtype(types.at(pin).dtype);
-        if (!p_ok) continue;
-        Node merged = merge(as_fused(*p, types.at(p->outputs[0]).dtype), as_fused(c, types.at(c.outputs[0]).dtype), in);
-        g.nodes[i] = merged;
-        g.nodes.erase(g.nodes.begin() + static_cast<std::ptrdiff_t>(pi));
-        ++fused;
-        changed = true;
-        break;
+  GTN_ASSIGN_OR_RETURN(auto types, validate_graph(g));
+  auto uses = use_counts(g);
+  auto ok_dtype = [&](DType d) { return d == g.dtype || d == DType::kBool; };
+  std::map<std::string, size_t> producer_of;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (const auto& o : g.nodes[i].outputs) producer_of[o] = i;
+
+  std::vector<PendingInstr> pool;
+  std::map<std::string, int> result_of;  // value -> instruction computing it
+  std::vector<std::unique_ptr<Group>> groups(g.nodes.size());
+  std::vector<bool> removed(g.nodes.size(), false);
+  auto inputs_ok = [&](const Node& n) {
+    bool ok = ok_dtype(types.at(n.outputs[0]).dtype);
+    for (const auto& in : n.inputs) ok &= ok_dtype(types.at(in).dtype);
+    return ok;
+  };
+  auto make_group = [&](size_t i) {
+    const Node& n = g.nodes[i];
+    auto gr = std::make_unique<Group>();
+    gr->inputs.insert(n.inputs.begin(), n.inputs.end());
+    Node f = as_fused(n, types.at(n.outputs[0]).dtype);
+    int base = static_cast<int>(pool.size());
+    int n_in = static_cast<int>(f.inputs.size());
+    for (const auto& ins : f.attrs["program"]) {
+      PendingInstr p;
+      p.ins = ins;
+      p.ins.erase("args");
+      for (const auto& a : ins["args"]) {
+        int r = a.get<int>();
+        if (r < n_in) p.args.emplace_back(f.inputs[r]);
+        else p.args.emplace_back(base + (r - n_in));
       }
+      gr->instrs.push_back(static_cast<int>(pool.size()));
+      pool.push_back(std::move(p));
+    }
+    gr->result = static_cast<int>(pool.size()) - 1;
+    result_of[n.outputs[0]] = gr->result;
+    groups[i] = std::move(gr);
+  };
+
+  int fused = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& c = g.nodes[i];
+    if ((!fusable(c.op) && c.op != "FusedElementwise") || !inputs_ok(c)) continue;
+    make_group(i);  // now, so that instruction numbers follow the node order
+    if (types.at(c.outputs[0]).dtype != g.dtype) continue;  // a producer only
+    Group* cg = groups[i].get();
+    cg->consumer = true;
+    // Inputs whose producer may be absorbed: the node's own, then those a merge brings in
+    // that were never looked at (a producer-only node's) or that became single-use.
+    std::vector<std::string> todo(c.inputs.begin(), c.inputs.end());
+    while (!todo.empty()) {
+      std::string value = std::move(todo.back());
+      todo.pop_back();
+      auto pit = producer_of.find(value);
+      if (pit == producer_of.end() || uses[value] != 1 || !cg->inputs.count(value)) continue;
+      size_t pi = pit->second;
+      if (!groups[pi] || pi == i) continue;  // not fusable
+      std::unique_ptr<Group> pg = std::move(groups[pi]);
+      removed[pi] = true;
+      cg->inputs.erase(value);
+      uses[value] = 0;
+      if (!pg->consumer) todo.insert(todo.end(), pg->inputs.begin(), pg->inputs.end());
+      // Inputs of both sides are read once by the merged node (small set into large).
+      if (pg->inputs.size() > cg->inputs.size()) std::swap(cg->inputs, pg->inputs);
+      for (const auto& v : pg->inputs) {
+        if (cg->inputs.count(v)) {
+          uses[v]--;
+          todo.push_back(v);
+        } else {
+          cg->inputs.insert(v);
+        }
+      }
+      if (pg->instrs.size() > cg->instrs.size()) std::swap(cg->instrs, pg->instrs);
+      cg->instrs.insert(cg->instrs.end(), pg->instrs.begin(), pg->instrs.end());
+      cg->absorbed = true;
+      ++fused;
     }
   }
+  if (fused == 0) return 0;
+  std::vector<Node> kept;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (removed[i]) continue;
+    Group* gr = groups[i].get();
+    kept.push_back(gr && gr->absorbed ? finish_group(*gr, g.nodes[i], pool, result_of) : std::move(g.nodes[i]));
+  }
+  g.nodes = std::move(kept);
+  GTN_RETURN_IF_ERROR(validate_graph(g).status());
   return fused;
 }
 

@@ -60,5 +60,52 @@ TEST(Passes, OptimizedGraphMatchesReference) {
   testing::expect_backends_agree(kGraph, consts, X, 2e-6, "unoptimized", {{"optimize", "0"}});
 }
 
+// A 4,000-node chain with its own constant per node (the fused program's input list grows
+// with it) and a 1,000-term sum of X * c_j (X is read by every term; the merged node reads
+// it once) must fuse into one node per method output and agree with the reference backend.
+TEST(Passes, FusesLongChainAndWideSum) {
+  const int kChain = 4000, kWide = 1000;
+  Json nodes = Json::array();
+  std::map<std::string, Array> consts;
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> u(0.5, 0.9);
+  std::string v = "X";
+  for (int k = 0; k < kChain; ++k) {
+    std::string c = "c" + std::to_string(k), out = "v" + std::to_string(k);
+    consts[c] = Array::Scalar<double>(DType::kFloat64, u(rng));
+    const char* op = k % 3 == 0 ? "Mul" : k % 3 == 1 ? "Add" : "Tanh";
+    Json ins = k % 3 == 2 ? Json::array({v}) : Json::array({v, c});
+    nodes.push_back({{"op", op}, {"inputs", ins}, {"outputs", {out}}});
+    v = out;
+  }
+  std::string s = "X";
+  for (int j = 0; j < kWide; ++j) {
+    std::string c = "w" + std::to_string(j), t = "t" + std::to_string(j), out = "s" + std::to_string(j);
+    consts[c] = Array::Scalar<double>(DType::kFloat64, u(rng) / kWide);
+    nodes.push_back({{"op", "Mul"}, {"inputs", {"X", c}}, {"outputs", {t}}});
+    nodes.push_back({{"op", "Add"}, {"inputs", {s, t}}, {"outputs", {out}}});
+    s = out;
+  }
+  Json graph = {{"format", "gtn-ml-graph"}, {"version", 1}, {"dtype", "float64"},
+                {"inputs", {{{"name", "X"}, {"shape", {-1, 3}}}}},
+                {"outputs", {{"predict", v}, {"decision_function", s}}}, {"nodes", nodes}};
+  std::string text = graph.dump();
+
+  auto g = parse_graph(text, consts);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  std::vector<std::string> notes;
+  auto opt = optimize_graph(*g, {}, notes);
+  ASSERT_TRUE(opt.ok()) << opt.status().ToString();
+  ASSERT_EQ(opt->nodes.size(), 2u);
+  for (const auto& n : opt->nodes) EXPECT_EQ(n.op, "FusedElementwise");
+  EXPECT_EQ(opt->nodes[1].inputs.size(), static_cast<size_t>(kWide + 1));  // X once, every w_j
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find(std::to_string(kChain - 1 + 2 * kWide - 1) + " elementwise nodes fused"), std::string::npos)
+      << notes[0];
+
+  Array X = random_array(rng, DType::kFloat64, {50, 3});
+  testing::expect_backends_agree(text, consts, X, 1e-9, "long chain");
+}
+
 }  // namespace
 }  // namespace gtn::ml
