@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -49,6 +50,21 @@ int64_t parse_int(const Json& j, int64_t fallback) {
 template <typename T>
 Array make_array(DType dt, Shape shape, const std::vector<T>& v) {
   return *Array::Copy(dt, std::move(shape), v.data(), v.size() * sizeof(T));
+}
+
+// XGBoost casts X to float32 and goes left when float32(x) < t (t a float32). The returned
+// double t' has (x < t') == (float32(x) < t) for every double x, so the graph decides like
+// XGBoost in float64 mode with no cast (and, as t' lies in (prev float32, t], unchanged in
+// float32 mode). float32(x) < t exactly when x rounds to the float32 below t or lower: x is
+// below the midpoint m between them, or on it when m rounds down (ties go to even).
+double float32_split_threshold(double split_condition) {
+  float t = static_cast<float>(split_condition);
+  if (!std::isfinite(t)) return t;
+  float below = std::nextafter(t, -std::numeric_limits<float>::infinity());
+  // Below -FLT_MAX the rounding boundary is -(2^128 - 2^103) (ties there round to -inf).
+  double m = std::isinf(below) ? -(std::ldexp(1.0, 128) - std::ldexp(1.0, 103))
+                               : (static_cast<double>(below) + static_cast<double>(t)) / 2;
+  return static_cast<float>(m) == t ? m : std::nextafter(m, std::numeric_limits<double>::infinity());
 }
 
 Json node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out, Json attrs = Json::object()) {
@@ -115,7 +131,7 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
         return bad("tree " + std::to_string(t) + " splits on feature " + std::to_string(si[i]) + " of " +
                    std::to_string(n_features));
       feature.push_back(is_leaf ? -1 : static_cast<int32_t>(si[i]));
-      threshold.push_back(is_leaf ? 0.0 : f32(sc[i]));
+      threshold.push_back(is_leaf ? 0.0 : float32_split_threshold(sc[i]));
       left.push_back(is_leaf ? 0 : base + static_cast<int32_t>(lc[i]));
       right.push_back(is_leaf ? 0 : base + static_cast<int32_t>(rc[i]));
       missing_left.push_back(dl[i] ? 1 : 0);

@@ -2,6 +2,9 @@
 #include "gtn/ml/xgboost_loader.h"
 
 #include <cstdlib>
+#include <limits>
+
+#include <nlohmann/json.hpp>
 
 #include "gtn/ml/model_file.h"
 #include "gtn/ml/npy.h"
@@ -99,6 +102,55 @@ TEST(XGBoostLoader, BadModelsAreErrors) {
   for (int i = 0; i < 200; ++i) {  // truncations never crash
     std::string cut = text->substr(0, rng() % text->size());
     EXPECT_FALSE(Model::LoadXGBoostJson(cut).ok());
+  }
+}
+
+// One split on feature 0 at `t`: leaf 1 when float32(x) < t (XGBoost's rule), else leaf 2.
+std::string one_split_model(double t) {
+  nlohmann::json tree = {{"tree_param", {{"size_leaf_vector", "1"}}},
+                         {"left_children", {1, -1, -1}},
+                         {"right_children", {2, -1, -1}},
+                         {"split_indices", {0, 0, 0}},
+                         {"split_conditions", {t, 1.0, 2.0}},
+                         {"default_left", {1, 0, 0}}};
+  nlohmann::json root = {
+      {"learner",
+       {{"learner_model_param", {{"num_feature", "1"}, {"num_class", "0"}, {"base_score", "0"}}},
+        {"objective", {{"name", "reg:squarederror"}}},
+        {"gradient_booster", {{"name", "gbtree"}, {"model", {{"trees", {tree}}, {"tree_info", {0}}}}}}}}};
+  return root.dump();
+}
+
+TEST(XGBoostLoader, SplitsLikeXGBoostOnFloat64InputsAtThresholds) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  constexpr float kFInf = std::numeric_limits<float>::infinity();
+  std::mt19937 rng(11);
+  for (double t : {0.1, 1.0, 0.0, -2.5, 3.0e-39, 1.0e30, -3.4028234663852886e38, 0.30000001192092896}) {
+    float tf = static_cast<float>(t);
+    float below = std::nextafter(tf, -kFInf), above = std::nextafter(tf, kFInf);
+    std::vector<double> xs = {t, tf, std::nextafter(static_cast<double>(tf), -kInf),
+                              std::nextafter(static_cast<double>(tf), kInf), below, above};
+    for (double lo : {static_cast<double>(below), static_cast<double>(tf)}) {
+      double hi = lo == tf ? static_cast<double>(above) : static_cast<double>(tf);
+      if (!std::isfinite(lo) || !std::isfinite(hi)) continue;
+      double mid = (lo + hi) / 2;  // the float32 rounding boundary, a tie
+      xs.insert(xs.end(), {mid, std::nextafter(mid, -kInf), std::nextafter(mid, kInf)});
+      std::uniform_real_distribution<double> u(lo, hi);
+      for (int i = 0; i < 20; ++i) xs.push_back(u(rng));
+    }
+    Array X = testing::array_of(DType::kFloat64, {static_cast<int64_t>(xs.size()), 1}, xs);
+    for (const char* dtype : {"float64", "float32"})
+      for (const char* backend : {"cpu", "reference"}) {
+        auto m = Model::LoadXGBoostJson(one_split_model(t), dtype, backend);
+        ASSERT_TRUE(m.ok()) << m.status().ToString();
+        auto got = m->Predict("predict", X);
+        ASSERT_TRUE(got.ok()) << got.status().ToString();
+        for (size_t i = 0; i < xs.size(); ++i) {
+          double want = static_cast<float>(xs[i]) < tf ? 1.0 : 2.0;
+          EXPECT_EQ(testing::element(*got, static_cast<int64_t>(i)), want)
+              << dtype << " " << backend << " t=" << t << " x=" << xs[i];
+        }
+      }
   }
 }
 
