@@ -198,4 +198,20 @@ bool row_local_axis_attr(const NodeContext& ctx, const std::vector<bool>& batche
   return axis != 0;
 }
 
+NodeContext make_node_context(const Graph& g, const std::map<std::string, ValueInfo>& types, size_t i) {
+  const Node& n = g.nodes[i];
+  NodeContext ctx;
+  ctx.node = &n;
+  ctx.label = node_label(g, i);
+  ctx.graph_dtype = g.dtype;
+  ctx.graph_constants = &g.constants;
+  for (const auto& in : n.inputs) {
+    ctx.inputs.push_back(types.at(in));
+    auto c = g.constants.find(in);
+    ctx.constants.push_back(c == g.constants.end() ? nullptr : &c->second);
+  }
+  for (const auto& o : n.outputs) ctx.outputs.push_back(types.at(o));
+  return ctx;
+}
+
 }  // namespace gtn::ml

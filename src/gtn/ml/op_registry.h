@@ -36,6 +36,9 @@ struct NodeContext {
   Result<int64_t> axis(int64_t axis, size_t rank) const;
 };
 
+// The context of node `i` of a validated graph, whose value types are `types`.
+NodeContext make_node_context(const Graph& g, const std::map<std::string, ValueInfo>& types, size_t i);
+
 // A value in the reference interpreter: every element held as a double.
 struct RTensor {
   DType dtype = DType::kFloat64;

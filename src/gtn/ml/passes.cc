@@ -37,21 +37,6 @@ const Node* producer(const Graph& g, const std::string& value, size_t* index = n
   return nullptr;
 }
 
-NodeContext context_for(const Graph& g, const std::map<std::string, ValueInfo>& types, size_t i) {
-  const Node& n = g.nodes[i];
-  NodeContext ctx;
-  ctx.node = &n;
-  ctx.label = node_label(g, i);
-  ctx.graph_dtype = g.dtype;
-  ctx.graph_constants = &g.constants;
-  for (const auto& in : n.inputs) {
-    ctx.inputs.push_back(types.at(in));
-    auto c = g.constants.find(in);
-    ctx.constants.push_back(c == g.constants.end() ? nullptr : &c->second);
-  }
-  for (const auto& o : n.outputs) ctx.outputs.push_back(types.at(o));
-  return ctx;
-}
 
 Result<int> fold_constants(Graph& g) {
   GTN_ASSIGN_OR_RETURN(auto types, validate_graph(g));
@@ -65,7 +50,7 @@ Result<int> fold_constants(Graph& g) {
       kept.push_back(n);
       continue;
     }
-    NodeContext ctx = context_for(g, types, i);
+    NodeContext ctx = make_node_context(g, types, i);
     const OpSchema* op = OpRegistry::Global().Find(n.op);
     GTN_ASSIGN_OR_RETURN(RefKernel k, op->reference(ctx));
     std::vector<RTensor> in_t;

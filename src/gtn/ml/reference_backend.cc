@@ -36,17 +36,7 @@ class ReferenceExecutable : public Executable {
     }
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& n = g.nodes[i];
-      NodeContext ctx;
-      ctx.node = &n;
-      ctx.label = node_label(g, i);
-      ctx.graph_dtype = g.dtype;
-      ctx.graph_constants = &g.constants;
-      for (const auto& in : n.inputs) {
-        ctx.inputs.push_back(types.at(in));
-        auto c = g.constants.find(in);
-        ctx.constants.push_back(c == g.constants.end() ? nullptr : &c->second);
-      }
-      for (const auto& o : n.outputs) ctx.outputs.push_back(types.at(o));
+      NodeContext ctx = make_node_context(g, types, i);
       const OpSchema* op = OpRegistry::Global().Find(n.op);
       GTN_ASSIGN_OR_RETURN(RefKernel k, op->reference(ctx));
       kernels_.push_back(std::move(k));
