@@ -51,23 +51,17 @@ def fit_with_probability(est, X, y):
 
 
 # The coupling solve unrolls into a graph of thousands of nodes (about 8,000 for four
-# classes); the reference backend compiles such graphs quickly, the CPU backend's fusion
-# pass does not yet, so the CPU backend gets one binary case.
+# classes): both backends must compile and run it.
+@pytest.mark.parametrize("backend", ["cpu", "reference"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("kernel", ["rbf", "linear"])
 @pytest.mark.parametrize("data", ["binary", "multiclass"])
-def test_probability(data, kernel, dtype, request):
+def test_probability(data, kernel, dtype, backend, request):
     # Platt scaling + libsvm's pairwise coupling (an iterative solve, unrolled).
     X, y, Xt, _ = request.getfixturevalue(data)
     est = fit_with_probability(svm.SVC(kernel=kernel, probability=True, random_state=0), X, y)
-    m = assert_parity(est, Xt, dtype, backend="reference")
+    m = assert_parity(est, Xt, dtype, backend=backend)
     assert "predict_proba" in m.methods
-
-
-def test_probability_cpu_backend(binary):
-    X, y, Xt, _ = binary
-    est = fit_with_probability(svm.SVC(probability=True, random_state=0), X, y)
-    assert_parity(est, Xt, "float32", backend="cpu")
 
 
 def test_precomputed_kernel_is_unsupported(binary):
