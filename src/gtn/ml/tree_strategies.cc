@@ -88,6 +88,23 @@ std::vector<std::pair<size_t, size_t>> tree_blocks(size_t n_trees, size_t bytes_
   return b;
 }
 
+// The driver both interleaved kernels share: a small batch goes row by row with the lanes
+// over trees; a large one transposes each group of kLanes rows once, then walks every
+// tree block over the groups from L1 with the lanes over rows.
+template <typename T, typename Kernel>
+void run_lane_groups(const T* X, int64_t n, int64_t f, int64_t k,
+                     const std::vector<std::pair<size_t, size_t>>& blocks, T* out,
+                     const Kernel& kernel) {
+  if (n < kSmallBatch) {
+    for (int64_t r = 0; r < n; ++r) kernel.TreeLanes(X + r * f, out + r * k);
+    return;
+  }
+  std::vector<T> xt(static_cast<size_t>(f * kLanes) * ((n + kLanes - 1) / kLanes));
+  for (int64_t r0 = 0; r0 < n; r0 += kLanes) transpose_group(X, n, f, r0, xt.data() + r0 * f);
+  for (const auto& [b, e] : blocks)
+    for (int64_t r0 = 0; r0 < n; r0 += kLanes) kernel.RowLanes(xt.data() + r0 * f, n, r0, b, e, out);
+}
+
 // ---------------------------------------------------------------- tree_traversal
 template <typename T>
 class TreeTraversal : public TreeEnsembleKernel<T> {
@@ -201,6 +218,10 @@ class PerfectTreeTraversal : public TreeEnsembleKernel<T> {
 // 16 lanes through perfect trees: lane l walks tree tree[l] for row row[l].
 template <typename T, bool kMissing>
 class PerfectInterleaved : public TreeEnsembleKernel<T> {
+  template <typename U, typename K>
+  friend void run_lane_groups(const U*, int64_t, int64_t, int64_t,
+                              const std::vector<std::pair<size_t, size_t>>&, U*, const K&);
+
  public:
   explicit PerfectInterleaved(const TreeEnsembleSpec& s) : agg_(s), f_(s.n_features), p_(s), nt_(s.n_trees()) {
     blocks_ = tree_blocks(nt_, p_.bytes_per_tree());
@@ -208,15 +229,7 @@ class PerfectInterleaved : public TreeEnsembleKernel<T> {
 
   void Run(const T* X, int64_t n, T* out) const override {
     std::fill(out, out + n * agg_.k, T(0));
-    if (n < kSmallBatch) {
-      for (int64_t r = 0; r < n; ++r) TreeLanes(X + r * f_, out + r * agg_.k);
-    } else {
-      // Transpose each group of kLanes rows once; tree blocks then walk it from L1.
-      std::vector<T> xt(static_cast<size_t>(f_ * kLanes) * ((n + kLanes - 1) / kLanes));
-      for (int64_t r0 = 0; r0 < n; r0 += kLanes) transpose_group(X, n, f_, r0, xt.data() + r0 * f_);
-      for (const auto& [b, e] : blocks_)
-        for (int64_t r0 = 0; r0 < n; r0 += kLanes) RowLanes(xt.data() + r0 * f_, n, r0, b, e, out);
-    }
+    run_lane_groups(X, n, f_, agg_.k, blocks_, out, *this);
     agg_.finish(out, n);
   }
 
@@ -299,6 +312,10 @@ class PerfectInterleaved : public TreeEnsembleKernel<T> {
 // points at itself with a +inf threshold, so extra steps at a leaf stay there.
 template <typename T, bool kMissing>
 class Interleaved : public TreeEnsembleKernel<T> {
+  template <typename U, typename K>
+  friend void run_lane_groups(const U*, int64_t, int64_t, int64_t,
+                              const std::vector<std::pair<size_t, size_t>>&, U*, const K&);
+
  public:
   explicit Interleaved(const TreeEnsembleSpec& s) : agg_(s), f_(s.n_features), nt_(s.n_trees()), depth_(s.tree_depth) {
     width_ = s.leaf_width;
@@ -339,15 +356,7 @@ class Interleaved : public TreeEnsembleKernel<T> {
 
   void Run(const T* X, int64_t n, T* out) const override {
     std::fill(out, out + n * agg_.k, T(0));
-    if (n < kSmallBatch) {
-      for (int64_t r = 0; r < n; ++r) TreeLanes(X + r * f_, out + r * agg_.k);
-    } else {
-      // Transpose each group of kLanes rows once; tree blocks then walk it from L1.
-      std::vector<T> xt(static_cast<size_t>(f_ * kLanes) * ((n + kLanes - 1) / kLanes));
-      for (int64_t r0 = 0; r0 < n; r0 += kLanes) transpose_group(X, n, f_, r0, xt.data() + r0 * f_);
-      for (const auto& [b, e] : blocks_)
-        for (int64_t r0 = 0; r0 < n; r0 += kLanes) RowLanes(xt.data() + r0 * f_, n, r0, b, e, out);
-    }
+    run_lane_groups(X, n, f_, agg_.k, blocks_, out, *this);
     agg_.finish(out, n);
   }
 
