@@ -1,6 +1,7 @@
 // Result<T>: a value or the Status that explains why there is none.
 #pragma once
 
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <utility>
@@ -20,7 +21,8 @@ class [[nodiscard]] Result {
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
 
-  // Access the value; calling these on an error aborts (a programming error).
+  // Access the value; calling these on an error prints the status to stderr and aborts
+  // (a programming error: check ok() first, or use GTN_ASSIGN_OR_RETURN).
   T& value() & { check(); return *value_; }
   const T& value() const& { check(); return *value_; }
   T&& value() && { check(); return std::move(*value_); }
@@ -35,7 +37,11 @@ class [[nodiscard]] Result {
 
  private:
   void check() const {
-    if (!value_) std::abort();
+    if (!value_) {
+      std::fprintf(stderr, "gtn: Result::value() called on an error: %s\n", status_.ToString().c_str());
+      std::fflush(stderr);
+      std::abort();
+    }
   }
   Status status_;
   std::optional<T> value_;

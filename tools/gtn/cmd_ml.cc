@@ -8,7 +8,7 @@
 
 #include "command.h"
 #include "gtn/ml.h"
-#include "gtn/ml/npy.h"
+#include "gtn/npy.h"
 
 namespace gtn::cli {
 namespace {
@@ -26,7 +26,7 @@ Result<ml::Model> load(const MlArgs& a) {
 
 Status predict(const MlArgs& a) {
   GTN_ASSIGN_OR_RETURN(ml::Model m, load(a));
-  GTN_ASSIGN_OR_RETURN(Array X, ml::read_npy(a.input));
+  GTN_ASSIGN_OR_RETURN(Array X, read_npy(a.input));
   if (X.dtype() != DType::kFloat32 && X.dtype() != DType::kFloat64) {
     return Status::InvalidArgument(a.input + ": X must be float32 or float64, got " + std::string(dtype_name(X.dtype())));
   }
@@ -44,7 +44,7 @@ Status predict(const MlArgs& a) {
       size_t dot = path.rfind(".npy");
       path = (dot == std::string::npos ? path : path.substr(0, dot)) + "_" + std::to_string(i) + ".npy";
     }
-    GTN_RETURN_IF_ERROR(ml::write_npy(path, outs[i]));
+    GTN_RETURN_IF_ERROR(write_npy(path, outs[i]));
     std::cout << "wrote " << path << " " << dtype_name(outs[i].dtype()) << shape_to_string(outs[i].shape()) << "\n";
   }
   std::cout << method << ": " << X.shape()[0] << " rows in " << ms << " ms\n";

@@ -1,5 +1,7 @@
 #include "gtn/result.h"
 
+#include <string>
+
 #include <gtest/gtest.h>
 
 namespace gtn {
@@ -47,6 +49,16 @@ TEST(Result, OkStatusWithoutValueIsAnInternalError) {
   Result<int> r{Status::OK()};
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+}
+
+TEST(ResultDeathTest, ValueOnAnErrorPrintsTheStatusAndAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Result<int> bad = Status::NotFound("no such tensor 'labels'");
+  EXPECT_DEATH((void)bad.value(), "Result::value\\(\\) called on an error: NotFound: no such tensor 'labels'");
+  EXPECT_DEATH((void)*bad, "NotFound: no such tensor 'labels'");
+  EXPECT_DEATH((void)std::move(bad).value(), "NotFound: no such tensor 'labels'");
+  const Result<std::string> cbad = Status::Corruption("chunk t0/00a1: checksum mismatch");
+  EXPECT_DEATH((void)cbad->size(), "Corruption: chunk t0/00a1: checksum mismatch");
 }
 
 }  // namespace

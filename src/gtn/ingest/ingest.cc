@@ -8,7 +8,7 @@
 #include "gtn/ingest/column.h"
 #include "gtn/ingest/file_util.h"
 #include "gtn/ingest/image_file.h"
-#include "gtn/ingest/npy_reader.h"
+#include "gtn/npy.h"
 #include "gtn/ingest/table.h"
 
 namespace gtn::ingest {
@@ -210,7 +210,7 @@ Result<IngestReport> ingest_npy(const std::string& src, Dataset& dst, const Inge
   std::vector<Array> arrays;
   std::vector<TensorSpec> specs;
   for (const fs::path& f : files) {
-    GTN_ASSIGN_OR_RETURN(Array a, read_npy_file(f.string()));
+    GTN_ASSIGN_OR_RETURN(Array a, read_npy(f.string()));
     if (a.ndim() == 0) {
       return Status::InvalidArgument(f.string() + " holds a 0-d array; expected the first axis to be the samples");
     }

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gtn/ml/model_file.h"
-#include "gtn/ml/npy.h"
+#include "gtn/npy.h"
 #include "gtn/ml/test_util.h"
 
 namespace gtn::ml {
