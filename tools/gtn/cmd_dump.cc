@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "command.h"
-#include "gtn/store/dump.h"
+#include "gtn/dump.h"
 
 namespace gtn::cli {
 namespace {
@@ -15,7 +15,7 @@ struct DumpArgs {
 };
 
 Status run(const DumpArgs& args) {
-  GTN_ASSIGN_OR_RETURN(std::string text, store::dump(args.path, args.verbose));
+  GTN_ASSIGN_OR_RETURN(std::string text, dump(args.path, args.verbose));
   std::cout << text;
   return Status::OK();
 }

@@ -1,4 +1,4 @@
-#include "gtn/store/dump.h"
+#include "gtn/dump.h"
 
 #include <set>
 #include <sstream>
@@ -50,8 +50,12 @@ std::string join(const std::vector<std::string>& items) {
 }
 
 }  // namespace
+}  // namespace gtn::store
+
+namespace gtn {
 
 Result<std::string> dump(const std::string& path, bool verbose) {
+  using namespace store;  // NOLINT: the file helpers above
   DatasetFiles f;
   GTN_RETURN_IF_ERROR(load_dataset_files(path, &f));
   std::ostringstream os;
@@ -94,4 +98,4 @@ Result<std::string> dump(const std::string& path, bool verbose) {
   return os.str();
 }
 
-}  // namespace gtn::store
+}  // namespace gtn

@@ -1,14 +1,9 @@
-// A chunk-level text view of a dataset (root, refs, manifest, per tensor each chunk's id,
-// sample range, bytes, compression, checksum; verbose adds per-sample offsets and shapes).
-// The `gtn dump` command prints it.
+// The declaration moved to the public header include/gtn/dump.h; this name stays for the
+// store's own tests, which call store::dump.
 #pragma once
 
-#include <string>
-
-#include "gtn/result.h"
+#include "gtn/dump.h"
 
 namespace gtn::store {
-
-Result<std::string> dump(const std::string& path, bool verbose);
-
+using ::gtn::dump;
 }  // namespace gtn::store
