@@ -168,6 +168,17 @@ class Dataset(_core.Dataset):
         if missing:
             raise ValueError(f"missing tensor(s) {missing}: every tensor needs a value")
 
+    def pytorch(self, batch_size=1, shuffle=False, num_workers=0, transform=None, tensors=None,
+                drop_last=False, seed=None, **kwargs):
+        """A PyTorch loader over this dataset (``gtn.pytorch.Loader``; needs torch): batches
+        are dicts tensor name -> torch tensor, text as lists of str. Workers reopen the
+        dataset read-only by path (a writable dataset is flushed first). Other keyword
+        arguments (batch_transform, return_index, pin_memory, multiprocessing_context, ...)
+        are documented in docs/pytorch.md."""
+        from gtn.pytorch import Loader
+        return Loader(self, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
+                      transform=transform, tensors=tensors, drop_last=drop_last, seed=seed, **kwargs)
+
 
 class Tensor:
     """One tensor of a dataset: ``t[i]``, ``t[a:b]``, ``t[[i, j]]`` and ``t[i] = value``."""
