@@ -89,6 +89,11 @@ struct Column {
   Array rows;
   // Text, json and bytes tensors: one byte string per sample (viewed, not owned).
   std::vector<std::string_view> items;
+  // Tensors with sample compression jpeg or png, when set: `items` hold samples already
+  // compressed in that format (the bytes of a .jpg/.png file) and encoded_shapes[i] is
+  // the shape item i decodes to. They are stored as they are (no decode, no re-encode)
+  // after their headers are checked against those shapes and the tensor's rules.
+  std::vector<Shape> encoded_shapes;
 };
 // A batch for extend_columns(): tensor name -> its samples.
 using ColumnBatch = std::map<std::string, Column>;
@@ -106,7 +111,15 @@ class Dataset {
   virtual Status create_tensor(const TensorSpec& spec) = 0;
   // Tensor names in creation order.
   virtual std::vector<std::string> tensor_names() const = 0;
+  // Everything about a tensor, including shape bounds read from its chunk headers.
   virtual Result<TensorInfo> tensor_info(const std::string& name) const = 0;
+  // The tensor's schema (htype, resolved dtype, compressions, chunk target, class names)
+  // from the manifest alone: reads no chunk.
+  virtual Result<TensorSpec> tensor_spec(const std::string& name) const = 0;
+  // Removes a tensor from the dataset (its chunk files stay until nothing references them).
+  virtual Status delete_tensor(const std::string& name) = 0;
+  // Renames a tensor; no chunk file moves.
+  virtual Status rename_tensor(const std::string& name, const std::string& new_name) = 0;
   // Number of samples (rows).
   virtual uint64_t size() const = 0;
   virtual bool read_only() const = 0;
@@ -123,11 +136,22 @@ class Dataset {
   virtual Status extend_columns(const ColumnBatch& batch) = 0;
   // Replaces sample `index` of one tensor.
   virtual Status update(const std::string& tensor, uint64_t index, const Array& value) = 0;
+  // Replaces samples `indices[k]` of one tensor by `values[k]`, every value checked first
+  // (nothing is written if one is refused); each chunk touched is rewritten once. A
+  // repeated index takes its last value.
+  virtual Status update(const std::string& tensor, const std::vector<uint64_t>& indices,
+                        const std::vector<Array>& values) = 0;
   // Removes the last sample of every tensor.
   virtual Status pop() = 0;
+  // Removes samples [length, size()) of every tensor (OutOfRange if length > size()).
+  virtual Status truncate(uint64_t length) = 0;
   // Writes buffered samples and the manifest atomically, and makes them durable: after
   // it returns they survive a power loss (see Durability).
   virtual Status flush() = 0;
+  // Flushes (writable datasets) and releases the writer lock; reports a failed flush.
+  // Later writes fail with InvalidArgument. The destructor closes too, but can only drop
+  // an error.
+  virtual Status close() = 0;
 
   // --- reads ---
   // Sample `index` of one tensor.

@@ -48,6 +48,14 @@ class Storage {
   virtual Status remove(const std::string& key) = 0;
   // Takes the single-writer lock; Locked error if another writer holds it. Released on destruction.
   virtual Result<std::shared_ptr<void>> lock_for_writing() = 0;
+  // Registers a reader until the returned handle is destroyed, so that a writer never
+  // deletes a file the reader's version may still need (a reader maps chunk files on
+  // first touch). Backends that cannot tell return a null handle.
+  virtual Result<std::shared_ptr<void>> register_reader() { return std::shared_ptr<void>(); }
+  // A handle that keeps new readers out (their register_reader waits) while it lives, or
+  // null when a reader is registered now or the backend cannot tell. A writer deletes
+  // files the current version no longer names only while it holds one.
+  virtual Result<std::shared_ptr<void>> lock_out_readers() { return std::shared_ptr<void>(); }
   // "file:///abs/path" or "memory://name", for messages.
   virtual std::string describe() const = 0;
 };

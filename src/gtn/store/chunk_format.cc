@@ -1,5 +1,7 @@
 #include "gtn/store/chunk_format.h"
 
+#include <algorithm>
+
 #include "gtn/codec/compression.h"
 #include "gtn/store/checksum.h"
 
@@ -21,20 +23,7 @@ Result<std::string> encode_chunk(ChunkHeader header, std::string_view raw_data) 
     GTN_ASSIGN_OR_RETURN(compressed, codec::compress(header.chunk_compression, raw_data));
     stored = compressed;
   }
-  std::string encoders;
-  header.positions.encode(&encoders);
-  header.shapes.encode(&encoders);
-  if (header.is_tile()) {
-    put_le<uint32_t>(&encoders, header.tile.index);
-    put_le<uint32_t>(&encoders, header.tile.count);
-    put_le<uint64_t>(&encoders, header.tile.offset);
-    put_le<uint64_t>(&encoders, header.tile.total_bytes);
-  }
-  size_t header_end = kChunkFixedHeaderBytes + encoders.size();
-  uint64_t data_offset = (header_end + kChunkDataAlignment - 1) / kChunkDataAlignment * kChunkDataAlignment;
-
   std::string out;
-  out.reserve(data_offset + stored.size() + 8);
   out.append(kMagic, 4);
   put_le<uint16_t>(&out, kChunkFormatVersion);
   put_le<uint8_t>(&out, static_cast<uint8_t>(header.dtype));
@@ -43,13 +32,35 @@ Result<std::string> encode_chunk(ChunkHeader header, std::string_view raw_data) 
   put_le<uint8_t>(&out, header.flags);
   put_le<uint16_t>(&out, 0);
   put_le<uint32_t>(&out, header.positions.num_samples());
-  put_le<uint64_t>(&out, data_offset);
+  size_t data_offset_at = out.size();
+  put_le<uint64_t>(&out, 0);  // data offset, filled in below
   put_le<uint64_t>(&out, stored.size());
   put_le<uint64_t>(&out, raw_data.size());
-  out += encoders;
+  header.positions.encode(&out);
+  header.shapes.encode(&out);
+  if (header.is_tile()) {
+    put_le<uint32_t>(&out, header.tile.index);
+    put_le<uint32_t>(&out, header.tile.count);
+    put_le<uint64_t>(&out, header.tile.offset);
+    put_le<uint64_t>(&out, header.tile.total_bytes);
+  }
+  uint64_t blocks = (stored.size() + kChunkBlockBytes - 1) / kChunkBlockBytes;
+  put_le<uint32_t>(&out, kChunkBlockBytes);
+  put_le<uint32_t>(&out, static_cast<uint32_t>(blocks));
+  for (uint64_t b = 0; b < blocks; ++b) {
+    uint64_t begin = b * kChunkBlockBytes;
+    uint64_t len = std::min<uint64_t>(kChunkBlockBytes, stored.size() - begin);
+    put_le<uint64_t>(&out, checksum64(stored.data() + begin, len));
+  }
+  uint64_t header_end = out.size() + 8;
+  uint64_t data_offset = (header_end + kChunkDataAlignment - 1) / kChunkDataAlignment * kChunkDataAlignment;
+  std::string offset_bytes;
+  put_le<uint64_t>(&offset_bytes, data_offset);
+  out.replace(data_offset_at, 8, offset_bytes);
+  put_le<uint64_t>(&out, checksum64(out.data(), out.size()));
+  out.reserve(data_offset + stored.size());
   out.resize(data_offset, '\0');
   out.append(stored.data(), stored.size());
-  put_le<uint64_t>(&out, checksum64(out.data(), out.size()));
   return out;
 }
 
@@ -59,12 +70,15 @@ Status parse_chunk(std::string_view bytes, ChunkHeader* h) {
     return Status::Corruption("chunk is truncated: " + std::to_string(bytes.size()) + " bytes");
   }
   if (bytes.substr(0, 4) != std::string_view(kMagic, 4)) return Status::Corruption("not a chunk file (bad magic)");
-  ByteReader in(bytes.substr(0, bytes.size() - 8));
-  in.bytes(4);
-  uint16_t version = in.get<uint16_t>();
-  if (version != kChunkFormatVersion) {
-    return Status::Corruption("unsupported chunk format version " + std::to_string(version) + " (expected 1)");
+  uint16_t version = load_le<uint16_t>(reinterpret_cast<const uint8_t*>(bytes.data()) + 4);
+  if (version != kChunkFormatVersion1 && version != kChunkFormatVersion) {
+    return Status::Corruption("unsupported chunk format version " + std::to_string(version) + " (expected 1 or 2)");
   }
+  h->version = version;
+  // Version 1 ends with a trailer; version 2 ends with its data region.
+  uint64_t body = version == kChunkFormatVersion1 ? bytes.size() - 8 : bytes.size();
+  ByteReader in(bytes.substr(0, body));
+  in.bytes(6);
   uint8_t dtype = in.get<uint8_t>(), sc = in.get<uint8_t>(), cc = in.get<uint8_t>();
   h->flags = in.get<uint8_t>();
   in.get<uint16_t>();
@@ -90,14 +104,38 @@ Status parse_chunk(std::string_view bytes, ChunkHeader* h) {
     h->tile.total_bytes = in.get<uint64_t>();
   }
   if (!in.ok()) return Status::Corruption("chunk header is truncated");
+  if (version == kChunkFormatVersion) {
+    h->block_bytes = in.get<uint32_t>();
+    uint32_t blocks = in.get<uint32_t>();
+    if (!in.ok()) return Status::Corruption("chunk header is truncated");
+    if (h->block_bytes < 4096 || (h->block_bytes & (h->block_bytes - 1)) != 0) {
+      return Status::Corruption("chunk block size " + std::to_string(h->block_bytes) + " is not a power of two >= 4096");
+    }
+    if (static_cast<uint64_t>(blocks) * 8 + 8 > in.remaining()) {
+      return Status::Corruption("chunk block count " + std::to_string(blocks) + " exceeds the bytes present");
+    }
+    if (blocks != (h->stored_data_bytes + h->block_bytes - 1) / h->block_bytes) {
+      return Status::Corruption("chunk has " + std::to_string(blocks) + " block checksums for " +
+                                std::to_string(h->stored_data_bytes) + " data bytes");
+    }
+    h->block_checksums.resize(blocks);
+    for (uint32_t b = 0; b < blocks; ++b) h->block_checksums[b] = in.get<uint64_t>();
+    h->header_bytes = in.position();
+    in.get<uint64_t>();  // the header checksum (chunk_checksums)
+    if (!in.ok()) return Status::Corruption("chunk header is truncated");
+  }
   if (h->positions.num_samples() != h->num_samples || h->shapes.num_samples() != h->num_samples) {
     return Status::Corruption("chunk encoders disagree with the sample count " + std::to_string(h->num_samples));
   }
-  uint64_t body = bytes.size() - 8;
   if (h->data_offset < in.position() || h->data_offset > body || h->stored_data_bytes != body - h->data_offset) {
     return Status::Corruption("chunk data region (offset " + std::to_string(h->data_offset) + ", " +
                               std::to_string(h->stored_data_bytes) + " bytes) does not match the file size " +
                               std::to_string(bytes.size()));
+  }
+  if (version == kChunkFormatVersion) {
+    for (uint64_t i = in.position(); i < h->data_offset; ++i) {
+      if (bytes[i] != 0) return Status::Corruption("chunk header padding is not zero");
+    }
   }
   if (h->chunk_compression == Compression::kNone && h->raw_data_bytes != h->stored_data_bytes) {
     return Status::Corruption("uncompressed chunk has differing stored and raw sizes");
@@ -117,11 +155,46 @@ Status parse_chunk(std::string_view bytes, ChunkHeader* h) {
 }
 
 Result<ChunkChecksums> chunk_checksums(std::string_view bytes) {
-  if (bytes.size() < 8) return Status::Corruption("chunk is truncated: " + std::to_string(bytes.size()) + " bytes");
+  if (bytes.size() < kChunkFixedHeaderBytes + 8) {
+    return Status::Corruption("chunk is truncated: " + std::to_string(bytes.size()) + " bytes");
+  }
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(bytes.data());
   ChunkChecksums c;
-  c.stored = load_le<uint64_t>(reinterpret_cast<const uint8_t*>(bytes.data()) + bytes.size() - 8);
-  c.computed = checksum64(bytes.data(), bytes.size() - 8);
+  if (load_le<uint16_t>(p + 4) == kChunkFormatVersion1) {
+    c.stored = load_le<uint64_t>(p + bytes.size() - 8);
+    c.computed = checksum64(bytes.data(), bytes.size() - 8);
+    return c;
+  }
+  // Version 2: the header checksum follows the header bytes it covers.
+  ChunkHeader h;
+  GTN_RETURN_IF_ERROR(parse_chunk(bytes, &h));
+  uint64_t header_end = h.header_bytes;
+  c.stored = load_le<uint64_t>(p + header_end);
+  c.computed = checksum64(bytes.data(), header_end);
   return c;
+}
+
+bool blocks_of(const ChunkHeader& h, uint64_t begin, uint64_t end, uint64_t* first, uint64_t* last) {
+  if (h.block_bytes == 0 || begin >= end) return false;
+  *first = begin / h.block_bytes;
+  *last = (end - 1) / h.block_bytes;
+  return true;
+}
+
+Status verify_blocks(const ChunkHeader& h, const uint8_t* data, uint64_t begin, uint64_t end) {
+  uint64_t first, last;
+  if (!blocks_of(h, begin, std::min(end, h.stored_data_bytes), &first, &last)) return Status::OK();
+  for (uint64_t b = first; b <= last; ++b) {
+    uint64_t off = b * h.block_bytes;
+    uint64_t len = std::min<uint64_t>(h.block_bytes, h.stored_data_bytes - off);
+    uint64_t got = checksum64(data + off, len);
+    if (got != h.block_checksums[b]) {
+      return Status::Corruption("checksum mismatch in data block " + std::to_string(b) + " (bytes " +
+                                std::to_string(off) + "-" + std::to_string(off + len) + " of the data region): stored " +
+                                checksum_to_string(h.block_checksums[b]) + ", computed " + checksum_to_string(got));
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace gtn::store

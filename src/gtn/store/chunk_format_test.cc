@@ -47,14 +47,52 @@ TEST(ChunkFormat, EveryTruncationIsCorruptionNotACrash) {
   }
 }
 
-TEST(ChunkFormat, FlippedBitChangesTheChecksum) {
-  auto bytes = encode_chunk(header_for(Compression::kNone), std::string(56, 'x'));
+TEST(ChunkFormat, FlippedDataBitFailsItsBlockOnly) {
+  // Three blocks of data; a flipped bit in the middle one fails exactly that block.
+  std::string data(2 * kChunkBlockBytes + 100, 'x');
+  ChunkHeader h = header_for(Compression::kNone);
+  h.dtype = DType::kUInt8;
+  h.positions = PositionEncoder();
+  h.shapes = ShapeEncoder();
+  h.positions.append(data.size());
+  h.shapes.append(Shape{static_cast<int64_t>(data.size())});
+  auto bytes = encode_chunk(h, data);
   ASSERT_TRUE(bytes.ok());
   std::string bad = *bytes;
-  bad[bad.size() - 20] ^= 1;
+  ChunkHeader parsed;
+  ASSERT_TRUE(parse_chunk(bad, &parsed).ok());
+  ASSERT_EQ(parsed.version, kChunkFormatVersion);
+  ASSERT_EQ(parsed.block_checksums.size(), 3u);
+  bad[parsed.data_offset + kChunkBlockBytes + 7] ^= 1;
   auto sums = chunk_checksums(bad);
   ASSERT_TRUE(sums.ok());
-  EXPECT_NE(sums->stored, sums->computed);
+  EXPECT_EQ(sums->stored, sums->computed);  // the header is intact
+  const uint8_t* region = reinterpret_cast<const uint8_t*>(bad.data()) + parsed.data_offset;
+  EXPECT_TRUE(verify_blocks(parsed, region, 0, kChunkBlockBytes).ok());
+  EXPECT_TRUE(verify_blocks(parsed, region, 2 * kChunkBlockBytes, data.size()).ok());
+  Status st = verify_blocks(parsed, region, kChunkBlockBytes + 3, kChunkBlockBytes + 4);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.message().find("data block 1"), std::string::npos) << st.message();
+  EXPECT_EQ(verify_blocks(parsed, region, 0, data.size()).code(), StatusCode::kCorruption);
+}
+
+TEST(ChunkFormat, FlippedHeaderBitChangesTheChecksum) {
+  auto bytes = encode_chunk(header_for(Compression::kNone), std::string(56, 'x'));
+  ASSERT_TRUE(bytes.ok());
+  ChunkHeader parsed;
+  ASSERT_TRUE(parse_chunk(*bytes, &parsed).ok());
+  // Every byte the header checksum covers, flipped one at a time: a parse error or a
+  // checksum mismatch, never silence.
+  for (size_t i = 0; i < parsed.header_bytes + 8; ++i) {
+    std::string bad = *bytes;
+    bad[i] ^= 1;
+    auto sums = chunk_checksums(bad);
+    if (!sums.ok()) {
+      EXPECT_EQ(sums.status().code(), StatusCode::kCorruption);
+      continue;
+    }
+    EXPECT_NE(sums->stored, sums->computed) << "byte " << i;
+  }
 }
 
 TEST(ChunkFormat, RejectsSizeMismatch) {

@@ -1,5 +1,7 @@
 #include "gtn/store/chunk_writer.h"
 
+#include <algorithm>
+
 #include "gtn/store/chunk_format.h"
 #include "gtn/store/coding.h"
 
@@ -36,7 +38,8 @@ Result<ChunkFileRef> ChunkWriter::write_file(const TensorMeta& meta, const std::
     ref.id = (*rng_)();
   } while (ref.id == 0);
   ref.size = bytes.size();
-  ref.checksum = load_le<uint64_t>(reinterpret_cast<const uint8_t*>(bytes.data()) + bytes.size() - 8);
+  GTN_ASSIGN_OR_RETURN(ChunkChecksums sums, chunk_checksums(bytes));
+  ref.checksum = sums.stored;
   std::string key = chunk_key(meta.key, ref.id);
   if (sync_each_file_) {
     GTN_RETURN_IF_ERROR(storage_->write_atomic(key, bytes));
@@ -45,6 +48,11 @@ Result<ChunkFileRef> ChunkWriter::write_file(const TensorMeta& meta, const std::
     unsynced_.push_back(std::move(key));
   }
   return ref;
+}
+
+Status ChunkWriter::remove(const std::string& key) {
+  unsynced_.erase(std::remove(unsynced_.begin(), unsynced_.end(), key), unsynced_.end());
+  return storage_->remove(key);
 }
 
 Status ChunkWriter::sync_written() {

@@ -56,6 +56,8 @@ class ChunkWriter {
   // Writes one sample as tiles of at most chunk_target_bytes stored bytes each.
   Result<ChunkEntry> write_tiled(const TensorMeta& meta, std::string_view stored, const Shape& shape, uint64_t raw,
                                  uint64_t first_sample);
+  // Deletes a chunk file this writer wrote that nothing references any more.
+  Status remove(const std::string& key);
   // Makes every chunk file written since the last call durable (Storage::sync).
   Status sync_written();
 

@@ -1,4 +1,6 @@
 // fsck: verifies every file of a dataset and names the exact broken object.
+#include <algorithm>
+#include <cstdint>
 #include <set>
 #include <vector>
 
@@ -49,6 +51,12 @@ struct Checker {
       return false;
     }
     Status st = parse_chunk(v, h);
+    if (!st.ok()) {
+      report(key, st.message());
+      return false;
+    }
+    // Chunk format 2: the header checksum covers the block checksums; check every block.
+    st = verify_blocks(*h, reinterpret_cast<const uint8_t*>(v.data()) + h->data_offset, 0, h->stored_data_bytes);
     if (!st.ok()) {
       report(key, st.message());
       return false;
@@ -158,6 +166,21 @@ Result<std::vector<FsckIssue>> fsck(const std::string& path) {
   const store::Manifest& m = files.manifest;
   for (size_t t = 0; t < m.tensors.size(); ++t) {
     for (const auto& e : m.chunks[t]) checker.check_entry(m.tensors[t], e);
+  }
+  // The length is the rows complete in every tensor: more rows held by every tensor than
+  // the manifest says means a writer published a length that drops samples.
+  if (!m.tensors.empty()) {
+    uint64_t held = UINT64_MAX;
+    for (const auto& table : m.chunks) {
+      uint64_t n = table.empty() ? 0 : table.back().first_sample + table.back().num_samples;
+      held = std::min(held, n);
+    }
+    if (held > m.length) {
+      issues.push_back({store::manifest_key(files.version_id),
+                        "length " + std::to_string(m.length) + " but every tensor's chunks hold at least " +
+                            std::to_string(held) + " samples: samples " + std::to_string(m.length) + " to " +
+                            std::to_string(held - 1) + " are unreachable"});
+    }
   }
   // Manifests of other versions must parse too.
   auto manifests = files.storage->list("versions/");

@@ -21,6 +21,7 @@ namespace gtn {
 namespace {
 
 namespace fs = std::filesystem;
+constexpr const char* kReadersFile = "gtn.readers";
 
 std::string errno_text(int err) { return std::strerror(err); }
 
@@ -104,9 +105,9 @@ class LocalStorage final : public Storage {
       ::close(fd);
       return std::shared_ptr<const Bytes>(std::make_shared<EmptyBytes>());
     }
-    // MAP_POPULATE maps every page now: the first read of a chunk reads it whole anyway (checksum),
-    // and later reads then take no page faults.
-    void* addr = ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    // No MAP_POPULATE: a read faults in only the pages it touches (chunk format 2 verifies
+    // per block), so opening and reading cost what is read, not the file size.
+    void* addr = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
     int err = errno;
     ::close(fd);
     if (addr == MAP_FAILED) return Status::IOError("cannot mmap " + path + ": " + errno_text(err));
@@ -187,12 +188,47 @@ class LocalStorage final : public Storage {
       while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
       return Status::Locked("dataset " + root_ + " is locked by another writer (pid " + pid + ")");
     }
+    int readers = ::open(full(kReadersFile).c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (readers >= 0) ::close(readers);
     std::string pid = std::to_string(::getpid()) + "\n";
     if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
       int err = errno;
       ::flock(fd, LOCK_UN);
       ::close(fd);
       return Status::IOError("cannot write lock file " + path + ": " + errno_text(err));
+    }
+    return std::shared_ptr<void>(std::make_shared<WriterLock>(fd));
+  }
+
+  // Readers hold a shared flock on gtn.readers for their lifetime; a writer that gets the
+  // exclusive lock without waiting knows no reader is open (a reader registering meanwhile
+  // waits for it). A read-only file system, where no writer can delete anything, needs no
+  // registration.
+  Result<std::shared_ptr<void>> register_reader() override {
+    // Readers never create files (a dataset may sit on read-only media, or in a source
+    // tree); writers create gtn.readers when they take the writer lock.
+    std::string path = full(kReadersFile);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::shared_ptr<void>();
+    int rc;
+    do {
+      rc = ::flock(fd, LOCK_SH);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+      int err = errno;
+      ::close(fd);
+      return Status::IOError("cannot register a reader on " + path + ": " + errno_text(err));
+    }
+    return std::shared_ptr<void>(std::make_shared<WriterLock>(fd));
+  }
+
+  Result<std::shared_ptr<void>> lock_out_readers() override {
+    std::string path = full(kReadersFile);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::IOError("cannot open " + path + ": " + errno_text(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return std::shared_ptr<void>();
     }
     return std::shared_ptr<void>(std::make_shared<WriterLock>(fd));
   }

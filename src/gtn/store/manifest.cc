@@ -20,7 +20,7 @@ std::string chunk_key(const std::string& tensor_key, uint64_t chunk_id) {
   return "chunks/" + tensor_key + "/" + hex_id(chunk_id) + ".chunk";
 }
 
-std::string encode_schema(const std::vector<TensorMeta>& tensors) {
+std::string encode_schema(const std::vector<TensorMeta>& tensors, uint64_t next_key) {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const auto& t : tensors) {
     nlohmann::ordered_json j;
@@ -37,10 +37,11 @@ std::string encode_schema(const std::vector<TensorMeta>& tensors) {
   }
   nlohmann::ordered_json root;
   root["tensors"] = std::move(list);
+  if (next_key > 0) root["next_key"] = next_key;
   return root.dump();
 }
 
-Status decode_schema(std::string_view text, std::vector<TensorMeta>* tensors) {
+Status decode_schema(std::string_view text, std::vector<TensorMeta>* tensors, uint64_t* next_key) {
   tensors->clear();
   auto root = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
   if (root.is_discarded() || !root.is_object() || !root.contains("tensors") || !root["tensors"].is_array()) {
@@ -89,6 +90,13 @@ Status decode_schema(std::string_view text, std::vector<TensorMeta>* tensors) {
     }
     tensors->push_back(std::move(t));
   }
+  if (next_key) {
+    *next_key = 0;
+    if (root.contains("next_key")) {
+      if (!root["next_key"].is_number_unsigned()) return Status::Corruption("manifest schema: next_key is not a count");
+      *next_key = root["next_key"].get<uint64_t>();
+    }
+  }
   return Status::OK();
 }
 
@@ -100,7 +108,7 @@ std::string encode_manifest(const Manifest& m) {
   put_le<uint64_t>(&out, m.version_id);
   put_le<uint64_t>(&out, m.parent_id);
   put_le<uint64_t>(&out, m.length);
-  std::string schema = encode_schema(m.tensors);
+  std::string schema = encode_schema(m.tensors, m.next_tensor_key);
   put_le<uint32_t>(&out, static_cast<uint32_t>(schema.size()));
   out += schema;
   put_le<uint32_t>(&out, static_cast<uint32_t>(m.chunks.size()));
@@ -145,7 +153,7 @@ Status decode_manifest(std::string_view bytes, Manifest* m) {
   uint32_t schema_len = in.get<uint32_t>();
   std::string_view schema = in.bytes(schema_len);
   if (!in.ok()) return Status::Corruption("manifest schema is truncated");
-  GTN_RETURN_IF_ERROR(decode_schema(schema, &m->tensors));
+  GTN_RETURN_IF_ERROR(decode_schema(schema, &m->tensors, &m->next_tensor_key));
   uint32_t ntensors = in.get<uint32_t>();
   if (!in.ok() || ntensors != m->tensors.size()) {
     return Status::Corruption("manifest chunk tables (" + std::to_string(ntensors) + ") do not match the schema's " +

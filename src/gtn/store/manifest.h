@@ -46,6 +46,7 @@ struct Manifest {
   uint64_t version_id = 0;
   uint64_t parent_id = 0;  // 0: none
   uint64_t length = 0;     // number of complete rows
+  uint64_t next_tensor_key = 0;  // schema "next_key": keys below it were used (0: unknown)
   std::vector<TensorMeta> tensors;
   std::vector<std::vector<ChunkEntry>> chunks;  // per tensor, in schema order
 };
@@ -60,7 +61,8 @@ std::string encode_manifest(const Manifest& m);
 Status decode_manifest(std::string_view bytes, Manifest* m);
 
 // The schema JSON (the "tensors" list) of a manifest, and its inverse.
-std::string encode_schema(const std::vector<TensorMeta>& tensors);
-Status decode_schema(std::string_view json, std::vector<TensorMeta>* tensors);
+// `next_key`: the number of the next tensor key ("t<n>"); written when > 0.
+std::string encode_schema(const std::vector<TensorMeta>& tensors, uint64_t next_key = 0);
+Status decode_schema(std::string_view json, std::vector<TensorMeta>* tensors, uint64_t* next_key = nullptr);
 
 }  // namespace gtn::store

@@ -44,11 +44,20 @@ Status check_readable(const RootFile& root) {
     return Status::Unsupported("dataset format version " + std::to_string(root.format_version) +
                                " is not supported (this build reads version 1)");
   }
-  if (!root.reader_features.empty()) {
-    return Status::Unsupported("dataset needs reader feature '" + root.reader_features.front() +
-                               "', which this build does not have");
+  for (const std::string& f : root.reader_features) {
+    if (f != kFeatureBlockChecksums) {
+      return Status::Unsupported("dataset needs reader feature '" + f + "', which this build does not have");
+    }
   }
   return Status::OK();
+}
+
+bool add_reader_feature(RootFile* root, const std::string& feature) {
+  for (const std::string& f : root->reader_features) {
+    if (f == feature) return false;
+  }
+  root->reader_features.push_back(feature);
+  return true;
 }
 
 Status check_writable(const RootFile& root) {

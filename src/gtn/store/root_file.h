@@ -13,6 +13,10 @@ namespace gtn::store {
 
 inline constexpr int kFormatVersion = 1;
 inline constexpr const char* kRootKey = "gtn.json";
+// Reader feature: chunk files of chunk format version 2 (per-block checksums, verified
+// on first touch; docs/format.md, "Chunk files"). Every dataset a writer of this build
+// has written to carries it.
+inline constexpr const char* kFeatureBlockChecksums = "block_checksums";
 
 struct RootFile {
   int format_version = kFormatVersion;
@@ -26,6 +30,8 @@ Status decode_root(std::string_view json, RootFile* root);
 // Unsupported when the root asks for a format version or feature this build lacks.
 Status check_readable(const RootFile& root);
 Status check_writable(const RootFile& root);
+// Adds `feature` to root->reader_features if missing; true if it was added.
+bool add_reader_feature(RootFile* root, const std::string& feature);
 
 // "refs/heads/<branch>".
 std::string ref_key(const std::string& branch);

@@ -130,13 +130,12 @@ Status ShapeEncoder::decode(ByteReader* in, ShapeEncoder* out) {
     out->ends_.push_back(end);
     out->ranks_.push_back(rank);
     out->dim_starts_.push_back(static_cast<uint32_t>(out->dims_.size()));
-    // Each dimension below 2^40 and the element count below 2^48: far beyond any real sample,
-    // small enough that byte sizes never overflow.
+    // The limits of check_shape_limits.
     uint64_t numel = 1;
     for (uint8_t i = 0; i < rank; ++i) {
       uint64_t d = in->get<uint64_t>();
-      if (d >= (1ull << 40)) return Status::Corruption("shape encoder: dimension " + std::to_string(d) + " is too large");
-      if (d != 0 && numel > ((1ull << 48) - 1) / d) {
+      if (d >= kMaxDim) return Status::Corruption("shape encoder: dimension " + std::to_string(d) + " is too large");
+      if (d != 0 && numel > (kMaxNumel - 1) / d) {
         return Status::Corruption("shape encoder: sample has too many elements");
       }
       numel *= d;
@@ -145,6 +144,28 @@ Status ShapeEncoder::decode(ByteReader* in, ShapeEncoder* out) {
     prev = end;
   }
   if (!in->ok()) return Status::Corruption("shape encoder is truncated");
+  return Status::OK();
+}
+
+Status check_shape_limits(const Shape& shape) {
+  if (shape.size() > kMaxRank) {
+    return Status::InvalidArgument("samples may have at most " + std::to_string(kMaxRank) + " dimensions, got " +
+                                   std::to_string(shape.size()));
+  }
+  uint64_t numel = 1;
+  bool empty = false;
+  for (int64_t d : shape) {
+    if (d < 0) return Status::InvalidArgument("negative dimension in shape " + shape_to_string(shape));
+    if (static_cast<uint64_t>(d) >= kMaxDim) {
+      return Status::InvalidArgument("dimension " + std::to_string(d) + " of shape " + shape_to_string(shape) +
+                                     " is too large: every dimension must be below 2^40");
+    }
+    if (d == 0) empty = true;
+    if (!empty && numel > (kMaxNumel - 1) / static_cast<uint64_t>(d)) {
+      return Status::InvalidArgument("shape " + shape_to_string(shape) + " has too many elements: at most 2^48 - 1");
+    }
+    if (!empty) numel *= static_cast<uint64_t>(d);
+  }
   return Status::OK();
 }
 

@@ -18,6 +18,13 @@
 namespace gtn::store {
 
 inline constexpr size_t kMaxRank = 32;
+// Every dimension of a stored sample is below 2^40 and its element count below 2^48: far
+// beyond any real sample, small enough that byte sizes never overflow. Writers refuse what
+// readers would refuse (docs/format.md, "Sample index encoders").
+inline constexpr uint64_t kMaxDim = 1ull << 40;
+inline constexpr uint64_t kMaxNumel = 1ull << 48;
+// InvalidArgument unless `shape` is within kMaxRank, kMaxDim and kMaxNumel (no negative dims).
+Status check_shape_limits(const Shape& shape);
 
 class PositionEncoder {
  public:

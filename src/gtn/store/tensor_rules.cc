@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <type_traits>
 
 #include "gtn/codec/compression.h"
 #include "gtn/codec/image_codec.h"
@@ -76,15 +77,15 @@ Status resolve_spec(const TensorSpec& spec, TensorMeta* m) {
   return Status::OK();
 }
 
-Status check_sample(const TensorMeta& m, const Array& v) {
-  if (v.dtype() != m.dtype) {
+Status check_sample_shape(const TensorMeta& m, DType dtype, const Shape& s) {
+  if (dtype != m.dtype) {
     return Status::InvalidArgument(tname(m) + " holds " + std::string(dtype_name(m.dtype)) + " samples, got " +
-                                   std::string(dtype_name(v.dtype())));
+                                   std::string(dtype_name(dtype)));
   }
-  if (v.ndim() > kMaxRank) return Status::InvalidArgument(tname(m) + ": samples may have at most 32 dimensions");
-  if (v.numel() == 0) return Status::OK();
-  const Shape& s = v.shape();
-  if (m.rank >= 0 && static_cast<int>(v.ndim()) != m.rank) {
+  Status limits = check_shape_limits(s);
+  if (!limits.ok()) return limits.WithContext(tname(m));
+  if (shape_numel(s) == 0) return Status::OK();
+  if (m.rank >= 0 && static_cast<int>(s.size()) != m.rank) {
     return Status::InvalidArgument(tname(m) + " holds samples of rank " + std::to_string(m.rank) + ", got shape " +
                                    shape_to_string(s));
   }
@@ -101,12 +102,50 @@ Status check_sample(const TensorMeta& m, const Array& v) {
   if (h == "bbox" && (s.size() != 2 || s[1] != 4)) {
     return Status::InvalidArgument(tname(m) + ": boxes need shape (n, 4), got " + shape_to_string(s));
   }
-  if (h == "json" && !nlohmann::json::accept(v.as_string_view())) {
+  if (codec::is_image_codec(m.sample_compression)) {
+    Status st = codec::check_image(m.sample_compression, dtype, s);
+    if (!st.ok()) return st.WithContext(tname(m));
+  }
+  return Status::OK();
+}
+
+namespace {
+
+// Class labels index class_names when the tensor has them.
+template <typename T>
+Status check_labels(const TensorMeta& m, const Array& v) {
+  const T* p = static_cast<const T*>(v.data());
+  int64_t n = static_cast<int64_t>(m.class_names.size());
+  for (int64_t i = 0; i < v.numel(); ++i) {
+    if (static_cast<int64_t>(p[i]) < 0 || static_cast<int64_t>(p[i]) >= n ||
+        (std::is_same_v<T, uint64_t> && static_cast<uint64_t>(p[i]) >= static_cast<uint64_t>(n))) {
+      return Status::InvalidArgument(tname(m) + ": class label " + std::to_string(p[i]) + " is not an index of its " +
+                                     std::to_string(n) + " class_names (expected 0 to " + std::to_string(n - 1) + ")");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status check_sample(const TensorMeta& m, const Array& v) {
+  GTN_RETURN_IF_ERROR(check_sample_shape(m, v.dtype(), v.shape()));
+  if (v.numel() == 0) return Status::OK();
+  if (m.htype == "json" && !nlohmann::json::accept(v.as_string_view())) {
     return Status::InvalidArgument(tname(m) + ": sample is not valid JSON");
   }
-  if (codec::is_image_codec(m.sample_compression)) {
-    Status st = codec::check_image(m.sample_compression, v.dtype(), s);
-    if (!st.ok()) return st.WithContext(tname(m));
+  if (m.htype == "class_label" && !m.class_names.empty()) {
+    switch (v.dtype()) {
+      case DType::kInt8: return check_labels<int8_t>(m, v);
+      case DType::kInt16: return check_labels<int16_t>(m, v);
+      case DType::kInt32: return check_labels<int32_t>(m, v);
+      case DType::kInt64: return check_labels<int64_t>(m, v);
+      case DType::kUInt8: return check_labels<uint8_t>(m, v);
+      case DType::kUInt16: return check_labels<uint16_t>(m, v);
+      case DType::kUInt32: return check_labels<uint32_t>(m, v);
+      case DType::kUInt64: return check_labels<uint64_t>(m, v);
+      default: break;
+    }
   }
   return Status::OK();
 }

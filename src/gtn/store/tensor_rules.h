@@ -16,7 +16,10 @@ Status resolve_spec(const TensorSpec& spec, TensorMeta* meta);
 // Checks one sample against the tensor: exact dtype, rank (fixed by the first non-empty
 // sample), htype shape rules, JSON validity, image codec limits. Samples with no elements
 // are empty samples and always accepted when the dtype matches.
+// Class labels must index class_names when the tensor has them.
 Status check_sample(const TensorMeta& meta, const Array& value);
+// The part of check_sample that needs only the dtype and shape (no bytes).
+Status check_sample_shape(const TensorMeta& meta, DType dtype, const Shape& shape);
 
 // The rank a non-empty sample fixes for the tensor (-1 for empty samples).
 inline int rank_fixed_by(const Array& value) { return value.numel() == 0 ? -1 : static_cast<int>(value.ndim()); }

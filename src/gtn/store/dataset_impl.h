@@ -1,0 +1,240 @@
+// DatasetImpl: the GTN-F dataset over a Storage backend (private to the store module).
+// Its members are defined by concern:
+//   dataset_open.cc    Open, create, close, the non-dataset folder guard
+//   dataset_schema.cc  create/delete/rename tensor, tensor info and spec, summary
+//   dataset_write.cc   append/extend, update, pop/truncate, flush, manifests, reclaiming files
+//   dataset_read.cc    sample reads, mapping and verifying chunks on first touch
+// Reads resolve a sample through the tensor's chunk table (binary search) and the chunk's
+// run-length sample index, then view the memory-mapped chunk bytes. Writes fill one
+// pending chunk per tensor, seal it into an immutable chunk file at the tensor's target
+// size, and publish the new chunk tables by rewriting the version's manifest atomically.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gtn/dataset.h"
+#include "gtn/store/chunk_cache.h"
+#include "gtn/store/chunk_format.h"
+#include "gtn/store/chunk_writer.h"
+#include "gtn/store/manifest.h"
+#include "gtn/store/root_file.h"
+
+namespace gtn::store {
+
+// A chunk file mapped for reading, with its parsed header. Chunk format 2: each data
+// block is verified against its checksum the first time a read touches it; `verified`
+// holds one bit per block (set bits stay set; racing readers verify a block twice at worst).
+struct LoadedChunk {
+  uint64_t id = 0;
+  std::string key;
+  std::shared_ptr<const Bytes> file;
+  ChunkHeader header;
+  const uint8_t* data = nullptr;  // the stored data region inside `file`
+  std::unique_ptr<std::atomic<uint64_t>[]> verified;
+  size_t verified_words = 0;
+};
+
+// One entry of a tensor's in-memory chunk table. `loaded` is set once (under the
+// dataset's load mutex) and then read without locks.
+struct TableEntry {
+  explicit TableEntry(ChunkEntry e) : entry(std::move(e)) {}
+  ChunkEntry entry;
+  mutable std::atomic<const LoadedChunk*> loaded{nullptr};
+  mutable std::shared_ptr<const LoadedChunk> holder;
+};
+
+struct TensorState {
+  TensorMeta meta;
+  std::vector<std::unique_ptr<TableEntry>> entries;
+  std::vector<uint64_t> firsts;  // entries[k]->entry.first_sample, for binary search
+  uint64_t committed = 0;        // samples held by chunk files
+  PendingChunk pending;          // samples [committed, committed + pending.size())
+
+  void push_entry(ChunkEntry e) {
+    committed = e.first_sample + e.num_samples;
+    firsts.push_back(e.first_sample);
+    entries.push_back(std::make_unique<TableEntry>(std::move(e)));
+  }
+  size_t find(uint64_t index) const {
+    return static_cast<size_t>(std::upper_bound(firsts.begin(), firsts.end(), index) - firsts.begin()) - 1;
+  }
+};
+
+// Sample i of one tensor's part of a batch: from extend() (an Array per sample) or from
+// extend_columns() (rows of one array, or one string per sample), without copies.
+struct ColumnReader {
+  const std::vector<Array>* arrays = nullptr;  // extend()
+  const Column* column = nullptr;              // extend_columns()
+  DType dtype = DType::kFloat32;
+  Shape row_shape;                             // column->rows: the shape of every sample
+  size_t row_bytes = 0;
+
+  size_t size() const;
+  // Items are already compressed in the tensor's sample compression.
+  bool encoded() const { return column && !column->encoded_shapes.empty(); }
+  // The bytes of sample i before sample compression (or as encoded, see encoded()).
+  std::string_view bytes(size_t i) const;
+  // The shape of sample i (may be stored in *scratch).
+  const Shape& shape(size_t i, Shape* scratch) const;
+};
+
+class DatasetImpl final : public Dataset {
+ public:
+  DatasetImpl(std::string path, std::shared_ptr<Storage> storage, const OpenOptions& options);
+  ~DatasetImpl() override;
+  Status init(bool create);
+
+  // --- schema (dataset_schema.cc) ---
+  Status create_tensor(const TensorSpec& spec) override;
+  Status delete_tensor(const std::string& name) override;
+  Status rename_tensor(const std::string& name, const std::string& new_name) override;
+  std::vector<std::string> tensor_names() const override;
+  Result<size_t> tensor_index(const std::string& name) const override;
+  Result<TensorInfo> tensor_info(const std::string& name) const override;
+  Result<TensorSpec> tensor_spec(const std::string& name) const override;
+  uint64_t size() const override { return length_; }
+  bool read_only() const override { return options_.read_only; }
+  std::string summary() const override;
+
+  // --- writes (dataset_write.cc) ---
+  Status append(const Sample& sample) override;
+  Status extend(const SampleBatch& batch) override;
+  Status extend_columns(const ColumnBatch& batch) override;
+  Status update(const std::string& tensor, uint64_t index, const Array& value) override;
+  Status update(const std::string& tensor, const std::vector<uint64_t>& indices,
+                const std::vector<Array>& values) override;
+  Status pop() override;
+  Status truncate(uint64_t length) override;
+  Status flush() override;
+  Status close() override;  // dataset_open.cc
+
+  // --- reads (dataset_read.cc) ---
+  Result<Array> read(const std::string& tensor, uint64_t index) const override;
+  Result<Array> read(size_t t, uint64_t index) const override;
+  Result<Shape> sample_shape(size_t t, uint64_t index) const override;
+  Result<Shape> read_into(size_t t, uint64_t index, void* dst, size_t capacity) const override;
+  Result<Sample> read_sample(uint64_t index) const override;
+  Result<std::vector<Sample>> read_batch(const std::vector<uint64_t>& indices) const override;
+  Result<std::vector<Array>> read_range(const std::string& tensor, uint64_t begin, uint64_t end) const override;
+
+ private:
+  // dataset_open.cc
+  Status open_or_create(bool create);
+  Status create_new();
+  Status upgrade_root();
+
+  // dataset_write.cc
+  bool every_chunk() const { return options_.durability == Durability::kEveryChunk; }
+  Status add_rows(const SampleBatch& batch, bool single);
+  Status write_rows(const std::vector<ColumnReader>& columns, const std::vector<int>& ranks, size_t n);
+  Status check_column(const TensorMeta& meta, ColumnReader* r, int* rank) const;
+  Status write_manifest(bool durable);
+  Status seal_pending(TensorState& ts);
+  Status rewrite_entry(TensorState& ts, size_t k, const std::map<uint64_t, const Array*>& values);
+  void replace_entry(TensorState& ts, size_t k, std::vector<ChunkEntry> written);
+  Status truncate(TensorState& ts, uint64_t n);
+  void drop_files(const TensorState& ts, const ChunkEntry& e);
+  void reclaim_superseded();
+
+  // dataset_schema.cc and shared checks
+  Status check_writable_now() const;
+  Status check_open() const;
+  Status check_index(uint64_t index) const;
+  Status too_small(const TensorState& ts, uint64_t index, size_t need, size_t capacity) const;
+  Status bad_tensor_index(size_t t) const;
+  std::string known_tensors() const;
+  Status length_mismatch(const std::string& a, size_t na, const std::string& b, size_t nb) const;
+  template <typename Batch>
+  Status check_batch_keys(const Batch& batch) const;
+
+  // dataset_read.cc
+  Status corrupt_chunk(const LoadedChunk& c, const Status& st) const;
+  Result<std::shared_ptr<const LoadedChunk>> load_file(const TensorState& ts, const ChunkFileRef& ref) const;
+  Result<const LoadedChunk*> loaded(const TensorState& ts, const TableEntry& e) const;
+  Status ensure_verified(const LoadedChunk& c, uint64_t off, uint64_t len) const;
+  Result<std::shared_ptr<const std::string>> decompressed(const LoadedChunk& c) const;
+  Result<std::string> tiled_bytes(const TensorState& ts, const TableEntry& e, Shape* shape) const;
+  Result<Array> read_tiled(const TensorState& ts, const TableEntry& e) const;
+  template <typename Fn>
+  Status gather(const TensorState& ts, const TableEntry& e, Fn fn) const;
+
+  std::string path_;
+  std::shared_ptr<Storage> storage_;
+  OpenOptions options_;
+  std::shared_ptr<void> lock_;         // the writer lock
+  std::shared_ptr<void> reader_lock_;  // read-only: registers this reader (Storage::register_reader)
+  RootFile root_;
+  uint64_t version_id_ = 0;
+  uint64_t parent_id_ = 0;
+  uint64_t length_ = 0;
+  uint64_t published_length_ = 0;  // the length in the last manifest written or opened
+  uint64_t next_key_ = 0;
+  bool dirty_ = false;
+  bool manifest_durable_ = true;  // the last manifest written was fsync'ed with its chunks
+  bool ready_ = false;            // opened completely; only then does the destructor flush
+  bool closed_ = false;
+  std::vector<std::unique_ptr<TensorState>> tensors_;
+  // Chunk files this writer wrote since its last manifest (id -> key): nothing else can
+  // know them, so they are deleted as soon as they are superseded.
+  std::unordered_map<uint64_t, std::string> unpublished_;
+  // Chunk files a published manifest named and the current one no longer does: deleted
+  // after a durable manifest when no reader is registered (Storage::lock_out_readers).
+  std::vector<std::string> superseded_;
+  mutable std::mutex load_mu_;
+  mutable std::mutex files_mu_;
+  mutable std::unordered_map<uint64_t, std::shared_ptr<const LoadedChunk>> files_;
+  mutable ChunkCache cache_;
+  std::mt19937_64 rng_;
+  ChunkWriter writer_;
+};
+
+// Calls fn(stored bytes, shape) for every sample of a table entry, in order.
+template <typename Fn>
+Status DatasetImpl::gather(const TensorState& ts, const TableEntry& e, Fn fn) const {
+  if (e.entry.is_tiled()) {
+    Shape shape;
+    GTN_ASSIGN_OR_RETURN(std::string stored, tiled_bytes(ts, e, &shape));
+    fn(std::string_view(stored), shape);
+    return Status::OK();
+  }
+  GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, e));
+  const uint8_t* base = c->data;
+  std::shared_ptr<const std::string> region;
+  if (c->header.chunk_compression != Compression::kNone) {
+    GTN_ASSIGN_OR_RETURN(region, decompressed(*c));
+    base = reinterpret_cast<const uint8_t*>(region->data());
+  } else {
+    GTN_RETURN_IF_ERROR(ensure_verified(*c, 0, c->header.stored_data_bytes));
+  }
+  for (uint32_t j = 0; j < c->header.num_samples; ++j) {
+    uint64_t off, len;
+    c->header.positions.locate(j, &off, &len);
+    fn(std::string_view(reinterpret_cast<const char*>(base + off), len), c->header.shapes.shape(j));
+  }
+  return Status::OK();
+}
+
+template <typename Batch>
+Status DatasetImpl::check_batch_keys(const Batch& batch) const {
+  if (tensors_.empty()) return Status::InvalidArgument("dataset " + path_ + " has no tensors; create one first");
+  for (const auto& ts : tensors_) {
+    if (!batch.count(ts->meta.name)) {
+      return Status::InvalidArgument("missing tensor '" + ts->meta.name + "'; every tensor must be given");
+    }
+  }
+  for (const auto& column : batch) {
+    const std::string& name = column.first;
+    bool known = std::any_of(tensors_.begin(), tensors_.end(), [&](const auto& ts) { return ts->meta.name == name; });
+    if (!known) return Status::InvalidArgument("unknown tensor '" + name + "'" + known_tensors());
+  }
+  return Status::OK();
+}
+
+}  // namespace gtn::store

@@ -1,0 +1,164 @@
+// Opening, creating and closing a dataset (see dataset_impl.h for the other concerns).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "gtn/store/dataset_impl.h"
+
+namespace gtn {
+namespace store {
+
+DatasetImpl::DatasetImpl(std::string path, std::shared_ptr<Storage> storage, const OpenOptions& options)
+    : path_(std::move(path)), storage_(std::move(storage)), options_(options), cache_(options.chunk_cache_bytes),
+      writer_(storage_.get(), &rng_, options.durability == Durability::kEveryChunk) {
+  std::random_device rd;
+  uint64_t seed = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
+                  static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                  (static_cast<uint64_t>(::getpid()) << 16);
+  rng_.seed(seed);
+}
+
+DatasetImpl::~DatasetImpl() {
+  if (ready_ && !closed_ && !options_.read_only) (void)flush();
+}
+
+Status DatasetImpl::init(bool create) {
+  GTN_RETURN_IF_ERROR(open_or_create(create));
+  ready_ = true;
+  return Status::OK();
+}
+
+Status DatasetImpl::close() {
+  if (closed_) return Status::OK();
+  Status st = options_.read_only || !ready_ ? Status::OK() : flush();
+  closed_ = true;
+  lock_.reset();
+  reader_lock_.reset();
+  return st;
+}
+
+Status DatasetImpl::open_or_create(bool create) {
+  if (options_.read_only) {
+    GTN_ASSIGN_OR_RETURN(reader_lock_, storage_->register_reader());
+  } else {
+    GTN_ASSIGN_OR_RETURN(lock_, storage_->lock_for_writing());
+  }
+  GTN_ASSIGN_OR_RETURN(bool has_root, storage_->exists(kRootKey));
+  if (!has_root) {
+    if (!create) return Status::NotFound(path_ + " is not a GTN dataset (no gtn.json)");
+    return create_new();
+  }
+  GTN_ASSIGN_OR_RETURN(auto root_bytes, storage_->read(kRootKey));
+  GTN_RETURN_IF_ERROR(decode_root(root_bytes->view(), &root_).WithContext(path_ + "/gtn.json"));
+  GTN_RETURN_IF_ERROR(options_.read_only ? check_readable(root_) : check_writable(root_));
+  std::string rk = ref_key(root_.head);
+  auto ref_bytes = storage_->read(rk);
+  if (!ref_bytes.ok()) return Status::Corruption(path_ + "/" + rk + ": " + ref_bytes.status().message());
+  GTN_RETURN_IF_ERROR(decode_ref((*ref_bytes)->view(), &version_id_).WithContext(path_ + "/" + rk));
+  std::string mk = manifest_key(version_id_);
+  auto mbytes = storage_->read(mk);
+  if (!mbytes.ok()) return Status::Corruption(path_ + "/" + mk + ": " + mbytes.status().message());
+  Manifest m;
+  GTN_RETURN_IF_ERROR(decode_manifest((*mbytes)->view(), &m).WithContext(path_ + "/" + mk));
+  parent_id_ = m.parent_id;
+  length_ = m.length;
+  published_length_ = m.length;
+  for (size_t t = 0; t < m.tensors.size(); ++t) {
+    auto ts = std::make_unique<TensorState>();
+    ts->meta = m.tensors[t];
+    for (auto& e : m.chunks[t]) ts->push_entry(std::move(e));
+    tensors_.push_back(std::move(ts));
+  }
+  next_key_ = m.next_tensor_key;
+  for (const auto& ts : tensors_) {
+    if (ts->meta.key.size() > 1 && ts->meta.key[0] == 't') {
+      next_key_ = std::max<uint64_t>(next_key_, std::strtoull(ts->meta.key.c_str() + 1, nullptr, 10) + 1);
+    }
+  }
+  if (!options_.read_only) {
+    GTN_RETURN_IF_ERROR(upgrade_root());
+    // Samples past the last complete row (a writer stopped between two tensors' chunks)
+    // go back to the pending chunk and are cut there.
+    for (auto& ts : tensors_) GTN_RETURN_IF_ERROR(truncate(*ts, length_));
+  }
+  return Status::OK();
+}
+
+// A writer of this build writes chunk format 2: the root must tell readers so before any
+// such chunk exists (durably, since the chunk files may outlive this process).
+Status DatasetImpl::upgrade_root() {
+  if (!add_reader_feature(&root_, kFeatureBlockChecksums)) return Status::OK();
+  return storage_->write_atomic(kRootKey, encode_root(root_));
+}
+
+Status DatasetImpl::create_new() {
+  add_reader_feature(&root_, kFeatureBlockChecksums);
+  do {
+    version_id_ = rng_();
+  } while (version_id_ == 0);
+  GTN_RETURN_IF_ERROR(write_manifest(/*durable=*/true));
+  GTN_RETURN_IF_ERROR(storage_->write_atomic(ref_key(root_.head), encode_ref(version_id_)));
+  return storage_->write_atomic(kRootKey, encode_root(root_));
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// What a dataset folder may hold before gtn.json exists (a creation that stopped midway).
+bool is_dataset_entry(const std::string& name) {
+  return name == "gtn.lock" || name == "gtn.readers" || name == "refs" || name == "versions" || name == "chunks";
+}
+
+// InvalidArgument when `path` is an existing folder holding files that are not a dataset:
+// creating a dataset there would mix it with someone's files.
+Status check_not_foreign_folder(const std::string& path) {
+  std::error_code ec;
+  if (path.find('\0') != std::string::npos) {
+    return Status::InvalidArgument("dataset path contains a NUL byte");
+  }
+  if (!fs::exists(path, ec)) return Status::OK();
+  if (!fs::is_directory(path, ec)) {
+    return Status::InvalidArgument(path + " exists and is not a folder; a dataset is a folder (pick a new path)");
+  }
+  if (fs::exists(fs::path(path) / "gtn.json", ec)) return Status::OK();
+  std::vector<std::string> foreign;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    std::string name = e.path().filename().string();
+    if (!is_dataset_entry(name)) foreign.push_back(name);
+  }
+  if (ec) return Status::IOError("cannot list " + path + ": " + ec.message());
+  if (foreign.empty()) return Status::OK();
+  std::string example = foreign.front();
+  return Status::InvalidArgument(path + " is a folder that is not a GTN dataset (it holds " +
+                                 std::to_string(foreign.size()) + " other entr" + (foreign.size() == 1 ? "y" : "ies") +
+                                 ", e.g. '" + example + "'); a dataset is created only in a new or empty folder");
+}
+
+}  // namespace
+}  // namespace store
+
+Result<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path, const OpenOptions& options) {
+  std::shared_ptr<Storage> storage = options.storage;
+  bool create = !options.read_only && options.create_if_missing;
+  if (!storage) {
+    if (path.empty()) return Status::InvalidArgument("dataset path is empty");
+    if (create) GTN_RETURN_IF_ERROR(store::check_not_foreign_folder(path));
+    if (path.find('\0') != std::string::npos) return Status::InvalidArgument("dataset path contains a NUL byte");
+    auto local = open_local_storage(path, create);
+    if (!local.ok()) {
+      if (local.status().code() == StatusCode::kNotFound) {
+        return Status::NotFound(path + " is not a GTN dataset (no gtn.json)");
+      }
+      return local.status();
+    }
+    storage = std::move(*local);
+  }
+  auto ds = std::make_unique<store::DatasetImpl>(path, std::move(storage), options);
+  GTN_RETURN_IF_ERROR(ds->init(create));
+  return std::unique_ptr<Dataset>(std::move(ds));
+}
+
+}  // namespace gtn

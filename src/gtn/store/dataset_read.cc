@@ -1,0 +1,282 @@
+// Reads: resolving a sample to its chunk, mapping chunk files on first touch and verifying
+// the bytes a read touches (see dataset_impl.h).
+#include <cstring>
+
+#include "gtn/codec/compression.h"
+#include "gtn/store/checksum.h"
+#include "gtn/store/dataset_impl.h"
+#include "gtn/store/tensor_rules.h"
+
+namespace gtn::store {
+namespace {
+
+std::shared_ptr<const void> as_owner(const std::shared_ptr<const Bytes>& b) { return b; }
+
+}  // namespace
+
+Result<Array> DatasetImpl::read(const std::string& tensor, uint64_t index) const {
+  GTN_ASSIGN_OR_RETURN(size_t t, tensor_index(tensor));
+  return read(t, index);
+}
+
+Result<Array> DatasetImpl::read(size_t t, uint64_t index) const {
+  if (t >= tensors_.size()) return bad_tensor_index(t);
+  GTN_RETURN_IF_ERROR(check_index(index));
+  const TensorState& ts = *tensors_[t];
+  if (index >= ts.committed) {
+    uint32_t j = static_cast<uint32_t>(index - ts.committed);
+    Shape shape = ts.pending.shapes.shape(j);
+    Array out = Array::Zeros(ts.meta.dtype, shape);
+    GTN_RETURN_IF_ERROR(decode_sample(ts.meta.sample_compression, ts.meta.dtype, shape, ts.pending.stored(j),
+                                      out.mutable_data()));
+    return out;
+  }
+  const TableEntry& e = *ts.entries[ts.find(index)];
+  if (e.entry.is_tiled()) return read_tiled(ts, e);
+  GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, e));
+  uint32_t j = static_cast<uint32_t>(index - e.entry.first_sample);
+  uint64_t off, len;
+  c->header.positions.locate(j, &off, &len);
+  Shape shape = c->header.shapes.shape(j);
+  const uint8_t* base = c->data;
+  std::shared_ptr<const void> owner;
+  if (c->header.chunk_compression != Compression::kNone) {
+    GTN_ASSIGN_OR_RETURN(auto region, decompressed(*c));
+    base = reinterpret_cast<const uint8_t*>(region->data());
+    owner = std::move(region);
+  } else {
+    GTN_RETURN_IF_ERROR(ensure_verified(*c, off, len));
+  }
+  if (c->header.sample_compression == Compression::kNone || len == 0) {
+    if (!owner) owner = as_owner(c->file);
+    auto view = Array::View(ts.meta.dtype, std::move(shape), base + off, len, std::move(owner));
+    if (!view.ok()) return corrupt_chunk(*c, view.status());
+    return view;
+  }
+  std::string_view stored(reinterpret_cast<const char*>(base + off), len);
+  Status st = check_decodable(c->header.sample_compression, ts.meta.dtype, shape, stored);
+  if (!st.ok()) return corrupt_chunk(*c, st);
+  Array out = Array::Zeros(ts.meta.dtype, shape);
+  st = decode_sample(c->header.sample_compression, ts.meta.dtype, shape, stored, out.mutable_data());
+  if (!st.ok()) return corrupt_chunk(*c, st);
+  return out;
+}
+
+Result<Shape> DatasetImpl::sample_shape(size_t t, uint64_t index) const {
+  if (t >= tensors_.size()) return bad_tensor_index(t);
+  GTN_RETURN_IF_ERROR(check_index(index));
+  const TensorState& ts = *tensors_[t];
+  if (index >= ts.committed) return ts.pending.shapes.shape(static_cast<uint32_t>(index - ts.committed));
+  const TableEntry& e = *ts.entries[ts.find(index)];
+  GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, e));
+  return c->header.shapes.shape(static_cast<uint32_t>(index - e.entry.first_sample));
+}
+
+Result<Shape> DatasetImpl::read_into(size_t t, uint64_t index, void* dst, size_t capacity) const {
+  if (t >= tensors_.size()) return bad_tensor_index(t);
+  GTN_RETURN_IF_ERROR(check_index(index));
+  const TensorState& ts = *tensors_[t];
+  const TableEntry* e = index < ts.committed ? ts.entries[ts.find(index)].get() : nullptr;
+  if (!e || e->entry.is_tiled()) {
+    // Pending samples and tiled samples: through read().
+    GTN_ASSIGN_OR_RETURN(Array a, read(t, index));
+    if (a.nbytes() > capacity) return too_small(ts, index, a.nbytes(), capacity);
+    if (a.nbytes()) std::memcpy(dst, a.data(), a.nbytes());
+    return a.shape();
+  }
+  GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, *e));
+  uint32_t j = static_cast<uint32_t>(index - e->entry.first_sample);
+  uint64_t off, len;
+  c->header.positions.locate(j, &off, &len);
+  Shape shape = c->header.shapes.shape(j);
+  size_t need = static_cast<size_t>(shape_numel(shape)) * dtype_size(ts.meta.dtype);
+  if (need > capacity) return too_small(ts, index, need, capacity);
+  const uint8_t* base = c->data;
+  std::shared_ptr<const std::string> region;
+  if (c->header.chunk_compression != Compression::kNone) {
+    GTN_ASSIGN_OR_RETURN(region, decompressed(*c));
+    base = reinterpret_cast<const uint8_t*>(region->data());
+  } else {
+    GTN_RETURN_IF_ERROR(ensure_verified(*c, off, len));
+  }
+  std::string_view stored(reinterpret_cast<const char*>(base + off), len);
+  if (c->header.sample_compression != Compression::kNone && len > 0) {
+    Status st = check_decodable(c->header.sample_compression, ts.meta.dtype, shape, stored);
+    if (!st.ok()) return corrupt_chunk(*c, st);
+  }
+  Status st = decode_sample(c->header.sample_compression, ts.meta.dtype, shape, stored, dst);
+  if (!st.ok()) return corrupt_chunk(*c, st);
+  return shape;
+}
+
+Result<Sample> DatasetImpl::read_sample(uint64_t index) const {
+  Sample out;
+  for (size_t t = 0; t < tensors_.size(); ++t) {
+    GTN_ASSIGN_OR_RETURN(Array a, read(t, index));
+    out.emplace(tensors_[t]->meta.name, std::move(a));
+  }
+  return out;
+}
+
+Result<std::vector<Sample>> DatasetImpl::read_batch(const std::vector<uint64_t>& indices) const {
+  std::vector<Sample> out;
+  out.reserve(indices.size());
+  for (uint64_t i : indices) {
+    GTN_ASSIGN_OR_RETURN(Sample s, read_sample(i));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<std::vector<Array>> DatasetImpl::read_range(const std::string& tensor, uint64_t begin, uint64_t end) const {
+  GTN_ASSIGN_OR_RETURN(size_t t, tensor_index(tensor));
+  if (begin > end || end > length_) {
+    return Status::OutOfRange("range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                              ") out of range for dataset of " + std::to_string(length_) + " samples");
+  }
+  std::vector<Array> out;
+  out.reserve(end - begin);
+  for (uint64_t i = begin; i < end; ++i) {
+    GTN_ASSIGN_OR_RETURN(Array a, read(t, i));
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Status DatasetImpl::corrupt_chunk(const LoadedChunk& c, const Status& st) const {
+  return Status::Corruption(path_ + "/" + c.key + ": " + st.message());
+}
+
+// Maps chunk file `ref` of tensor `ts` and checks its header on first use. Chunk format 1:
+// the whole-file checksum (the file is read once). Chunk format 2: the header checksum
+// only; data blocks are verified as reads touch them (ensure_verified).
+Result<std::shared_ptr<const LoadedChunk>> DatasetImpl::load_file(const TensorState& ts,
+                                                                  const ChunkFileRef& ref) const {
+  {
+    std::lock_guard<std::mutex> g(files_mu_);
+    auto it = files_.find(ref.id);
+    if (it != files_.end()) return it->second;
+  }
+  auto c = std::make_shared<LoadedChunk>();
+  c->id = ref.id;
+  c->key = chunk_key(ts.meta.key, ref.id);
+  std::string where = path_ + "/" + c->key;
+  auto file = storage_->read(c->key);
+  if (!file.ok()) {
+    if (file.status().code() == StatusCode::kNotFound) return Status::Corruption(where + ": chunk file is missing");
+    return file.status();
+  }
+  c->file = std::move(*file);
+  if (c->file->size() != ref.size) {
+    return Status::Corruption(where + ": chunk file has " + std::to_string(c->file->size()) +
+                              " bytes, the manifest says " + std::to_string(ref.size));
+  }
+  if (options_.verify_checksums) {
+    auto sums = chunk_checksums(c->file->view());
+    if (!sums.ok()) return Status::Corruption(where + ": " + sums.status().message());
+    if (sums->computed != sums->stored || sums->stored != ref.checksum) {
+      return Status::Corruption(where + ": checksum mismatch: stored " + checksum_to_string(sums->stored) +
+                                ", computed " + checksum_to_string(sums->computed) + ", manifest " +
+                                checksum_to_string(ref.checksum));
+    }
+  }
+  Status st = parse_chunk(c->file->view(), &c->header);
+  if (!st.ok()) return Status::Corruption(where + ": " + st.message());
+  if (c->header.dtype != ts.meta.dtype) return Status::Corruption(where + ": chunk dtype differs from the tensor's");
+  c->data = c->file->data() + c->header.data_offset;
+  c->verified_words = (c->header.block_checksums.size() + 63) / 64;
+  if (c->verified_words) {
+    c->verified = std::make_unique<std::atomic<uint64_t>[]>(c->verified_words);
+    for (size_t w = 0; w < c->verified_words; ++w) c->verified[w].store(0, std::memory_order_relaxed);
+  }
+  std::lock_guard<std::mutex> g(files_mu_);
+  auto [it, inserted] = files_.emplace(ref.id, std::move(c));
+  return it->second;
+}
+
+// The loaded first file of a table entry; lock-free after the first call.
+Result<const LoadedChunk*> DatasetImpl::loaded(const TensorState& ts, const TableEntry& e) const {
+  const LoadedChunk* c = e.loaded.load(std::memory_order_acquire);
+  if (c) return c;
+  GTN_ASSIGN_OR_RETURN(auto sp, load_file(ts, e.entry.files[0]));
+  if (!e.entry.is_tiled() && sp->header.num_samples != e.entry.num_samples) {
+    return Status::Corruption(path_ + "/" + sp->key + ": chunk holds " + std::to_string(sp->header.num_samples) +
+                              " samples, the manifest says " + std::to_string(e.entry.num_samples));
+  }
+  std::lock_guard<std::mutex> g(load_mu_);
+  if (!e.holder) {
+    e.holder = sp;
+    e.loaded.store(sp.get(), std::memory_order_release);
+  }
+  return e.holder.get();
+}
+
+// Chunk format 2: verifies the data blocks holding stored bytes [off, off + len) the first
+// time a read touches them. One atomic load per block word when they are verified.
+Status DatasetImpl::ensure_verified(const LoadedChunk& c, uint64_t off, uint64_t len) const {
+  if (!c.verified_words || !options_.verify_checksums) return Status::OK();
+  uint64_t first, last;
+  if (!blocks_of(c.header, off, off + len, &first, &last)) return Status::OK();
+  for (uint64_t b = first; b <= last; ++b) {
+    uint64_t bit = 1ull << (b % 64);
+    if (c.verified[b / 64].load(std::memory_order_acquire) & bit) continue;
+    uint64_t block_begin = b * c.header.block_bytes;
+    Status st = verify_blocks(c.header, c.data, block_begin, block_begin + 1);
+    if (!st.ok()) return corrupt_chunk(c, st);
+    c.verified[b / 64].fetch_or(bit, std::memory_order_acq_rel);
+  }
+  return Status::OK();
+}
+
+// The decompressed data region of a chunk-compressed chunk, through the LRU cache.
+Result<std::shared_ptr<const std::string>> DatasetImpl::decompressed(const LoadedChunk& c) const {
+  if (auto hit = cache_.get(c.id)) return hit;
+  GTN_RETURN_IF_ERROR(ensure_verified(c, 0, c.header.stored_data_bytes));
+  auto region = std::make_shared<std::string>(c.header.raw_data_bytes, '\0');
+  std::string_view stored(reinterpret_cast<const char*>(c.data), c.header.stored_data_bytes);
+  Status st = codec::decompress(c.header.chunk_compression, stored, region->data(), region->size());
+  if (!st.ok()) return corrupt_chunk(c, st);
+  std::shared_ptr<const std::string> out = std::move(region);
+  cache_.put(c.id, out);
+  return out;
+}
+
+// The stored bytes of a tiled sample, all tiles joined.
+Result<std::string> DatasetImpl::tiled_bytes(const TensorState& ts, const TableEntry& e, Shape* shape) const {
+  std::string stored;
+  for (size_t i = 0; i < e.entry.files.size(); ++i) {
+    GTN_ASSIGN_OR_RETURN(auto c, load_file(ts, e.entry.files[i]));
+    const TileInfo& tile = c->header.tile;
+    if (!c->header.is_tile() || tile.index != i || tile.count != e.entry.files.size() ||
+        tile.offset != stored.size()) {
+      return Status::Corruption(path_ + "/" + c->key + ": tile " + std::to_string(i) + " is out of place");
+    }
+    GTN_RETURN_IF_ERROR(ensure_verified(*c, 0, c->header.stored_data_bytes));
+    if (i == 0) {
+      *shape = c->header.shapes.shape(0);
+      uint64_t files_bytes = 0;
+      for (const auto& f : e.entry.files) files_bytes += f.size;
+      stored.reserve(std::min<uint64_t>(tile.total_bytes, files_bytes));
+    }
+    stored.append(reinterpret_cast<const char*>(c->data), c->header.stored_data_bytes);
+    if (i + 1 == e.entry.files.size() && stored.size() != tile.total_bytes) {
+      return Status::Corruption(path_ + "/" + c->key + ": tiles hold " + std::to_string(stored.size()) +
+                                " bytes, expected " + std::to_string(tile.total_bytes));
+    }
+  }
+  return stored;
+}
+
+Result<Array> DatasetImpl::read_tiled(const TensorState& ts, const TableEntry& e) const {
+  Shape shape;
+  GTN_ASSIGN_OR_RETURN(std::string stored, tiled_bytes(ts, e, &shape));
+  std::string where = path_ + "/" + chunk_key(ts.meta.key, e.entry.files[0].id);
+  Status st = check_decodable(ts.meta.sample_compression, ts.meta.dtype, shape, stored);
+  if (!st.ok()) return Status::Corruption(where + ": " + st.message());
+  Array out = Array::Zeros(ts.meta.dtype, shape);
+  st = decode_sample(ts.meta.sample_compression, ts.meta.dtype, shape, stored, out.mutable_data());
+  if (!st.ok()) return Status::Corruption(where + ": " + st.message());
+  return out;
+}
+
+}  // namespace gtn::store
