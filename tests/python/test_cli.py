@@ -108,3 +108,113 @@ def test_demo_runs_end_to_end(tmp_path):
     assert s["image"].shape == (48, 48, 3) and isinstance(s["caption"], str) and s["label"] == 7 % 4
     images = gtn.dataset(tmp_path / "images.gtn", read_only=True)
     assert images["labels"].class_names == ["checker", "circle", "square", "stripes"]
+
+
+def error_line(p):
+    """The one error line of a failed run (exit 1, 'gtn: error: ...' on stderr)."""
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("gtn: error: "), p.stderr
+    return lines[-1]
+
+
+def test_help_and_version_exit_0():
+    assert run("--version").stdout.strip() == "gtn 0.1.0"
+    for verb in ("demo", "create", "ingest", "info", "summary", "show", "fsck", "dump"):
+        assert run(verb, "-h").returncode == 0
+
+
+def test_bad_command_lines_exit_1_with_one_clear_line(tmp_path):
+    assert "a verb is required; the verbs are demo, create" in error_line(run(ok=False))
+    line = error_line(run("no-such-verb", "x", ok=False))
+    assert "unknown verb 'no-such-verb'; the verbs are demo, create, ingest" in line
+    line = error_line(run("show", ok=False))
+    assert "path is required" in line and "gtn show --help" in line
+    line = error_line(run("info", tmp_path, "--bogus", ok=False))
+    assert "--bogus" in line and "gtn info --help" in line
+    assert "extra" in error_line(run("fsck", tmp_path, tmp_path, ok=False)).lower()
+    assert "--samples" in error_line(run("demo", "--samples", "many", ok=False))
+    assert "--samples must be at least 1" in error_line(run("demo", "--dir", tmp_path, "--samples", 0, ok=False))
+    assert "--reads must be at least 1" in error_line(run("demo", "--dir", tmp_path, "--reads", 0, ok=False))
+
+
+@pytest.mark.parametrize("index", ["abc", "1.5", "", "3x", "0x10", "99999999999999999999999"])
+def test_show_index_must_be_an_integer(image_dataset, index):
+    line = error_line(run("show", image_dataset, index, ok=False))
+    assert f"INDEX must be an integer (0 is the first sample, -1 the last), got '{index}'" in line
+
+
+def test_show_index_out_of_range_says_the_valid_range(image_dataset):
+    for index in (6, -7, 10**15):
+        line = error_line(run("show", image_dataset, index, ok=False))
+        assert f"index {index} out of range for dataset of 6 samples (valid: 0..5, or -1..-6 from the end)" in line
+    assert "images" in run("show", image_dataset, -6).stdout
+
+
+def test_paths_that_are_not_datasets(tmp_path, image_dataset):
+    missing = tmp_path / "missing"
+    folder = tmp_path / "just-a-folder"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not a dataset")
+    plain_file = folder / "notes.txt"
+    for verb in ("info", "summary", "fsck", "dump"):
+        for path in (missing, folder, plain_file):
+            line = error_line(run(verb, path, ok=False))
+            assert str(path) in line, line
+        assert "not a GTN dataset" in error_line(run(verb, folder, ok=False))
+    for path in (missing, folder, plain_file):
+        assert str(path) in error_line(run("show", path, 0, ok=False))
+    # Odd bytes in a path (a newline, bytes that are not UTF-8) reach the message unchanged.
+    odd = os.fsencode(tmp_path) + b"/odd\nname\xff"
+    p = subprocess.run([GTN_CLI, "info", odd], capture_output=True, timeout=60)
+    assert p.returncode == 1 and b"odd\nname\xff" in p.stderr and p.stderr.startswith(b"gtn: error: ")
+
+
+def test_create_refuses_bad_input(tmp_path):
+    assert "not name:htype" in error_line(run("create", tmp_path / "a", "-t", "x:image:float32:more", ok=False))
+    assert "dtype" in error_line(run("create", tmp_path / "b", "-t", "x:generic:float128", ok=False))
+    assert "compression" in error_line(run("create", tmp_path / "c", "-t", "x:image",
+                                           "--sample-compression", "gif", ok=False))
+    (tmp_path / "file").write_text("x")
+    assert "already exists" in error_line(run("create", tmp_path / "file", ok=False))
+    assert str(tmp_path / "file") in error_line(run("create", tmp_path / "file" / "sub", ok=False))
+    for name in ("a", "b", "c"):
+        assert not (tmp_path / name).exists() or not any((tmp_path / name).iterdir())
+
+
+def test_show_out_refuses_what_it_cannot_write(tmp_path, image_dataset):
+    line = error_line(run("show", image_dataset, 0, "-t", "images", "-o", tmp_path / "no" / "dir" / "x.png", ok=False))
+    assert "cannot write" in line and "x.png" in line
+    assert "needs --tensor" in error_line(run("show", image_dataset, 0, "-o", tmp_path / "x.png", ok=False))
+    ds = gtn.dataset(tmp_path / "mixed")
+    ds.create_tensor("caption", htype="text")
+    ds.create_tensor("emb", htype="embedding")
+    ds.append({"caption": "hello", "emb": np.arange(4, dtype=np.float32)})
+    ds.flush()
+    del ds
+    assert "text values cannot be written as .npy" in error_line(
+        run("show", tmp_path / "mixed", 0, "-t", "caption", "-o", tmp_path / "c.npy", ok=False))
+    assert "written from uint8 images, got float32" in error_line(
+        run("show", tmp_path / "mixed", 0, "-t", "emb", "-o", tmp_path / "e.png", ok=False))
+
+
+def test_show_out_npy_is_what_numpy_reads_for_every_dtype(tmp_path):
+    dtypes = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+              "float16", "float32", "float64"]
+    ds = gtn.dataset(tmp_path / "all")
+    rng = np.random.default_rng(0)
+    values = {}
+    for dt in dtypes:
+        ds.create_tensor(dt, dtype=dt)
+        values[dt] = (rng.integers(0, 2, (3, 4)) if dt == "bool" else rng.integers(0, 100, (3, 4))).astype(dt)
+    values["scalar"] = np.float64(2.5)
+    ds.create_tensor("scalar", dtype="float64")
+    ds.append(values)
+    ds.flush()
+    del ds
+    for name, want in values.items():
+        out = tmp_path / f"{name}.npy"
+        run("show", tmp_path / "all", 0, "-t", name, "-o", out)
+        got = np.load(out)
+        assert got.dtype == np.asarray(want).dtype and got.shape == np.asarray(want).shape
+        np.testing.assert_array_equal(got, want)

@@ -1,5 +1,6 @@
 // gtn show PATH INDEX [--tensor T] [--out FILE]: print one sample, or write one tensor's
 // value to FILE (.png/.jpg/.jpeg for uint8 images, .npy for any numeric value).
+#include <charconv>
 #include <cstdint>
 #include <fstream>
 #include <iostream>
@@ -7,15 +8,16 @@
 #include <sstream>
 
 #include "command.h"
-#include "gtn/codec/image_codec.h"
 #include "gtn/dataset.h"
+#include "gtn/image.h"
+#include "gtn/npy.h"
 
 namespace gtn::cli {
 namespace {
 
 struct ShowArgs {
   std::string path;
-  int64_t index = 0;
+  std::string index;
   std::string tensor;
   std::string out;
 };
@@ -72,53 +74,45 @@ std::string format_value(const Array& a, const TensorInfo& info) {
   return os.str();
 }
 
-// The bytes of a version-1.0 .npy file holding `a`.
-Result<std::string> npy_bytes(const Array& a) {
-  static const char* kDescr[] = {"|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8"};
-  if (dtype_is_bytes_like(a.dtype())) return Status::InvalidArgument("text and bytes samples cannot be written as .npy");
-  std::string shape = "(";
-  for (size_t i = 0; i < a.ndim(); ++i) shape += std::to_string(a.shape()[i]) + (a.ndim() == 1 ? "," : i + 1 < a.ndim() ? ", " : "");
-  shape += ")";
-  std::string header = std::string("{'descr': '") + kDescr[static_cast<int>(a.dtype())] +
-                       "', 'fortran_order': False, 'shape': " + shape + ", }";
-  size_t total = 10 + header.size() + 1;
-  header += std::string((64 - total % 64) % 64, ' ') + "\n";
-  std::string out = "\x93NUMPY\x01";
-  out.push_back('\0');
-  out.push_back(static_cast<char>(header.size() & 0xff));
-  out.push_back(static_cast<char>(header.size() >> 8));
-  out += header;
-  out.append(static_cast<const char*>(a.data()), a.nbytes());
-  return out;
-}
-
 Status write_out(const Array& a, const std::string& path) {
   std::string ext = path.substr(path.find_last_of('.') == std::string::npos ? path.size() : path.find_last_of('.'));
   for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string bytes;
-  if (ext == ".png" || ext == ".jpg" || ext == ".jpeg") {
-    Compression codec = ext == ".png" ? Compression::kPng : Compression::kJpeg;
-    GTN_RETURN_IF_ERROR(codec::check_image(codec, a.dtype(), a.shape()));
-    GTN_ASSIGN_OR_RETURN(bytes, codec::encode_image(codec, a.data_as<uint8_t>(), a.shape()));
-  } else if (ext == ".npy") {
-    GTN_ASSIGN_OR_RETURN(bytes, npy_bytes(a));
-  } else {
+  if (ext == ".npy") return write_npy(path, a).WithContext("--out " + path);
+  if (ext != ".png" && ext != ".jpg" && ext != ".jpeg") {
     return Status::InvalidArgument("--out " + path + ": expected a .png, .jpg, .jpeg or .npy file name");
   }
-  std::ofstream f(path, std::ios::binary);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!f) return Status::IOError("cannot write " + path);
+  Result<std::string> bytes = encode_image(a, ext == ".png" ? Compression::kPng : Compression::kJpeg);
+  if (!bytes.ok()) return bytes.status().WithContext("--out " + path);
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
+  f.close();
+  if (!f) return Status::IOError("--out " + path + ": cannot write the file");
   return Status::OK();
 }
 
+// INDEX as an integer; negative counts from the end.
+Result<int64_t> parse_index(const std::string& text) {
+  int64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) {
+    return Status::InvalidArgument("INDEX must be an integer (0 is the first sample, -1 the last), got '" + text + "'");
+  }
+  return value;
+}
+
 Status run(const ShowArgs& args) {
+  GTN_ASSIGN_OR_RETURN(int64_t requested, parse_index(args.index));
   OpenOptions options;
   options.read_only = true;
   GTN_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> ds, Dataset::Open(args.path, options));
-  int64_t index = args.index < 0 ? args.index + static_cast<int64_t>(ds->size()) : args.index;
-  if (index < 0 || static_cast<uint64_t>(index) >= ds->size()) {
-    return Status::OutOfRange("index " + std::to_string(args.index) + " out of range for dataset of " +
-                              std::to_string(ds->size()) + " samples");
+  int64_t size = static_cast<int64_t>(ds->size());
+  int64_t index = requested < 0 ? requested + size : requested;
+  if (index < 0 || index >= size) {
+    return Status::OutOfRange("index " + args.index + " out of range for dataset of " + std::to_string(size) +
+                              " samples" + (size ? " (valid: 0.." + std::to_string(size - 1) + ", or -1..-" +
+                                                      std::to_string(size) + " from the end)"
+                                                 : ""));
   }
   std::vector<std::string> names = ds->tensor_names();
   if (!args.tensor.empty()) {
