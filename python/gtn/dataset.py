@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import operator
+import os
+import shutil
 
 import numpy as np
 
@@ -26,10 +28,35 @@ from gtn import _core
 __all__ = ["Dataset", "Tensor", "TensorSample", "TensorBatch", "dataset"]
 
 
-def dataset(path, read_only=False, create=True, verify_checksums=True):
+def dataset(path, read_only=False, create=True, verify_checksums=True, overwrite=False):
     """Opens the dataset at ``path``; creates an empty one when missing unless
-    ``read_only`` (open only, never write) or ``create=False``."""
+    ``read_only`` (open only, never write) or ``create=False``.
+
+    A dataset is created only in a new or empty folder: a folder holding other files is
+    refused (``ValueError``), never turned into a dataset. ``overwrite=True`` deletes an
+    existing GTN dataset at ``path`` first and starts an empty one; it never deletes a
+    folder that is not a GTN dataset."""
+    path = os.fspath(path)
+    if overwrite:
+        if read_only:
+            raise ValueError("overwrite=True deletes the dataset; it cannot be combined with read_only=True")
+        _remove_dataset(path)
     return Dataset(path, read_only=read_only, create=create, verify_checksums=verify_checksums)
+
+
+def _remove_dataset(path):
+    """Deletes the GTN dataset at ``path`` (a folder with gtn.json); no-op when missing."""
+    if not os.path.lexists(path):
+        return
+    if not os.path.isdir(path) or not os.path.isfile(os.path.join(path, "gtn.json")):
+        if os.path.isdir(path) and not os.listdir(path):
+            return
+        raise ValueError(f"overwrite=True replaces only a GTN dataset; {path} is not one (no gtn.json), "
+                         f"so nothing was deleted")
+    # Take the writer lock first: never delete a dataset another process is writing.
+    probe = Dataset(path, read_only=False, create=False)
+    probe.close()
+    shutil.rmtree(path)
 
 
 def _to_index_list(key, length):
@@ -53,7 +80,10 @@ class Dataset(_core.Dataset):
     """
 
     def __init__(self, path, read_only=False, create=True, verify_checksums=True):
-        super().__init__(str(path), read_only=read_only, create_if_missing=create,
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            raise TypeError(f"a dataset path is a str or os.PathLike, not {type(path).__name__}")
+        path = os.fsdecode(os.fspath(path))
+        super().__init__(path, read_only=read_only, create_if_missing=create,
                          verify_checksums=verify_checksums)
 
     # --- reading ---
@@ -72,7 +102,8 @@ class Dataset(_core.Dataset):
             return self._sample(int(key))
         if isinstance(key, (list, tuple, np.ndarray, range)):
             return self._batch(_to_index_list(key, len(self)))
-        raise TypeError(f"dataset indices are int, slice, list of ints or a tensor name, not {type(key).__name__}")
+        raise TypeError(f"dataset indices are an int, a slice, a list or array of ints, or a tensor name; "
+                        f"got {key!r} of type {type(key).__name__}")
 
     def __iter__(self):
         for i in range(len(self)):
@@ -96,6 +127,11 @@ class Dataset(_core.Dataset):
         embedding: float32, class_label: int64, text/json: text)."""
         if dtype is not None and not isinstance(dtype, str):
             dtype = np.dtype(dtype).name
+        if chunk_size is not None:
+            if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size <= 0:
+                raise ValueError(f"chunk_size is a positive number of bytes (the target size of one chunk), "
+                                 f"got {chunk_size!r}")
+            chunk_size = int(chunk_size)
         self._create_tensor(name, htype=htype, dtype=dtype,
                                  sample_compression=sample_compression or "none",
                                  chunk_compression=chunk_compression or "none",
@@ -118,6 +154,14 @@ class Dataset(_core.Dataset):
         lengths = set()
         for name, values in batch.items():
             types = self._tensor_types(name)
+            if not isinstance(values, (list, tuple, np.ndarray)) or (isinstance(values, np.ndarray)
+                                                                      and values.ndim == 0):
+                raise TypeError(f"extend: tensor '{name}' needs a list or an array of values (one per sample), "
+                                f"got {type(values).__name__}; use append() for one sample")
+            if isinstance(values, tuple):
+                values = list(values)
+            if types["htype"] == "class_label" and _has_strings(values):
+                values = _label_indices(types, values)
             if types["dtype"] in ("text", "bytes"):
                 out[name] = values if _plain_strings(types, values) else [_convert(types, v) for v in values]
             elif isinstance(values, np.ndarray):
@@ -133,6 +177,18 @@ class Dataset(_core.Dataset):
     def pop(self):
         """Removes the last sample of every tensor."""
         self._pop()
+
+    def truncate(self, length):
+        """Keeps the first ``length`` samples of every tensor."""
+        self._truncate(operator.index(length))
+
+    def delete_tensor(self, name):
+        """Removes a tensor (its values are no longer part of the dataset)."""
+        self._delete_tensor(name)
+
+    def rename_tensor(self, name, new_name):
+        """Renames a tensor; no data moves."""
+        self._rename_tensor(name, new_name)
 
     def flush(self):
         """Makes every write so far durable."""
@@ -151,6 +207,8 @@ class Dataset(_core.Dataset):
         return False
 
     def __repr__(self):
+        if self.closed:
+            return f"gtn.Dataset({self.path!r}, closed)"
         return f"gtn.Dataset({self.path!r}, tensors={self._tensor_names()}, samples={len(self)})"
 
     # --- helpers ---
@@ -196,18 +254,18 @@ class Tensor:
 
     @property
     def htype(self):
-        return self.info["htype"]
+        return self._ds._tensor_types(self.name)["htype"]
 
     @property
     def dtype(self):
-        return self.info["dtype"]
+        return self._ds._tensor_types(self.name)["dtype"]
 
     @property
     def class_names(self):
-        return list(self.info["class_names"])
+        return list(self._ds._tensor_types(self.name)["class_names"])
 
     def __len__(self):
-        return self.info["length"]
+        return len(self._ds)
 
     def __getitem__(self, key):
         if isinstance(key, (int, np.integer)):
@@ -218,17 +276,38 @@ class Tensor:
             return TensorBatch(self, _to_index_list(key, len(self)))
         raise TypeError(f"tensor indices are int, slice or list of ints, not {type(key).__name__}")
 
-    def __setitem__(self, index, value):
-        index = operator.index(index)
-        self._ds._update(self.name, index, _convert(self.info, value))
+    def __setitem__(self, key, value):
+        """``t[i] = v``; ``t[a:b] = values`` and ``t[[i, j]] = values`` in one call (every
+        value is checked before anything is written)."""
+        types = self._ds._tensor_types(self.name)
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            self._ds._update(self.name, int(key), _convert(types, value))
+            return
+        length = len(self._ds)
+        if isinstance(key, slice):
+            indices = list(range(*key.indices(length)))
+        elif isinstance(key, (list, tuple, np.ndarray, range)):
+            indices = _to_index_list(key, length)
+        else:
+            raise TypeError(f"tensor indices are an int, a slice or a list of ints, not {type(key).__name__}")
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and types["dtype"] not in ("text", "bytes"):
+            values = [_convert(types, v) for v in value]
+        elif isinstance(value, (list, tuple)):
+            values = [_convert(types, v) for v in value]
+        else:
+            raise TypeError(f"t[{key!r}] = ... needs a list or an array with one value per index, "
+                            f"got {type(value).__name__}")
+        if len(values) != len(indices):
+            raise ValueError(f"t[{key!r}] = ...: {len(indices)} indices but {len(values)} values")
+        self._ds._update_many(self.name, indices, values)
 
     def numpy(self):
         """Every sample: stacked when shapes agree, else a list."""
         return self._ds._read_range(self.name, 0, len(self._ds))
 
     def __repr__(self):
-        info = self.info
-        return f"gtn.Tensor({self.name!r}, htype={info['htype']!r}, dtype={info['dtype']!r}, length={info['length']})"
+        info = self._ds._tensor_types(self.name)
+        return f"gtn.Tensor({self.name!r}, htype={info['htype']!r}, dtype={info['dtype']!r}, length={len(self)})"
 
 
 class TensorSample:
@@ -280,6 +359,8 @@ def _c_order(arr):
 
 def _convert(info, value):
     dtype = info["dtype"]
+    if info["htype"] == "class_label" and _has_strings(value):
+        value = _label_indices(info, value)
     if dtype == "text":
         if info["htype"] == "json":
             return json.dumps(value)
@@ -295,6 +376,32 @@ def _convert(info, value):
             raise ValueError(f"tensor '{info['name']}' holds bytes; expected bytes, got {type(value).__name__}")
         return value
     return _convert_array(info, value, batch=False)
+
+
+def _has_strings(value):
+    if isinstance(value, (str, np.str_)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(v, (str, np.str_)) for v in value)
+    return isinstance(value, np.ndarray) and value.dtype.kind in "US"
+
+
+def _label_indices(info, value):
+    """Class names -> their indices in the tensor's class_names."""
+    names = info["class_names"]
+    lookup = {n: i for i, n in enumerate(names)}
+
+    def one(v):
+        if isinstance(v, (str, np.str_)):
+            if str(v) not in lookup:
+                raise ValueError(f"tensor '{info['name']}': class {str(v)!r} is not one of its class_names "
+                                 f"{list(names)}")
+            return lookup[str(v)]
+        return v
+
+    if isinstance(value, (str, np.str_)):
+        return np.int64(one(value))
+    return [one(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
 
 
 def _plain_strings(types, values):
@@ -329,6 +436,8 @@ def _convert_array(info, value, batch):
         arr = np.asarray(value)
     except ValueError as e:
         raise ValueError(f"tensor '{name}': cannot make an array of the given value ({e})") from None
+    if arr.size == 0 and arr.dtype == np.float64 and not isinstance(value, np.ndarray):
+        return _c_order(arr.astype(target))  # [] has no dtype of its own
     if arr.dtype == object or arr.dtype.kind in "USV":
         raise ValueError(f"tensor '{name}' holds {target}; got a value of type {type(value).__name__} "
                          f"that is not numeric (or nested lists of unequal lengths)")

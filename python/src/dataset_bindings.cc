@@ -31,6 +31,7 @@ enum class ValueKind : uint8_t { kNumeric, kText, kJson, kBytes };
 struct TensorSlot {
   std::string name;
   std::string htype;
+  std::vector<std::string> class_names;
   size_t index = 0;  // position in tensor_names(), for Dataset::read(size_t, uint64_t)
   nb::object key;  // interned str
   ValueKind kind = ValueKind::kNumeric;
@@ -265,16 +266,17 @@ class PyDataset {
     return *ds_;
   }
 
+  // Flushes and releases the dataset; a failed flush raises (the dataset is closed either
+  // way, since its writer can no longer make progress).
   void close() {
-    if (ds_ && !ds_->read_only()) {
-      Status st;
-      {
-        nb::gil_scoped_release release;
-        st = ds_->flush();
-      }
-      throw_if_error(st);
+    if (!ds_) return;
+    Status st;
+    {
+      nb::gil_scoped_release release;
+      st = ds_->close();
     }
     ds_.reset();
+    throw_if_error(st);
   }
 
   bool closed() const { return ds_ == nullptr; }
@@ -304,6 +306,7 @@ class PyDataset {
     d["name"] = slot.name;
     d["htype"] = slot.htype;
     d["dtype"] = std::string(dtype_name(slot.dtype));
+    d["class_names"] = slot.class_names;
     return d;
   }
 
@@ -387,7 +390,41 @@ class PyDataset {
     throw_if_error(ds().update(name, normalize_index(index, ds().size()), a));
   }
 
+  // t[indices] = values: one call, every value checked before anything is written.
+  void update_many(const std::string& name, const std::vector<int64_t>& indices, nb::handle values) {
+    const TensorSlot& slot = slot_of(nb::str(name.c_str()));
+    std::vector<Array> arrays = unwrap(batch_from_python(values, slot));
+    std::vector<uint64_t> at;
+    at.reserve(indices.size());
+    for (int64_t i : indices) at.push_back(normalize_index(i, ds().size()));
+    Status st;
+    {
+      nb::gil_scoped_release release;
+      st = ds().update(name, at, arrays);
+    }
+    throw_if_error(st);
+  }
+
   void pop() { throw_if_error(ds().pop()); }
+
+  void truncate(uint64_t length) {
+    Status st;
+    {
+      nb::gil_scoped_release release;
+      st = ds().truncate(length);
+    }
+    throw_if_error(st);
+  }
+
+  void delete_tensor(const std::string& name) {
+    throw_if_error(ds().delete_tensor(name));
+    refresh_slots();
+  }
+
+  void rename_tensor(const std::string& name, const std::string& new_name) {
+    throw_if_error(ds().rename_tensor(name, new_name));
+    refresh_slots();
+  }
 
   void flush() {
     Status st;
@@ -536,19 +573,21 @@ class PyDataset {
   void refresh_slots() {
     slots_.clear();
     for (const std::string& name : ds_->tensor_names()) {
-      TensorInfo info = unwrap(ds_->tensor_info(name));
+      // The schema only: opening reads no chunk.
+      TensorSpec info = unwrap(ds_->tensor_spec(name));
       TensorSlot slot;
       slot.name = name;
       slot.htype = info.htype;
+      slot.class_names = info.class_names;
       slot.index = slots_.size();
       slot.key = nb::steal(PyUnicode_InternFromString(name.c_str()));
-      slot.dtype = info.dtype;
-      slot.npy_type = npy_type_of(info.dtype);
+      slot.dtype = *info.dtype;
+      slot.npy_type = npy_type_of(slot.dtype);
       if (info.htype == "json") {
         slot.kind = ValueKind::kJson;
-      } else if (info.dtype == DType::kText) {
+      } else if (slot.dtype == DType::kText) {
         slot.kind = ValueKind::kText;
-      } else if (info.dtype == DType::kBytes) {
+      } else if (slot.dtype == DType::kBytes) {
         slot.kind = ValueKind::kBytes;
       }
       slots_.push_back(std::move(slot));
@@ -589,12 +628,20 @@ void bind(nb::module_& m) {
       .def("__getitem__",
            [](nb::handle self, nb::handle key) -> nb::object {
              if (PyLong_CheckExact(key.ptr())) {
-               long long i = PyLong_AsLongLong(key.ptr());
+               int overflow = 0;
+               long long i = PyLong_AsLongLongAndOverflow(key.ptr(), &overflow);
                if (i == -1 && PyErr_Occurred()) throw nb::python_error();
-               return nb::inst_ptr<PyDataset>(self)->sample(i);
+               PyDataset* ds = nb::inst_ptr<PyDataset>(self);
+               if (overflow) {
+                 std::string text = nb::cast<std::string>(nb::str(key));
+                 throw_if_error(Status::OutOfRange("index " + text + " out of range for dataset of " +
+                                                   std::to_string(ds->size()) + " samples"));
+               }
+               return ds->sample(i);
              }
              return self.attr("_getitem")(key);
-           })
+           },
+           nb::arg("key").none())
       .def("__len__", &PyDataset::size)
       .def("_close", &PyDataset::close)
       .def_prop_ro("closed", &PyDataset::closed)
@@ -611,7 +658,11 @@ void bind(nb::module_& m) {
       .def("_append", &PyDataset::append)
       .def("_extend", &PyDataset::extend)
       .def("_update", &PyDataset::update)
+      .def("_update_many", &PyDataset::update_many)
       .def("_pop", &PyDataset::pop)
+      .def("_truncate", &PyDataset::truncate)
+      .def("_delete_tensor", &PyDataset::delete_tensor)
+      .def("_rename_tensor", &PyDataset::rename_tensor)
       .def("_flush", &PyDataset::flush)
       .def("_sample", &PyDataset::sample)
       .def("_batch", &PyDataset::batch)
