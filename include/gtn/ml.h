@@ -32,12 +32,20 @@ class Model {
   static Result<Model> LoadXGBoostJson(std::string_view path_or_json, std::string_view dtype = "float32",
                                        std::string_view backend = "cpu");
 
+  // Load() of a model held in memory: the bytes of a model file (SerializeToString), an
+  // XGBoost JSON text or an XGBoost UBJSON model.
+  static Result<Model> LoadBytes(std::string bytes, std::string_view backend = "cpu");
+
   // Writes the model (graph, constants, options) to `path` in the GTN model format.
   Status Save(const std::string& path) const;
+  // The bytes Save() writes (for pickling and sending a model between processes).
+  std::string SerializeToString() const;
 
   // The method names this model answers, e.g. {"predict", "predict_proba"}.
   std::vector<std::string> methods() const;
   // Runs `method` on X (float32/float64, shape [n_rows, n_features]); returns its outputs.
+  // When the source model refuses NaN or infinite inputs (metadata "input_finite"), so
+  // does Run: InvalidArgument "Input X contains NaN ...".
   // n_threads = 0 uses every core.
   Result<std::vector<Array>> Run(std::string_view method, const Array& X, int n_threads = 0) const;
   // Run() for a method with one output.
@@ -61,6 +69,7 @@ class Model {
 
  private:
   static Model FromImpl(std::shared_ptr<CompiledGraph> impl);
+  Status check_finite(const Array& X) const;
   friend Result<Model> compile_model(std::string_view, std::map<std::string, Array>, std::string_view,
                                      const std::map<std::string, std::string>&);
   std::shared_ptr<CompiledGraph> impl_;

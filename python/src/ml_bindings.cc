@@ -157,6 +157,12 @@ void bind(nb::module_& m) {
            "Runs `method` on X (float32/float64, [n_rows, n_features]); an array, or a tuple for several outputs.")
       .def("save", [](const Model& self, const std::string& path) { throw_if_error(self.Save(path)); },
            nb::arg("path"))
+      .def("serialize",
+           [](const Model& self) {
+             std::string s = self.SerializeToString();
+             return nb::bytes(s.data(), s.size());
+           },
+           "The model file's bytes (what save() writes).")
       .def("graph_json", &Model::graph_json)
       .def("metadata_json", &Model::metadata_json)
       .def("describe", &Model::Describe)
@@ -180,6 +186,18 @@ void bind(nb::module_& m) {
           return unwrap(std::move(r));
         },
         nb::arg("path"), nb::arg("backend") = "cpu", "Loads a GTN model file or an XGBoost JSON model.");
+  m.def("ml_load_bytes",
+        [](nb::bytes data, const std::string& backend) {
+          std::string bytes(static_cast<const char*>(data.data()), data.size());
+          Result<Model> r = Status::Internal("not loaded");
+          {
+            nb::gil_scoped_release release;
+            r = Model::LoadBytes(std::move(bytes), backend);
+          }
+          return unwrap(std::move(r));
+        },
+        nb::arg("data"), nb::arg("backend") = "cpu",
+        "Loads a model from the bytes of a model file (CompiledModel.serialize) or an XGBoost model.");
   m.def("ml_load_xgboost_json",
         [](const std::string& src, const std::string& dtype, const std::string& backend) {
           Result<Model> r = Status::Internal("not loaded");

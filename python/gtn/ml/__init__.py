@@ -6,6 +6,12 @@
     m.save("model.gtnml"); m2 = gtn.ml.load("model.gtnml")
     gtn.ml.supported()                       # what converts
 """
+import os
+import re
+import warnings
+
+import numpy as np
+
 from gtn import UnsupportedError
 from gtn.ml import convert as _converters  # noqa: F401  (registers every converter)
 from gtn.ml import registry as _registry
@@ -31,8 +37,7 @@ def convert(model, dtype="float64", backend="cpu"):
     """
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    _check_backend(backend)
     public, fn = _registry.find(model)
     _registry.check_fitted(model)
     if getattr(fn, "builds_model", False):
@@ -55,16 +60,68 @@ def to_graph(model, dtype="float64"):
     g = GraphBuilder(dtype, n_features)
     outputs = _registry.convert_step(g, model, g.input)
     g.metadata.update(_source_metadata(public, n_features, dtype))
+    g.metadata.update(_input_finite(model, n_features))
     return g.to_json(outputs), g.constants
 
 
 def load(path, backend="cpu"):
-    """Reads a model written by Model.save, compiled for `backend` ("cpu" or "reference")."""
+    """Reads a model written by Model.save (or an XGBoost .json / .ubj model file),
+    compiled for `backend` ("cpu" or "reference").
+
+    FileNotFoundError for a missing path; ValueError for a folder or a file that is not a
+    model (the message says what was found and what is expected); gtn.CorruptionError
+    for a damaged model file.
+    """
     from gtn import _core
 
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    return Model(_core.ml_load(str(path), backend))
+    _check_backend(backend)
+    return Model(_core.ml_load(os.fspath(path), backend))
+
+
+def _check_backend(backend):
+    if backend in BACKENDS:
+        return
+    if backend in ("gpu", "cuda"):
+        raise ValueError(f"backend {backend!r}: GTN-ML has no GPU backend yet; expected "
+                         '"cpu" (the optimized executor) or "reference" (the interpreter)')
+    raise ValueError(f"unknown backend {backend!r}; expected \"cpu\" or \"reference\"")
+
+
+def _input_finite(model, n_features):
+    """Whether the source refuses NaN / infinite inputs, found by asking it.
+
+    A one-row probe (zeros with one NaN, then one inf) goes through the source model's
+    first prediction method; a ValueError naming NaN (infinity) means the source refuses
+    it, and so will the compiled model ("input_finite": "all" or "allow-nan"). Asking the
+    model itself gets pipelines right (a scaler passes NaN on to a model that refuses it).
+    """
+    method = next((getattr(model, m) for m in ("predict", "transform", "score_samples",
+                                               "decision_function", "predict_proba")
+                   if hasattr(model, m)), None)
+    if method is None:
+        return {}
+    refused = {}
+    for name, value, word in (("nan", np.nan, "NaN"), ("inf", np.inf, "infinity")):
+        X = np.zeros((1, int(n_features)))
+        X[0, 0] = value
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                method(X)
+        except ValueError as e:
+            if word in str(e):
+                refused[name] = str(e)
+        except Exception:  # noqa: BLE001  (any other failure says nothing about NaN)
+            pass
+    if "nan" in refused:
+        meta = {"input_finite": "all"}
+        who = re.search(r"(\w+) does not accept missing values", refused["nan"])
+        if who:
+            meta["input_finite_refused_by"] = who.group(1)
+        return meta
+    if "inf" in refused:
+        return {"input_finite": "allow-nan"}
+    return {}
 
 
 def _source_metadata(public, n_features, dtype):

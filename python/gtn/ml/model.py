@@ -80,9 +80,19 @@ class Model:
         """Writes the compiled model to `path`; gtn.ml.load(path) reads it back."""
         self._compiled.save(str(path))
 
+    def __reduce__(self):
+        # Pickles as the model file's bytes (e.g. to send a model to multiprocessing workers).
+        return (_unpickle, (self._compiled.serialize(), self.backend))
+
     def __repr__(self):
         src = self._meta.get("source", "?")
         return f"<gtn.ml.Model of {src}: {', '.join(self.methods)} on {self.backend}>"
+
+
+def _unpickle(data, backend):
+    from gtn import _core
+
+    return Model(_core.ml_load_bytes(data, backend))
 
 
 def _classes_from_metadata(meta):

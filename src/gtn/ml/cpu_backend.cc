@@ -24,6 +24,7 @@ CpuKernelRegistry::CpuKernelRegistry() {
   register_cpu_reduce_kernels(*this);
   register_cpu_shape_kernels(*this);
   register_cpu_tree_kernels(*this);
+  register_cpu_svm_kernels(*this);
 }
 
 namespace {

@@ -1,5 +1,9 @@
 // gtn::ml::Model: parse + validate + compile a graph for a backend; run, save, load.
+#include <cmath>
+#include <cstdio>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "gtn/ml.h"
 #include "gtn/ml/backend.h"
@@ -12,6 +16,16 @@ namespace gtn::ml {
 Result<Model> compile_model(std::string_view graph_json, std::map<std::string, Array> constants,
                             std::string_view backend, const Options& options);
 
+Status check_backend(std::string_view name) {
+  if (find_backend(std::string(name))) return Status::OK();
+  std::string n(name);
+  if (n == "gpu" || n == "cuda")
+    return Status::InvalidArgument("backend '" + n +
+                                   "': GTN-ML has no GPU backend yet; expected \"cpu\" (the optimized "
+                                   "executor) or \"reference\" (the interpreter)");
+  return Status::InvalidArgument("unknown backend '" + n + "'; expected \"cpu\" or \"reference\"");
+}
+
 class CompiledGraph {
  public:
   Graph graph;
@@ -21,8 +35,8 @@ class CompiledGraph {
   std::unique_ptr<Executable> exe;
 
   Status Build() {
+    GTN_RETURN_IF_ERROR(check_backend(backend_name));
     const Backend* b = find_backend(backend_name);
-    if (!b) return Status::InvalidArgument("unknown backend '" + backend_name + "'; expected \"cpu\" or \"reference\"");
     GTN_ASSIGN_OR_RETURN(exe, b->Compile(graph, types, options));
     return Status::OK();
   }
@@ -86,21 +100,83 @@ Model Model::FromImpl(std::shared_ptr<CompiledGraph> impl) {
   return m;
 }
 
-Result<Model> Model::Load(const std::string& path, std::string_view backend) {
-  GTN_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
-  if (!is_model_file(bytes)) {
-    size_t i = 0;
-    while (i < bytes.size() && std::isspace(static_cast<unsigned char>(bytes[i]))) ++i;
-    if (i < bytes.size() && bytes[i] == '{') return LoadXGBoostJson(bytes, "float32", backend);
-    return Status::Corruption("'" + path + "' is neither a GTN model file (bad magic) nor an XGBoost JSON model");
-  }
-  auto contents = parse_model_file(std::move(bytes));
-  if (!contents.ok()) return contents.status().WithContext(path);
-  auto m = compile_model(contents->graph_json, std::move(contents->constants), backend, contents->options);
-  if (!m.ok() && m.status().code() == StatusCode::kInvalidArgument)
-    return Status::Corruption(path + ": stored graph is invalid: " + m.status().message());
-  return m;
+namespace {
+
+constexpr const char* kExpected =
+    "expected a GTN model file (written by Model.save / gtn.ml.Model.save) or an XGBoost JSON model "
+    "(Booster.save_model(\"model.json\"))";
+
+// XGBoost's UBJSON (Booster.save_model("m.ubj"), the default format of XGBoost >= 2): an
+// object marker followed by a typed key length, where JSON text has '"' or whitespace.
+bool is_ubjson(std::string_view b) {
+  return b.size() >= 2 && b[0] == '{' && std::string_view("iUIlL$#}").find(b[1]) != std::string_view::npos;
 }
+
+std::string first_bytes(std::string_view b) {
+  std::string s;
+  for (size_t i = 0; i < b.size() && i < 8; ++i) {
+    unsigned char c = static_cast<unsigned char>(b[i]);
+    if (c >= 32 && c < 127 && c != '\\') {
+      s += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      s += buf;
+    }
+  }
+  return s;
+}
+
+Result<Model> load_bytes(std::string bytes, const std::string& name, std::string_view backend) {
+  GTN_RETURN_IF_ERROR(check_backend(backend));
+  if (bytes.empty()) return Status::InvalidArgument(name + " is empty; " + kExpected);
+  if (is_model_file(bytes)) {
+    auto contents = parse_model_file(std::move(bytes));
+    if (!contents.ok()) return contents.status().WithContext(name);
+    auto m = compile_model(contents->graph_json, std::move(contents->constants), backend, contents->options);
+    if (!m.ok() && m.status().code() == StatusCode::kInvalidArgument)
+      return Status::Corruption(name + ": stored graph is invalid: " + m.status().message());
+    return m;
+  }
+  if (is_ubjson(bytes)) {
+    Json j = Json::from_ubjson(bytes, true, false);
+    if (j.is_discarded() || !j.is_object())
+      return Status::InvalidArgument(name + " looks like an XGBoost UBJSON model (.ubj) but does not parse as "
+                                     "UBJSON; save the booster as JSON instead: booster.save_model(\"model.json\")");
+    auto m = Model::LoadXGBoostJson(j.dump(), "float32", backend);
+    if (!m.ok())
+      return m.status().WithContext(name + " (an XGBoost UBJSON model; if it does not load, save it as JSON: "
+                                           "booster.save_model(\"model.json\"))");
+    return m;
+  }
+  size_t i = 0;
+  while (i < bytes.size() && std::isspace(static_cast<unsigned char>(bytes[i]))) ++i;
+  if (i < bytes.size() && bytes[i] == '{') {
+    auto m = Model::LoadXGBoostJson(bytes, "float32", backend);
+    if (!m.ok()) return m.status().WithContext(name);
+    return m;
+  }
+  std::string what;
+  if (bytes.size() >= 6 && bytes.compare(0, 6, "\x93NUMPY") == 0) what = " (it is a NumPy .npy file)";
+  else if (bytes.size() >= 2 && bytes.compare(0, 2, "PK") == 0) what = " (it is a zip archive, e.g. a pickle or .npz)";
+  else if (bytes.size() >= 1 && static_cast<unsigned char>(bytes[0]) == 0x80) what = " (it looks like a Python pickle)";
+  return Status::InvalidArgument(name + " is not a model file: it starts with \"" + first_bytes(bytes) + "\"" + what +
+                                 "; " + kExpected);
+}
+
+}  // namespace
+
+Result<Model> Model::Load(const std::string& path, std::string_view backend) {
+  GTN_RETURN_IF_ERROR(check_backend(backend));
+  GTN_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  return load_bytes(std::move(bytes), "'" + path + "'", backend);
+}
+
+Result<Model> Model::LoadBytes(std::string bytes, std::string_view backend) {
+  return load_bytes(std::move(bytes), "model bytes", backend);
+}
+
+std::string Model::SerializeToString() const { return serialize_model_file(impl_->graph, impl_->options); }
 
 Result<Model> Model::LoadXGBoostJson(std::string_view path_or_json, std::string_view dtype, std::string_view backend) {
   std::string text;
@@ -143,6 +219,7 @@ Result<std::vector<Array>> Model::Run(std::string_view method, const Array& X, i
   if (X.shape()[1] != nf)
     return Status::InvalidArgument("model expects " + std::to_string(nf) + " features, got " + std::to_string(X.shape()[1]));
   if (n_threads < 0) return Status::InvalidArgument("n_threads must be >= 0, got " + std::to_string(n_threads));
+  GTN_RETURN_IF_ERROR(check_finite(X));
   if (X.dtype() == g.dtype) return impl_->exe->Run(m, X, n_threads);
   Array cast = Array::Zeros(g.dtype, X.shape());
   int64_t n = X.numel();
@@ -156,6 +233,37 @@ Result<std::vector<Array>> Model::Run(std::string_view method, const Array& X, i
     for (int64_t i = 0; i < n; ++i) d[i] = s[i];
   }
   return impl_->exe->Run(m, cast, n_threads);
+}
+
+// The source model's own refusal of NaN / infinite inputs (metadata "input_finite":
+// "all" refuses both, "allow-nan" refuses infinity; absent: no check).
+Status Model::check_finite(const Array& X) const {
+  const Json& meta = impl_->graph.metadata;
+  if (!meta.is_object() || !meta.contains("input_finite") || !meta["input_finite"].is_string()) return Status::OK();
+  std::string rule = meta["input_finite"].get<std::string>();
+  bool allow_nan = rule == "allow-nan";
+  if (rule != "all" && !allow_nan) return Status::OK();
+  int64_t n = X.numel(), cols = X.shape()[1];
+  auto scan = [&](auto* p) -> Status {
+    for (int64_t i = 0; i < n; ++i) {
+      double v = static_cast<double>(p[i]);
+      if (std::isfinite(v) || (allow_nan && std::isnan(v))) continue;
+      std::string src = meta.value("input_finite_refused_by", meta.value("source", std::string("the source model")));
+      size_t dot = src.rfind('.');
+      if (dot != std::string::npos) src = src.substr(dot + 1);
+      std::string where = " (row " + std::to_string(i / cols) + ", feature " + std::to_string(i % cols) + ")";
+      if (std::isnan(v))
+        return Status::InvalidArgument("Input X contains NaN" + where + ". " + src +
+                                       " does not accept missing values encoded as NaN natively; impute them "
+                                       "first (e.g. sklearn.impute.SimpleImputer) or drop those rows");
+      return Status::InvalidArgument("Input X contains infinity or a value too large for dtype('" +
+                                     std::string(dtype_name(X.dtype())) + "')" + where + "; " + src +
+                                     " accepts finite values only");
+    }
+    return Status::OK();
+  };
+  if (X.dtype() == DType::kFloat32) return scan(X.data_as<float>());
+  return scan(X.data_as<double>());
 }
 
 Result<Array> Model::Predict(std::string_view method, const Array& X, int n_threads) const {

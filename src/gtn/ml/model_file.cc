@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include <xxhash.h>
@@ -25,7 +26,7 @@ bool is_model_file(std::string_view bytes) {
   return bytes.size() >= sizeof(kModelMagic) && std::memcmp(bytes.data(), kModelMagic, sizeof(kModelMagic)) == 0;
 }
 
-Status write_model_file(const std::string& path, const Graph& graph, const Options& options) {
+std::string serialize_model_file(const Graph& graph, const Options& options) {
   Json j = graph_to_json(graph);
   j["options"] = options;
   Json tensors = Json::array();
@@ -55,7 +56,14 @@ Status write_model_file(const std::string& path, const Graph& graph, const Optio
   }
   uint64_t sum = XXH3_64bits(file.data(), file.size() - 8);
   put_u64(file, file.size() - 8, sum);
+  return file;
+}
 
+Status write_model_file(const std::string& path, const Graph& graph, const Options& options) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return Status::InvalidArgument("cannot write the model to '" + path + "': it is a directory; expected a file path");
+  std::string file = serialize_model_file(graph, options);
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -71,6 +79,11 @@ Status write_model_file(const std::string& path, const Graph& graph, const Optio
 }
 
 Result<std::string> read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return Status::InvalidArgument("'" + path +
+                                   "' is a directory; expected a model file (a GTN model written by "
+                                   "Model.save or an XGBoost JSON model)");
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -78,9 +91,13 @@ Result<std::string> read_file(const std::string& path) {
     std::fclose(f);
     return Status::IOError("cannot read '" + path + "'");
   }
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Status::IOError("read of '" + path + "' failed");
-  return s;
+  try {
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) return Status::IOError("read of '" + path + "' failed");
+    return s;
+  } catch (const std::exception& e) {
+    return Status::IOError("cannot read '" + path + "': " + e.what());
+  }
 }
 
 Result<ModelFileContents> parse_model_file(std::string file) {

@@ -11,6 +11,8 @@ namespace gtn::ml {
 inline constexpr char kModelMagic[8] = {'G', 'T', 'N', 'M', 'O', 'D', 'E', 'L'};
 inline constexpr uint32_t kModelFormatVersion = 1;
 
+// The model file's bytes for graph + options.
+std::string serialize_model_file(const Graph& graph, const Options& options);
 // Writes graph + options to `path` (atomically: a temporary file renamed into place).
 Status write_model_file(const std::string& path, const Graph& graph, const Options& options);
 

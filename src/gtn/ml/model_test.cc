@@ -172,5 +172,90 @@ TEST(Model, OptionsAreChecked) {
   EXPECT_EQ(m->options().at("tree_strategy"), "gemm");
 }
 
+
+TEST(Model, PathsThatAreNotModelsAreClearErrors) {
+  char dir_tmpl[] = "/tmp/gtn_ml_dirXXXXXX";
+  ASSERT_NE(mkdtemp(dir_tmpl), nullptr);
+  std::string dir = dir_tmpl;
+  auto m = Model::Load(dir);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(m.status().message().find("is a directory; expected a model file"), std::string::npos)
+      << m.status().message();
+  std::string empty = dir + "/empty.gtnml";
+  std::ofstream(empty).close();
+  m = Model::Load(empty);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("is empty"), std::string::npos) << m.status().message();
+  std::string text = dir + "/notes.txt";
+  std::ofstream(text) << "hello";
+  m = Model::Load(text);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("starts with \"hello\""), std::string::npos) << m.status().message();
+  auto ok = Model::Compile(kLinearGraph, linear_constants());
+  ASSERT_TRUE(ok.ok());
+  EXPECT_FALSE(ok->Save(dir).ok());
+  std::remove(empty.c_str());
+  std::remove(text.c_str());
+  rmdir(dir.c_str());
+}
+
+TEST(Model, GpuBackendIsAClearError) {
+  for (const char* b : {"gpu", "cuda"}) {
+    auto m = Model::Compile(kLinearGraph, linear_constants(), b);
+    ASSERT_FALSE(m.ok());
+    EXPECT_NE(m.status().message().find("no GPU backend yet"), std::string::npos) << m.status().message();
+    auto l = Model::Load("/nonexistent/m.gtnml", b);
+    ASSERT_FALSE(l.ok());
+    EXPECT_NE(l.status().message().find("no GPU backend yet"), std::string::npos) << l.status().message();
+  }
+}
+
+TEST(Model, BytesRoundTripKeepsOptions) {
+  auto m = Model::Compile(kLinearGraph, linear_constants());
+  ASSERT_TRUE(m.ok());
+  ASSERT_TRUE(m->SetOption("tile_rows", "7").ok());
+  std::string bytes = m->SerializeToString();
+  for (const char* backend : {"cpu", "reference"}) {
+    auto back = Model::LoadBytes(bytes, backend);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->options().at("tile_rows"), "7");
+    Array X = matrix({1, 2, 3, -1, 0, 4}, 2, 3);
+    auto a = m->Predict("predict_proba", X), b = back->Predict("predict_proba", X);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(std::memcmp(a->data(), b->data(), a->nbytes()), 0);
+  }
+  auto cut = Model::LoadBytes(bytes.substr(0, bytes.size() / 2));
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.status().code(), StatusCode::kCorruption);
+}
+
+TEST(Model, NonFiniteInputsFollowTheSourceRule) {
+  std::string graph = kLinearGraph;
+  std::string all = graph, allow_nan = graph;
+  all.replace(all.find("\"source\": \"test\""), 16, "\"source\": \"sklearn.x.Lin\", \"input_finite\": \"all\"");
+  allow_nan.replace(allow_nan.find("\"source\": \"test\""), 16, "\"source\": \"t\", \"input_finite\": \"allow-nan\"");
+  Array nan_x = matrix({1, 2, 3, -1, NAN, 4}, 2, 3);
+  Array inf_x = matrix({1, 2, 3, -1, 0, INFINITY}, 2, 3);
+  for (const char* backend : {"cpu", "reference"}) {
+    auto none = Model::Compile(graph, linear_constants(), backend);
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->Predict("predict_proba", nan_x).ok());
+    auto a = Model::Compile(all, linear_constants(), backend);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    auto r = a->Predict("predict_proba", nan_x);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("Input X contains NaN (row 1, feature 1). Lin does not accept"),
+              std::string::npos) << r.status().message();
+    r = a->Predict("predict", inf_x);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("Input X contains infinity"), std::string::npos);
+    auto n = Model::Compile(allow_nan, linear_constants(), backend);
+    ASSERT_TRUE(n.ok());
+    EXPECT_TRUE(n->Predict("predict_proba", nan_x).ok());
+    EXPECT_FALSE(n->Predict("predict_proba", inf_x).ok());
+  }
+}
+
 }  // namespace
 }  // namespace gtn::ml

@@ -74,6 +74,7 @@ OpRegistry::OpRegistry() {
   register_shape_ops(*this);
   register_tree_ensemble_op(*this);
   register_fused_elementwise_op(*this);
+  register_svm_ops(*this);
 }
 
 OpRegistry& OpRegistry::Global() {
