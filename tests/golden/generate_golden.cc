@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
     check((*ds)->flush());
   }
   fs::remove(fs::path(dir) / "gtn.lock");
+  fs::remove(fs::path(dir) / "gtn.readers");
   // The chunk files that update() and pop() replaced stay, referenced by nothing: old
   // readers may still use them and fsck ignores them (docs/format.md, "Crash safety").
   std::vector<std::string> files;

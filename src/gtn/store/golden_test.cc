@@ -1,5 +1,6 @@
-// The GTN-F v1 golden dataset (tests/golden/v1) must keep reading back exactly, and its
-// files must keep their bytes (tests/golden/v1.xxh3).
+// The golden datasets (tests/golden/v1: chunk format 1; v2: chunk format 2 with block
+// checksums) must keep reading back exactly, and their files must keep their bytes
+// (tests/golden/<v>.xxh3). Both hold the same samples (golden_v1.h).
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
@@ -29,11 +30,13 @@ std::string read_file(const fs::path& p) {
   return ss.str();
 }
 
-TEST(GoldenV1, FilesAreUnchanged) {
+class Golden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Golden, FilesAreUnchanged) {
   ASSERT_FALSE(source_dir().empty()) << "GTN_SOURCE_DIR must name the source tree";
-  fs::path dir = fs::path(source_dir()) / "tests/golden/v1";
+  fs::path dir = fs::path(source_dir()) / "tests/golden" / GetParam();
   std::map<std::string, std::string> want;
-  std::istringstream list(read_file(fs::path(source_dir()) / "tests/golden/v1.xxh3"));
+  std::istringstream list(read_file(fs::path(source_dir()) / "tests/golden" / (GetParam() + ".xxh3")));
   std::string hash, name;
   while (list >> hash >> name) want[name] = hash;
   ASSERT_GT(want.size(), 10u);
@@ -48,9 +51,9 @@ TEST(GoldenV1, FilesAreUnchanged) {
   EXPECT_EQ(got, want);
 }
 
-TEST(GoldenV1, EverySampleReadsBack) {
+TEST_P(Golden, EverySampleReadsBack) {
   ASSERT_FALSE(source_dir().empty()) << "GTN_SOURCE_DIR must name the source tree";
-  std::string dir = source_dir() + "/tests/golden/v1";
+  std::string dir = source_dir() + "/tests/golden/" + GetParam();
   OpenOptions ro;
   ro.read_only = true;
   auto ds = Dataset::Open(dir, ro);
@@ -87,6 +90,8 @@ TEST(GoldenV1, EverySampleReadsBack) {
   ASSERT_TRUE(issues.ok());
   EXPECT_TRUE(issues->empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(FormatVersions, Golden, ::testing::Values("v1", "v2"));
 
 }  // namespace
 }  // namespace gtn
