@@ -15,6 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ChunkHeader h;
   if (!parse_chunk(bytes, &h).ok()) return 0;
   std::string_view region = bytes.substr(h.data_offset, h.stored_data_bytes);
+  (void)verify_blocks(h, reinterpret_cast<const uint8_t*>(region.data()), 0, region.size());
   std::string raw;
   if (h.chunk_compression != Compression::kNone) {
     if (h.raw_data_bytes > (1u << 20)) return 0;
