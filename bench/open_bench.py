@@ -8,8 +8,9 @@ LMDB database (one packed value per sample), makes both durable, then measures, 
 fresh Python process so that nothing is mapped or cached in the process beforehand:
 
   warm   (page cache holds the files)  GTN open time, VmRSS before and after open, the
-         first 1,000 random whole-sample reads right after open, then 20,000 more as the
-         steady state, and VmRSS after them; LMDB's open time and reads likewise
+         first 1,000 random whole-sample reads right after open and VmRSS after them; then
+         every sample read once in order, and 20,000 random reads as the steady state (as
+         returned, then copied out), and VmRSS after all; LMDB likewise
   cold   the dataset's own files evicted from the page cache with
          posix_fadvise(POSIX_FADV_DONTNEED) (after fsync, so every page is clean), then
          open + 1,000 random whole-sample reads with the bytes copied out (a view that is
@@ -214,9 +215,14 @@ def child(args):
     t_first = time.perf_counter() - t0
     out = {"open_s": t_open, "n": n, "rss_before_open": rss0, "rss_after_open": rss_open, "first_1000_s": t_first}
     if args.mode == "warm":
+        out["rss_after_first"] = vm_rss()
+        # Steady state: every sample read once (copied out, so every page and block is
+        # touched and verified), then random reads.
+        t0 = time.perf_counter()
+        for i in range(n):
+            r.get_copy(i)
+        out["touch_all_s"] = time.perf_counter() - t0
         steady = rng.integers(0, n, size=20000).tolist()
-        for i in steady[:5000]:
-            get(i)
         for name, g in (("steady_s", r.get), ("steady_copy_s", r.get_copy)):
             t0 = time.perf_counter()
             for i in steady:
@@ -312,20 +318,22 @@ def report(results):
         return f"{fmt.format(med(v))} [{fmt.format(min(v))}–{fmt.format(max(v))}]"
 
     print("\n### warm page cache, fresh process (median [min–max] of 3 processes)\n")
-    print("| dataset | files (GTN) | GTN open (ms) | LMDB open (ms) | GTN VmRSS before → after open (MB) | "
-          "GTN first 1,000 reads (µs/read) | GTN steady (µs/read, as returned / copied out) | "
-          "GTN VmRSS after 46,000 reads (MB) | LMDB first 1,000 (µs/read) | LMDB steady (µs/read, as returned / copied out) |")
+    print("| dataset | files (GTN) | GTN open (ms) | LMDB open (ms) | GTN VmRSS before → after open → after "
+          "1,000 reads (MB) | GTN first 1,000 reads (µs/read) | LMDB first 1,000 reads (µs/read) | "
+          "GTN steady (µs/read, as returned / copied out) | LMDB steady (µs/read, as returned / copied out) | "
+          "GTN VmRSS after every sample (MB) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         g, l = r["gtn_warm"], r["lmdb_warm"]
         print(f"| {r['gb']} GB, {r['samples']:,} samples ({r['gtn_bytes'] / 1e9:.2f} GB on disk) | {r['gtn_files']} | "
               f"{spread(g, lambda x: x['open_s'], 1e3, '{:.2f}')} | {spread(l, lambda x: x['open_s'], 1e3, '{:.2f}')} | "
-              f"{mb(med(x['rss_before_open']['VmRSS'] for x in g))} → {mb(med(x['rss_after_open']['VmRSS'] for x in g))} | "
-              f"{spread(g, lambda x: x['first_1000_s'] / 1000, 1e6)} | "
+              f"{mb(med(x['rss_before_open']['VmRSS'] for x in g))} → {mb(med(x['rss_after_open']['VmRSS'] for x in g))}"
+              f" → {mb(med(x['rss_after_first']['VmRSS'] for x in g))} | "
+              f"{spread(g, lambda x: x['first_1000_s'] / 1000, 1e6)} | {spread(l, lambda x: x['first_1000_s'] / 1000, 1e6)} | "
               f"{spread(g, lambda x: x['steady_s'], 1e6, '{:.2f}')} / {spread(g, lambda x: x['steady_copy_s'], 1e6, '{:.2f}')} | "
-              f"{mb(med(x['rss_after_reads']['VmRSS'] for x in g))} (file-backed {mb(med(x['rss_after_reads']['RssFile'] for x in g))}) | "
-              f"{spread(l, lambda x: x['first_1000_s'] / 1000, 1e6)} | "
-              f"{spread(l, lambda x: x['steady_s'], 1e6, '{:.2f}')} / {spread(l, lambda x: x['steady_copy_s'], 1e6, '{:.2f}')} |")
+              f"{spread(l, lambda x: x['steady_s'], 1e6, '{:.2f}')} / {spread(l, lambda x: x['steady_copy_s'], 1e6, '{:.2f}')} | "
+              f"{mb(med(x['rss_after_reads']['VmRSS'] for x in g))} (file-backed "
+              f"{mb(med(x['rss_after_reads']['RssFile'] for x in g))}) |")
     print("\n### cold page cache: open + 1,000 random reads, bytes copied out (s; median [min–max])\n")
     print("| dataset | GTN | LMDB | GTN / LMDB | GTN open alone (ms) | LMDB open alone (ms) |")
     print("|---|---|---|---|---|---|")
