@@ -35,6 +35,36 @@ TEST(ImageCodec, PngIsLossless) {
   }
 }
 
+TEST(ImageCodec, SixteenBitPngIsLosslessAndUngammaed) {
+  std::mt19937 rng(3);
+  for (Shape shape : {Shape{5, 7, 1}, Shape{4, 6, 2}, Shape{3, 5, 3}, Shape{6, 2, 4}}) {
+    std::vector<uint16_t> px(static_cast<size_t>(shape_numel(shape)));
+    for (auto& p : px) p = static_cast<uint16_t>(rng());
+    px[0] = 58;
+    auto enc = encode_image(Compression::kPng, DType::kUInt16, px.data(), shape);
+    ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+    auto header = probe_image(*enc);
+    ASSERT_TRUE(header.ok());
+    EXPECT_EQ(header->dtype, DType::kUInt16);
+    EXPECT_EQ(header->bit_depth, 16);
+    EXPECT_EQ(header->shape, shape);
+    std::vector<uint16_t> back(px.size());
+    ASSERT_TRUE(decode_image(Compression::kPng, DType::kUInt16, *enc, shape, back.data()).ok());
+    EXPECT_EQ(back, px);
+    // A 16-bit file is not silently read as 8 bits.
+    std::vector<uint8_t> narrow(px.size());
+    EXPECT_EQ(decode_image(Compression::kPng, *enc, shape, narrow.data()).code(), StatusCode::kCorruption);
+  }
+  EXPECT_TRUE(check_image(Compression::kPng, DType::kUInt16, {4, 4, 3}).ok());
+  EXPECT_FALSE(check_image(Compression::kJpeg, DType::kUInt16, {4, 4, 3}).ok());
+}
+
+TEST(ImageCodec, ProbeNamesWhatTheBytesAre) {
+  EXPECT_NE(probe_image("").status().message().find("an empty file"), std::string::npos);
+  EXPECT_NE(probe_image(std::string("\0\0\1\0\1\0", 6)).status().message().find("ICO"), std::string::npos);
+  EXPECT_NE(probe_image("GIF89a....").status().message().find("GIF"), std::string::npos);
+}
+
 TEST(ImageCodec, JpegIsCloseToTheOriginal) {
   for (Shape shape : {Shape{64, 64, 3}, Shape{33, 17}, Shape{20, 30, 1}}) {
     auto px = smooth_image(shape);

@@ -1,73 +1,84 @@
 #include "gtn/ingest/image_file.h"
 
-#include <png.h>
-#include <turbojpeg.h>
+#include <cstring>
 
-#include "gtn/codec/image_codec.h"
 #include "gtn/ingest/file_util.h"
 
 namespace gtn::ingest {
 namespace {
 
-bool has_jpeg_magic(std::string_view b) { return b.size() >= 3 && b.substr(0, 3) == "\xFF\xD8\xFF"; }
-bool has_png_magic(std::string_view b) { return b.size() >= 8 && b.substr(0, 8) == "\x89PNG\r\n\x1A\n"; }
-
-Result<Shape> jpeg_shape(std::string_view bytes) {
-  tjhandle h = tjInitDecompress();
-  if (!h) return Status::Internal("cannot create a TurboJPEG decompressor");
-  int w = 0, ht = 0, subsamp = 0, colorspace = 0;
-  int rc = tjDecompressHeader3(h, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), &w, &ht,
-                               &subsamp, &colorspace);
-  std::string err = rc != 0 ? tjGetErrorStr2(h) : "";
-  tjDestroy(h);
-  if (rc != 0) return Status::InvalidArgument("JPEG header does not parse: " + err);
-  return Shape{ht, w, colorspace == TJCS_GRAY ? 1 : 3};
-}
-
-Result<Shape> png_shape(std::string_view bytes) {
-  png_image image{};
-  image.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size())) {
-    std::string msg = image.message;
-    png_image_free(&image);
-    return Status::InvalidArgument("PNG header does not parse: " + msg);
+template <typename T>
+void convert(const T* in, int cin, T* out, int cout, size_t pixels) {
+  constexpr uint64_t kMax = sizeof(T) == 1 ? 0xFF : 0xFFFF;
+  for (size_t p = 0; p < pixels; ++p, in += cin, out += cout) {
+    uint64_t r, g, b, a = kMax;
+    if (cin <= 2) {
+      r = g = b = in[0];
+      if (cin == 2) a = in[1];
+    } else {
+      r = in[0];
+      g = in[1];
+      b = in[2];
+      if (cin == 4) a = in[3];
+    }
+    if (cout <= 2) {
+      // Pillow's ITU-R 601-2 luma: (19595 R + 38470 G + 7471 B + 0x8000) >> 16; grey stays grey.
+      out[0] = static_cast<T>(cin <= 2 ? r : (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
+      if (cout == 2) out[1] = static_cast<T>(a);
+    } else {
+      out[0] = static_cast<T>(r);
+      out[1] = static_cast<T>(g);
+      out[2] = static_cast<T>(b);
+      if (cout == 4) out[3] = static_cast<T>(a);
+    }
   }
-  Shape shape{static_cast<int64_t>(image.height), static_cast<int64_t>(image.width),
-              static_cast<int64_t>(PNG_IMAGE_SAMPLE_CHANNELS(image.format))};
-  png_image_free(&image);
-  return shape;
 }
 
 }  // namespace
 
 Result<ImageFile> probe_image(std::string bytes) {
   ImageFile image;
-  if (has_jpeg_magic(bytes)) {
-    image.format = Compression::kJpeg;
-    GTN_ASSIGN_OR_RETURN(image.shape, jpeg_shape(bytes));
-  } else if (has_png_magic(bytes)) {
-    image.format = Compression::kPng;
-    GTN_ASSIGN_OR_RETURN(image.shape, png_shape(bytes));
-  } else {
-    return Status::InvalidArgument("not a JPEG or PNG image (unrecognised magic bytes)");
-  }
-  GTN_RETURN_IF_ERROR(codec::check_image(image.format, DType::kUInt8, image.shape));
+  GTN_ASSIGN_OR_RETURN(image.header, codec::probe_image(bytes));
+  GTN_RETURN_IF_ERROR(codec::check_image(image.header.format, image.header.dtype, image.header.shape));
   image.bytes = std::move(bytes);
   return image;
 }
 
 Result<ImageFile> read_image_file(const std::string& path) {
   GTN_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
-  Result<ImageFile> image = probe_image(std::move(bytes));
-  if (!image.ok()) return image.status().WithContext(path);
-  return image;
+  return probe_image(std::move(bytes));
 }
 
 Result<Array> decode_image_file(const ImageFile& image) {
-  Array pixels = Array::Zeros(DType::kUInt8, image.shape);
-  Status st = codec::decode_image(image.format, image.bytes, image.shape, static_cast<uint8_t*>(pixels.mutable_data()));
+  Array pixels = Array::Zeros(image.header.dtype, image.header.shape);
+  Status st = codec::decode_image(image.header.format, image.header.dtype, image.bytes, image.header.shape,
+                                  pixels.mutable_data());
   if (!st.ok()) return Status::InvalidArgument(st.message());
   return pixels;
+}
+
+int mode_channels(ImageMode mode, int decoded) {
+  switch (mode) {
+    case ImageMode::kKeep: return decoded;
+    case ImageMode::kL: return 1;
+    case ImageMode::kLA: return 2;
+    case ImageMode::kRGB: return 3;
+    case ImageMode::kRGBA: return 4;
+  }
+  return decoded;
+}
+
+Array convert_channels(const Array& pixels, int channels) {
+  const Shape& s = pixels.shape();
+  int cin = s.size() == 3 ? static_cast<int>(s[2]) : 1;
+  Array out = Array::Zeros(pixels.dtype(), {s[0], s[1], channels});
+  auto n = static_cast<size_t>(s[0] * s[1]);
+  if (pixels.dtype() == DType::kUInt16) {
+    convert(pixels.data_as<uint16_t>(), cin, static_cast<uint16_t*>(out.mutable_data()), channels, n);
+  } else {
+    convert(pixels.data_as<uint8_t>(), cin, static_cast<uint8_t*>(out.mutable_data()), channels, n);
+  }
+  return out;
 }
 
 }  // namespace gtn::ingest

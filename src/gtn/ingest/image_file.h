@@ -1,30 +1,36 @@
-// Image files (JPEG, PNG) read for ingest: the file's bytes, its format, and the decoded
-// pixels as a uint8 Array of shape (H, W, C) — C = 1 for grayscale, 2 gray+alpha, 3 RGB,
-// 4 RGBA (JPEG: 1 or 3; palette PNGs decode to RGB or RGBA).
+// Image files (JPEG, PNG) read for ingest: the file's bytes, what its header says it
+// decodes to (codec::ImageHeader: format, uint8/uint16, (H, W, C)), the decoded pixels,
+// and the channel conversions of ImageMode.
 #pragma once
 
 #include <string>
-#include <string_view>
 
-#include "gtn/dataset.h"
+#include "gtn/codec/image_codec.h"
+#include "gtn/ingest.h"
 #include "gtn/result.h"
 #include "gtn/tensor.h"
 
 namespace gtn::ingest {
 
 struct ImageFile {
-  std::string bytes;                        // the file as stored on disk
-  Compression format = Compression::kNone;  // kJpeg or kPng, from the file's magic bytes
-  Shape shape;                              // decoded (H, W, C)
+  std::string bytes;  // the file as stored on disk
+  codec::ImageHeader header;
 };
 
-// Reads the header of JPEG or PNG `bytes` (InvalidArgument if it is neither).
+// Probes `bytes` (InvalidArgument when they are not a JPEG or PNG image, e.g. an ICO or an
+// empty file, or the header does not parse).
 Result<ImageFile> probe_image(std::string bytes);
 
-// Reads and probes the image file at `path` (errors name the path).
+// Reads and probes the image file at `path`.
 Result<ImageFile> read_image_file(const std::string& path);
 
-// Decodes a probed image into its pixels.
+// Decodes a probed image into its pixels, as decoded (header.dtype, header.shape).
 Result<Array> decode_image_file(const ImageFile& image);
+
+// The channels an image with `decoded` channels has after `mode`.
+int mode_channels(ImageMode mode, int decoded);
+
+// Converts (H, W, C) uint8/uint16 pixels to `channels` channels (see ImageMode).
+Array convert_channels(const Array& pixels, int channels);
 
 }  // namespace gtn::ingest

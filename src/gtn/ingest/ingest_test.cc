@@ -1,4 +1,4 @@
-#include "gtn/ingest/ingest.h"
+#include "gtn/ingest.h"
 
 #include <gtest/gtest.h>
 
@@ -136,7 +136,7 @@ TEST_F(IngestTest, MissingImagePathNamesColumnAndRow) {
   auto report = ingest((root_ / "t.csv").string(), *ds);
   ASSERT_FALSE(report.ok());
   EXPECT_NE(report.status().message().find("column 'img'"), std::string::npos);
-  EXPECT_NE(report.status().message().find("row 1"), std::string::npos);
+  EXPECT_NE(report.status().message().find("item 1 of 1 (line 2)"), std::string::npos);
 }
 
 TEST_F(IngestTest, SecondIngestAppendsToTheSameTensorsOnly) {
@@ -157,6 +157,108 @@ TEST_F(IngestTest, FormatDetectionAndBadFormatNames) {
   std::ofstream(root_ / "x.txt") << "?";
   EXPECT_FALSE(detect_source_format((root_ / "x.txt").string()).ok());
   EXPECT_EQ(detect_source_format((root_ / "missing").string()).status().code(), StatusCode::kNotFound);
+}
+
+// A failure in the middle of a second ingest leaves the dataset exactly as it was.
+TEST_F(IngestTest, FailureRollsBackToTheDatasetBeforeTheCall) {
+  std::ofstream(root_ / "a.csv") << "x,img\n1,p.png\n";
+  write_image(root_ / "p.png", Compression::kPng, 4);
+  std::ofstream(root_ / "b.csv") << "x,img\n2,p.png\n3,p.png\n4,missing.png\n5,p.png\n";
+  auto ds = open("ds");
+  ASSERT_TRUE(ingest((root_ / "a.csv").string(), *ds).ok());
+  IngestOptions options;
+  options.batch_size = 2;  // the first batch is written before the failure
+  auto bad = ingest((root_ / "b.csv").string(), *ds, options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("item 3 of 4 (line 4) failed after 2 item(s) were read"), std::string::npos)
+      << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("missing.png"), std::string::npos);
+  EXPECT_EQ(ds->size(), 1u);
+  ds.reset();
+  auto again = open("ds");
+  EXPECT_EQ(again->size(), 1u);
+  EXPECT_EQ(*again->read("x", 0)->data_as<int64_t>(), 1);
+}
+
+TEST_F(IngestTest, FailureDeletesTheTensorsTheCallCreated) {
+  std::ofstream(root_ / "b.csv") << "x,y\n1,2\n3\n";
+  auto ds = open("ds");
+  auto bad = ingest((root_ / "b.csv").string(), *ds);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("has 1 fields, expected 2"), std::string::npos);
+  EXPECT_TRUE(ds->tensor_names().empty());
+  EXPECT_EQ(ds->size(), 0u);
+}
+
+TEST_F(IngestTest, SkipErrorsReportsEachSkippedItem) {
+  write_image(root_ / "src/a/1.png", Compression::kPng, 1);
+  std::ofstream(root_ / "src/a/empty.png");  // an empty file named .png
+  std::string ico("\0\0\1\0\1\0\x10\x10\0\0", 10);
+  fs::create_directories(root_ / "src/b");
+  std::ofstream(root_ / "src/b/icon.png", std::ios::binary).write(ico.data(), static_cast<std::streamsize>(ico.size()));
+  write_image(root_ / "src/b/2.png", Compression::kPng, 2);
+  IngestOptions options;
+  options.on_error = OnError::kSkip;
+  auto report = ingest((root_ / "src").string(), (root_ / "ds").string(), options, OpenOptions{});
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->samples, 2u);
+  EXPECT_EQ(report->items, 4u);
+  ASSERT_EQ(report->skipped.size(), 2u);
+  EXPECT_EQ(report->skipped[0].item, "a/empty.png");
+  EXPECT_NE(report->skipped[0].reason.find("an empty file"), std::string::npos);
+  EXPECT_EQ(report->skipped[1].item, "b/icon.png");
+  EXPECT_NE(report->skipped[1].reason.find("ICO"), std::string::npos);
+  // Without skipping, the same folder fails and leaves no dataset behind.
+  auto strict = ingest((root_ / "src").string(), (root_ / "ds2").string(), IngestOptions{}, OpenOptions{});
+  ASSERT_FALSE(strict.ok());
+  EXPECT_NE(strict.status().message().find("item 2 of 4 (a/empty.png) failed after 1 item(s) were read"),
+            std::string::npos) << strict.status().ToString();
+  EXPECT_FALSE(fs::exists(root_ / "ds2"));
+}
+
+TEST_F(IngestTest, NoDatasetIsCreatedWhenTheSourceIsMissing) {
+  auto r = ingest((root_ / "missing.csv").string(), (root_ / "ds").string(), IngestOptions{}, OpenOptions{});
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(fs::exists(root_ / "ds"));
+  std::ofstream(root_ / "empty.csv");
+  EXPECT_FALSE(ingest((root_ / "empty.csv").string(), (root_ / "ds").string(), IngestOptions{}, OpenOptions{}).ok());
+  EXPECT_FALSE(fs::exists(root_ / "ds"));
+}
+
+TEST_F(IngestTest, SixteenBitPngsAreLossless) {
+  std::vector<uint16_t> px(4 * 3 * 3);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = static_cast<uint16_t>(i * 2917 + 58);
+  auto png = codec::encode_image(Compression::kPng, DType::kUInt16, px.data(), {4, 3, 3});
+  ASSERT_TRUE(png.ok()) << png.status().ToString();
+  fs::create_directories(root_ / "src/c");
+  std::ofstream(root_ / "src/c/x.png", std::ios::binary).write(png->data(), static_cast<std::streamsize>(png->size()));
+  auto ds = open("ds");
+  auto report = ingest((root_ / "src").string(), *ds);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(ds->tensor_info("images")->dtype, DType::kUInt16);
+  auto img = ds->read("images", 0);
+  ASSERT_TRUE(img.ok()) << img.status().ToString();
+  EXPECT_EQ(img->shape(), (Shape{4, 3, 3}));
+  EXPECT_EQ(std::vector<uint16_t>(img->data_as<uint16_t>(), img->data_as<uint16_t>() + px.size()), px);
+}
+
+TEST_F(IngestTest, SourceBytesAreKeptWhenTheCompressionMatches) {
+  write_image(root_ / "src/a/1.jpg", Compression::kJpeg, 1, 16, 16);
+  std::ifstream in(root_ / "src/a/1.jpg", std::ios::binary);
+  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto ds = open("ds");
+  auto report = ingest((root_ / "src").string(), *ds);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->kept_encoded, 1u);
+  EXPECT_EQ(ds->tensor_info("images")->sample_compression, Compression::kJpeg);
+  // The stored sample decodes to exactly what the file decodes to (no second JPEG pass).
+  auto probed = codec::probe_image(file);
+  ASSERT_TRUE(probed.ok());
+  std::vector<uint8_t> want(16 * 16 * 3);
+  ASSERT_TRUE(codec::decode_image(Compression::kJpeg, file, probed->shape, want.data()).ok());
+  auto img = ds->read("images", 0);
+  ASSERT_TRUE(img.ok()) << img.status().ToString();
+  EXPECT_EQ(std::vector<uint8_t>(img->data_as<uint8_t>(), img->data_as<uint8_t>() + img->nbytes()), want);
 }
 
 }  // namespace

@@ -28,7 +28,16 @@ TEST(Csv, SkipsBlankLinesAndByteOrderMark) {
 }
 
 TEST(Csv, ErrorsNameTheProblem) {
-  EXPECT_NE(parse_csv("a,b\n1,2,3\n").status().message().find("record 2 has 3 fields, expected 2"), std::string::npos);
+  // A bad record is a row error (the driver fails or skips it), not a parse failure.
+  auto bad = parse_csv("a,b\n1,2,3\n4,5\n");
+  ASSERT_TRUE(bad.ok());
+  ASSERT_EQ(bad->num_rows(), 2u);
+  EXPECT_EQ(bad->row_names[0], "line 2");
+  EXPECT_NE(bad->row_errors[0].find("has 3 fields, expected 2"), std::string::npos);
+  EXPECT_EQ(bad->row_errors[1], "");
+  auto latin = parse_csv("a,b\ncaf\xE9,1\n");
+  ASSERT_TRUE(latin.ok());
+  EXPECT_NE(latin->row_errors[0].find("invalid UTF-8 (byte 0xE9"), std::string::npos);
   EXPECT_NE(parse_csv("a,b\n\"1,2\n").status().message().find("unterminated"), std::string::npos);
   EXPECT_NE(parse_csv("a,a\n1,2\n").status().message().find("repeats"), std::string::npos);
   EXPECT_FALSE(parse_csv("").ok());
@@ -76,10 +85,45 @@ TEST(Jsonl, ColumnsInFirstSeenOrderWithMissingKeysAsNull) {
   EXPECT_EQ(t->columns[2][1].size(), 2u);
 }
 
-TEST(Jsonl, ErrorsNameTheLine) {
-  EXPECT_NE(parse_jsonl("{\"a\": 1}\n{bad\n").status().message().find("line 2"), std::string::npos);
-  EXPECT_NE(parse_jsonl("[1, 2]\n").status().message().find("not a JSON object"), std::string::npos);
+TEST(Jsonl, BadLinesAreRowErrors) {
+  auto t = parse_jsonl("{\"a\": 1}\n{bad\n[1, 2]\n");
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t->num_rows(), 3u);
+  EXPECT_EQ(t->row_names[1], "line 2");
+  EXPECT_NE(t->row_errors[1].find("not valid JSON"), std::string::npos);
+  EXPECT_NE(t->row_errors[2].find("not a JSON object"), std::string::npos);
   EXPECT_FALSE(parse_jsonl("\n\n").ok());
+}
+
+TEST(Jsonl, OutOfRangeIntegersKeepTheirDigits) {
+  auto t = parse_jsonl("{\"n\": 1, \"m\": {\"k\": 123456789012345678901234567890}}\n"
+                       "{\"n\": 123456789012345678901234567890, \"m\": 2.5e300}\n");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_TRUE(t->columns[0][1].is_binary());
+  EXPECT_EQ(dump_cell(t->columns[0][1]), "123456789012345678901234567890");
+  EXPECT_EQ(dump_cell(t->columns[1][0]), "{\"k\":123456789012345678901234567890}");
+  EXPECT_TRUE(t->columns[1][1].is_number_float());
+}
+
+TEST(Csv, HeaderRules) {
+  // All numbers on the first line: no header, columns column_0...
+  auto no = parse_csv("1,2\n3,4\n", ',', CsvHeader::kAuto);
+  ASSERT_TRUE(no.ok());
+  EXPECT_EQ(no->names, (std::vector<std::string>{"column_0", "column_1"}));
+  EXPECT_EQ(no->num_rows(), 2u);
+  // scikit-learn's count header.
+  auto count = parse_csv("2,2,setosa,virginica\n5.1,3.5,0\n4.9,3.0,1\n", ',', CsvHeader::kAuto);
+  ASSERT_TRUE(count.ok());
+  EXPECT_TRUE(count->count_header);
+  EXPECT_EQ(count->names, (std::vector<std::string>{"feature_0", "feature_1", "target"}));
+  EXPECT_EQ(count->count_class_names, (std::vector<std::string>{"setosa", "virginica"}));
+  // A first line that is not a count header when asked for one.
+  EXPECT_FALSE(parse_csv("a,b\n1,2\n", ',', CsvHeader::kCount).ok());
+  EXPECT_NE(parse_csv("3,1\n1,2\n", ',', CsvHeader::kCount).status().message().find("says 3 rows"), std::string::npos);
+  // Another delimiter, and an empty header name.
+  auto semi = parse_csv(";x\n1;2\n", ';', CsvHeader::kYes);
+  ASSERT_TRUE(semi.ok());
+  EXPECT_EQ(semi->names, (std::vector<std::string>{"column_0", "x"}));
 }
 
 }  // namespace
