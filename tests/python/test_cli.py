@@ -132,7 +132,7 @@ def test_bad_command_lines_exit_1_with_one_clear_line(tmp_path):
     assert "path is required" in line and "gtn show --help" in line
     line = error_line(run("info", tmp_path, "--bogus", ok=False))
     assert "--bogus" in line and "gtn info --help" in line
-    assert "extra" in error_line(run("fsck", tmp_path, tmp_path, ok=False)).lower()
+    assert "not expected" in error_line(run("fsck", tmp_path, tmp_path, ok=False))
     assert "--samples" in error_line(run("demo", "--samples", "many", ok=False))
     assert "--samples must be at least 1" in error_line(run("demo", "--dir", tmp_path, "--samples", 0, ok=False))
     assert "--reads must be at least 1" in error_line(run("demo", "--dir", tmp_path, "--reads", 0, ok=False))
@@ -218,3 +218,28 @@ def test_show_out_npy_is_what_numpy_reads_for_every_dtype(tmp_path):
         got = np.load(out)
         assert got.dtype == np.asarray(want).dtype and got.shape == np.asarray(want).shape
         np.testing.assert_array_equal(got, want)
+
+
+def test_progress_bars_are_drawn_on_a_terminal_only(tmp_path):
+    import pty
+    leader, follower = pty.openpty()
+    p = subprocess.run([GTN_CLI, "demo", "--dir", str(tmp_path), "--samples", "40", "--reads", "10"],
+                       stdout=subprocess.PIPE, stderr=follower, timeout=300)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    tty = b"".join(chunks).decode()
+    assert p.returncode == 0
+    assert "generate [" in tty and "40/40" in tty and "#" * 30 in tty
+    assert tty.count("\r") >= 3 and "ingest images [" in tty and "ingest captions.jsonl [" in tty
+    # Not a terminal: no bar at all.
+    quiet = run("demo", "--dir", tmp_path, "--samples", 40, "--reads", 10)
+    assert "[" not in quiet.stderr

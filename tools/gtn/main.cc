@@ -5,6 +5,7 @@
 #include <string>
 
 #include "command.h"
+#include "progress_bar.h"
 
 namespace gtn::cli {
 
@@ -19,6 +20,7 @@ RegisterCommand::RegisterCommand(int order, RegisterFn fn) {
 
 void exit_on_error(const Status& status) {
   if (status.ok()) return;
+  ProgressBar::end_active_line();
   std::fprintf(stderr, "gtn: error: %s\n", status.ToString().c_str());
   std::exit(1);
 }

@@ -9,8 +9,20 @@ namespace gtn::cli {
 ProgressBar::ProgressBar(std::string label)
     : label_(std::move(label)), enabled_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
 
+ProgressBar* ProgressBar::active_ = nullptr;
+
 ProgressBar::~ProgressBar() {
+  end_line();
+  if (active_ == this) active_ = nullptr;
+}
+
+void ProgressBar::end_line() {
   if (drawn_) std::fputc('\n', stderr);
+  drawn_ = false;
+}
+
+void ProgressBar::end_active_line() {
+  if (active_) active_->end_line();
 }
 
 void ProgressBar::update(uint64_t done, uint64_t total) {
@@ -26,13 +38,13 @@ void ProgressBar::update(uint64_t done, uint64_t total) {
 void ProgressBar::finish() {
   if (!enabled_) return;
   draw(last_done_, last_total_);
-  std::fputc('\n', stderr);
-  drawn_ = false;
+  end_line();
 }
 
 void ProgressBar::draw(uint64_t done, uint64_t total) {
   constexpr int kWidth = 30;
   double frac = total ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
+  frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
   int filled = static_cast<int>(frac * kWidth);
   std::string bar(static_cast<size_t>(filled), '#');
   bar.append(static_cast<size_t>(kWidth - filled), '.');
@@ -42,6 +54,7 @@ void ProgressBar::draw(uint64_t done, uint64_t total) {
                static_cast<unsigned long long>(done), static_cast<unsigned long long>(total), rate);
   std::fflush(stderr);
   drawn_ = true;
+  active_ = this;
 }
 
 }  // namespace gtn::cli

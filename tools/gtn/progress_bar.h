@@ -15,9 +15,13 @@ class ProgressBar {
   void update(uint64_t done, uint64_t total);
   // Draws the final state and ends the line.
   void finish();
+  // Ends the line of the bar drawn last, if it is still open (before an error message).
+  static void end_active_line();
 
  private:
   void draw(uint64_t done, uint64_t total);
+  void end_line();
+  static ProgressBar* active_;
   std::string label_;
   bool enabled_;
   bool drawn_ = false;
