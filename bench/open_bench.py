@@ -14,7 +14,9 @@ fresh Python process so that nothing is mapped or cached in the process beforeha
   cold   the dataset's own files evicted from the page cache with
          posix_fadvise(POSIX_FADV_DONTNEED) (after fsync, so every page is clean), then
          open + 1,000 random whole-sample reads with the bytes copied out (a view that is
-         never touched reads nothing from disk), for GTN and LMDB, repeated
+         never touched reads nothing from disk), for GTN and LMDB (with its default
+         readahead, and with readahead=False), repeated; /proc/self/io gives the bytes
+         each process read from disk
 
     GTN_CORE_DIR=build/<dir>/python PYTHONPATH=python .venv/bin/python bench/open_bench.py --sizes 0.65,2,4
 """
@@ -170,9 +172,11 @@ class GtnReader:
 
 
 class LmdbReader:
+    readahead = True
+
     def __init__(self, path):
         import lmdb
-        self.env = lmdb.open(path, readonly=True, lock=False, subdir=True)
+        self.env = lmdb.open(path, readonly=True, lock=False, subdir=True, readahead=self.readahead)
         self.txn = self.env.begin(buffers=True)
         self.txn_bytes = self.env.begin()
         self.n = self.env.stat()["entries"]
@@ -192,7 +196,23 @@ class LmdbReader:
         return self.n
 
 
-READERS = {"gtn": GtnReader, "lmdb": LmdbReader}
+class LmdbNoReadahead(LmdbReader):
+    readahead = False  # MADV_RANDOM on the map: py-lmdb's advice for random reads of a large database
+
+
+READERS = {"gtn": GtnReader, "lmdb": LmdbReader, "lmdb-noreadahead": LmdbNoReadahead}
+
+
+def io_read_bytes():
+    """Bytes this process caused to be read from storage (page faults included)."""
+    try:
+        with open("/proc/self/io") as f:
+            for line in f:
+                if line.startswith("read_bytes:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
 
 
 def child(args):
@@ -201,6 +221,7 @@ def child(args):
     import lmdb  # noqa: F401
     cls = READERS[args.system]
     rss0 = vm_rss()
+    io0 = io_read_bytes()
     t0 = time.perf_counter()
     r = cls(args.path)
     n = len(r)
@@ -213,7 +234,8 @@ def child(args):
     for i in first:
         get(i)
     t_first = time.perf_counter() - t0
-    out = {"open_s": t_open, "n": n, "rss_before_open": rss0, "rss_after_open": rss_open, "first_1000_s": t_first}
+    out = {"open_s": t_open, "n": n, "rss_before_open": rss0, "rss_after_open": rss_open, "first_1000_s": t_first,
+           "io_read_bytes": io_read_bytes() - io0}
     if args.mode == "warm":
         out["rss_after_first"] = vm_rss()
         # Steady state: every sample read once (copied out, so every page and block is
@@ -289,12 +311,13 @@ def main():
             for system in ("gtn", "lmdb"):
                 warm(paths[system])
                 row[f"{system}_warm"] = [run_child(system, paths[system], "warm", 7 + k) for k in range(3)]
-            for system in ("gtn", "lmdb"):
+            for system in ("gtn", "lmdb", "lmdb-noreadahead"):
                 row[f"{system}_cold"] = []
                 for k in range(args.cold_repeats):
-                    evict(paths[system])
-                    row[f"{system}_cold_cached_before"] = cached_fraction(paths[system])
-                    row[f"{system}_cold"].append(run_child(system, paths[system], "cold", 100 + k))
+                    path = paths[system.split("-")[0]]
+                    evict(path)
+                    row[f"{system}_cold_cached_before"] = cached_fraction(path)
+                    row[f"{system}_cold"].append(run_child(system, path, "cold", 100 + k))
             row["load_after"] = os.getloadavg()
             results.append(row)
             for path in paths.values():
@@ -334,16 +357,20 @@ def report(results):
               f"{spread(l, lambda x: x['steady_s'], 1e6, '{:.2f}')} / {spread(l, lambda x: x['steady_copy_s'], 1e6, '{:.2f}')} | "
               f"{mb(med(x['rss_after_reads']['VmRSS'] for x in g))} (file-backed "
               f"{mb(med(x['rss_after_reads']['RssFile'] for x in g))}) |")
-    print("\n### cold page cache: open + 1,000 random reads, bytes copied out (s; median [min–max])\n")
-    print("| dataset | GTN | LMDB | GTN / LMDB | GTN open alone (ms) | LMDB open alone (ms) |")
-    print("|---|---|---|---|---|---|")
+    print("\n### cold page cache: open + 1,000 random reads, bytes copied out (s; median [min–max] of "
+          f"{len(results[0]['gtn_cold']) if results else 0} processes)\n")
+    print("| dataset | GTN | LMDB (readahead on, the default) | LMDB (readahead=False) | GTN / best LMDB | "
+          "read from disk per sample: GTN / LMDB / LMDB no readahead (KB) | GTN open alone (ms) | LMDB open alone (ms) |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
-        g, l = r["gtn_cold"], r["lmdb_cold"]
-        tg = [x["open_s"] + x["first_1000_s"] for x in g]
-        tl = [x["open_s"] + x["first_1000_s"] for x in l]
-        print(f"| {r['gb']} GB, {r['samples']:,} samples | {med(tg):.3f} [{min(tg):.3f}–{max(tg):.3f}] | "
-              f"{med(tl):.3f} [{min(tl):.3f}–{max(tl):.3f}] | {med(tg) / med(tl):.2f} | "
-              f"{spread(g, lambda x: x['open_s'], 1e3, '{:.2f}')} | {spread(l, lambda x: x['open_s'], 1e3, '{:.2f}')} |")
+        t = {s: [x["open_s"] + x["first_1000_s"] for x in r[f"{s}_cold"]] for s in ("gtn", "lmdb", "lmdb-noreadahead")}
+        io = {s: med(x["io_read_bytes"] for x in r[f"{s}_cold"]) / 1000 / 1e3 for s in t}
+        best = min(med(t["lmdb"]), med(t["lmdb-noreadahead"]))
+        cells = [f"{med(v):.3f} [{min(v):.3f}–{max(v):.3f}]" for v in t.values()]
+        print(f"| {r['gb']} GB, {r['samples']:,} samples | " + " | ".join(cells) + f" | {med(t['gtn']) / best:.2f} | "
+              f"{io['gtn']:.0f} / {io['lmdb']:.0f} / {io['lmdb-noreadahead']:.0f} | "
+              f"{spread(r['gtn_cold'], lambda x: x['open_s'], 1e3, '{:.2f}')} | "
+              f"{spread(r['lmdb_cold'], lambda x: x['open_s'], 1e3, '{:.2f}')} |")
     print("\nload average before/after each size: " + "; ".join(
         f"{r['gb']} GB: {' '.join(f'{x:.1f}' for x in r['load_before'])} / {' '.join(f'{x:.1f}' for x in r['load_after'])}"
         for r in results))
