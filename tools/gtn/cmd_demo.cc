@@ -14,9 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
-#include "gtn/codec/image_codec.h"
 #include "gtn/dataset.h"
-#include "gtn/ingest/ingest.h"
+#include "gtn/image.h"
+#include "gtn/ingest.h"
 #include "progress_bar.h"
 
 namespace gtn::cli {
@@ -76,8 +76,8 @@ Status generate(const fs::path& source, uint64_t samples) {
     int label = static_cast<int>(i % 4);
     std::vector<uint8_t> px = draw(label, rng, 48);
     bool png = label < 2;
-    GTN_ASSIGN_OR_RETURN(std::string bytes,
-                         codec::encode_image(png ? Compression::kPng : Compression::kJpeg, px.data(), {48, 48, 3}));
+    GTN_ASSIGN_OR_RETURN(Array image, Array::Copy(DType::kUInt8, {48, 48, 3}, px.data(), px.size()));
+    GTN_ASSIGN_OR_RETURN(std::string bytes, encode_image(image, png ? Compression::kPng : Compression::kJpeg));
     char name[32];
     std::snprintf(name, sizeof(name), "%05llu.%s", static_cast<unsigned long long>(i), png ? "png" : "jpg");
     fs::path rel = fs::path("images") / kClasses[label] / name;
@@ -109,6 +109,7 @@ Result<ingest::IngestReport> ingest_into(const fs::path& src, const fs::path& ds
 
 Status run(const DemoArgs& args) {
   if (args.samples == 0) return Status::InvalidArgument("--samples must be at least 1");
+  if (args.reads == 0) return Status::InvalidArgument("--reads must be at least 1");
   fs::path dir = args.dir.empty() ? fs::temp_directory_path() / "gtn-demo" : fs::path(args.dir);
   fs::path source = dir / "source";
   fs::path images_ds = dir / "images.gtn";
