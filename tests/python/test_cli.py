@@ -243,3 +243,43 @@ def test_progress_bars_are_drawn_on_a_terminal_only(tmp_path):
     # Not a terminal: no bar at all.
     quiet = run("demo", "--dir", tmp_path, "--samples", 40, "--reads", 10)
     assert "[" not in quiet.stderr
+
+
+def test_npy_files_numpy_writes_go_in_and_come_back_out(tmp_path):
+    """The one .npy reader (ingest) and writer (show --out) against numpy's own files."""
+    rng = np.random.default_rng(1)
+    for dt in ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+               "float16", "float32", "float64"]:
+        x = (rng.integers(0, 2, (5, 2, 3)) if dt == "bool" else rng.integers(0, 120, (5, 2, 3))).astype(dt)
+        np.save(tmp_path / f"{dt}.npy", x)
+        run("ingest", tmp_path / f"{dt}.npy", tmp_path / f"{dt}.gtn")
+        run("show", tmp_path / f"{dt}.gtn", 4, "-o", tmp_path / f"{dt}-4.npy")
+        back = np.load(tmp_path / f"{dt}-4.npy")
+        assert back.dtype == x.dtype and back.shape == (2, 3)
+        np.testing.assert_array_equal(back, x[4])
+    # A 1-d Fortran-order array is the same bytes as C order: read as it is.
+    np.save(tmp_path / "f1.npy", np.asfortranarray(np.arange(4.0)))
+    run("ingest", tmp_path / "f1.npy", tmp_path / "f1.gtn")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: np.save(p, np.ones(3, dtype=">f4")), "big-endian dtype '>f4' is not supported"),
+    (lambda p: np.save(p, np.asfortranarray(np.ones((3, 2)))), "is in Fortran order"),
+    (lambda p: np.save(p, np.array(["a", "b"])), "string arrays"),
+    (lambda p: np.save(p, np.ones(2, np.complex64)), "complex arrays"),
+    (lambda p: p.write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'}"), "no 'fortran_order'"),
+    (lambda p: p.write_bytes(b"PK\x03\x04 not numpy"), "not a valid .npy file"),
+])
+def test_bad_npy_files_exit_1_naming_the_file_and_the_fix(tmp_path, make, message):
+    path = tmp_path / "bad.npy"
+    make(path)
+    line = error_line(run("ingest", path, tmp_path / "ds", ok=False))
+    assert message in line and str(path) in line, line
+
+
+def test_truncated_npy_says_how_many_bytes(tmp_path):
+    np.save(tmp_path / "a.npy", np.ones((10, 4), np.float32))
+    raw = (tmp_path / "a.npy").read_bytes()
+    (tmp_path / "a.npy").write_bytes(raw[:-5])
+    line = error_line(run("ingest", tmp_path / "a.npy", tmp_path / "ds", ok=False))
+    assert "truncated: data holds 155 bytes, expected 160 for float32 shape (10, 4)" in line
