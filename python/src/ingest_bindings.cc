@@ -123,7 +123,7 @@ Result<DType> dtype_of(const nb::dlpack::dtype& t) {
                                  std::to_string(t.bits) + " bits)");
 }
 
-using CArray = nb::ndarray<nb::c_contig, nb::device::cpu>;
+using CArray = nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu>;
 
 Array array_from(const CArray& a) {
   DType dtype = unwrap(dtype_of(a.dtype()));
