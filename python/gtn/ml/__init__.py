@@ -3,7 +3,8 @@
     import gtn.ml
     m = gtn.ml.convert(fitted_sklearn_model, dtype="float64")   # or "float32"
     m.predict(X); m.predict_proba(X)        # the source model's methods
-    m.save("model.gtnml"); m2 = gtn.ml.load("model.gtnml")
+    m.save("model.gtnml"); m2 = gtn.ml.load("model.gtnml")   # also XGBoost .json / .ubj
+    pickle.dumps(m)                          # models pickle (multiprocessing)
     gtn.ml.supported()                       # what converts
 """
 import os

@@ -33,11 +33,26 @@ class CompiledGraph {
   Options options;
   std::string backend_name;
   std::unique_ptr<Executable> exe;
+  // A float32 graph whose metadata says "float64_input_exact": the same graph compiled in
+  // float64, run on float64 X (the source decides on X's float64 values, as
+  // HistGradientBoosting does: rounding X to float32 first would move rows across splits).
+  // (Executables may keep references into the graph and types they were compiled from.)
+  Graph graph64;
+  std::map<std::string, ValueInfo> types64;
+  std::unique_ptr<Executable> exe64;
 
   Status Build() {
     GTN_RETURN_IF_ERROR(check_backend(backend_name));
     const Backend* b = find_backend(backend_name);
     GTN_ASSIGN_OR_RETURN(exe, b->Compile(graph, types, options));
+    exe64.reset();
+    if (graph.dtype == DType::kFloat32 && graph.metadata.is_object() &&
+        graph.metadata.value("float64_input_exact", false)) {
+      graph64 = graph;
+      graph64.dtype = DType::kFloat64;
+      GTN_ASSIGN_OR_RETURN(types64, validate_graph(graph64));
+      GTN_ASSIGN_OR_RETURN(exe64, b->Compile(graph64, types64, options));
+    }
     return Status::OK();
   }
 };
@@ -129,7 +144,9 @@ std::string first_bytes(std::string_view b) {
 
 Result<Model> load_bytes(std::string bytes, const std::string& name, std::string_view backend) {
   GTN_RETURN_IF_ERROR(check_backend(backend));
-  if (bytes.empty()) return Status::InvalidArgument(name + " is empty; " + kExpected);
+  if (bytes.size() < sizeof(kModelMagic) && std::string_view(kModelMagic, sizeof(kModelMagic)).substr(0, bytes.size()) == bytes)
+    return Status::Corruption(name + (bytes.empty() ? " is empty (0 bytes)" : " is a truncated GTN model file") +
+                              "; " + kExpected);
   if (is_model_file(bytes)) {
     auto contents = parse_model_file(std::move(bytes));
     if (!contents.ok()) return contents.status().WithContext(name);
@@ -221,6 +238,21 @@ Result<std::vector<Array>> Model::Run(std::string_view method, const Array& X, i
   if (n_threads < 0) return Status::InvalidArgument("n_threads must be >= 0, got " + std::to_string(n_threads));
   GTN_RETURN_IF_ERROR(check_finite(X));
   if (X.dtype() == g.dtype) return impl_->exe->Run(m, X, n_threads);
+  if (X.dtype() == DType::kFloat64 && impl_->exe64) {
+    // Decide on the float64 values; return the float32 graph's output dtypes.
+    GTN_ASSIGN_OR_RETURN(std::vector<Array> outs, impl_->exe64->Run(m, X, n_threads));
+    const auto& names = g.outputs.at(m);
+    for (size_t i = 0; i < outs.size(); ++i) {
+      Array& o = outs[i];
+      if (o.dtype() != DType::kFloat64 || impl_->types.at(names[i]).dtype != DType::kFloat32) continue;
+      Array f = Array::Zeros(DType::kFloat32, o.shape());
+      const double* s = o.data_as<double>();
+      float* d = static_cast<float*>(f.mutable_data());
+      for (int64_t i = 0, n = o.numel(); i < n; ++i) d[i] = static_cast<float>(s[i]);
+      o = std::move(f);
+    }
+    return outs;
+  }
   Array cast = Array::Zeros(g.dtype, X.shape());
   int64_t n = X.numel();
   if (g.dtype == DType::kFloat32) {

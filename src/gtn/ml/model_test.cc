@@ -186,6 +186,7 @@ TEST(Model, PathsThatAreNotModelsAreClearErrors) {
   std::ofstream(empty).close();
   m = Model::Load(empty);
   ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kCorruption);
   EXPECT_NE(m.status().message().find("is empty"), std::string::npos) << m.status().message();
   std::string text = dir + "/notes.txt";
   std::ofstream(text) << "hello";
@@ -212,11 +213,11 @@ TEST(Model, GpuBackendIsAClearError) {
 }
 
 TEST(Model, BytesRoundTripKeepsOptions) {
-  auto m = Model::Compile(kLinearGraph, linear_constants());
-  ASSERT_TRUE(m.ok());
-  ASSERT_TRUE(m->SetOption("tile_rows", "7").ok());
-  std::string bytes = m->SerializeToString();
   for (const char* backend : {"cpu", "reference"}) {
+    auto m = Model::Compile(kLinearGraph, linear_constants(), backend);
+    ASSERT_TRUE(m.ok());
+    ASSERT_TRUE(m->SetOption("tile_rows", "7").ok());
+    std::string bytes = m->SerializeToString();
     auto back = Model::LoadBytes(bytes, backend);
     ASSERT_TRUE(back.ok()) << back.status().ToString();
     EXPECT_EQ(back->options().at("tile_rows"), "7");
@@ -225,6 +226,9 @@ TEST(Model, BytesRoundTripKeepsOptions) {
     ASSERT_TRUE(a.ok() && b.ok());
     EXPECT_EQ(std::memcmp(a->data(), b->data(), a->nbytes()), 0);
   }
+  auto m = Model::Compile(kLinearGraph, linear_constants());
+  ASSERT_TRUE(m.ok());
+  std::string bytes = m->SerializeToString();
   auto cut = Model::LoadBytes(bytes.substr(0, bytes.size() / 2));
   ASSERT_FALSE(cut.ok());
   EXPECT_EQ(cut.status().code(), StatusCode::kCorruption);

@@ -1,6 +1,5 @@
 // SvmProbability: libsvm's predict_proba for SVC(probability=True) in one op — Platt
-// scaling of the one-vs-one decision values, then (for three or more classes) libsvm's
-// pairwise coupling (Wu, Lin & Weng 2004, method 2), per row, in double precision, with
+// scaling of the one-vs-one decision values, then libsvm's pairwise coupling (Wu, Lin & Weng 2004, method 2), per row, in double precision, with
 // libsvm's own stopping rule. One op instead of an unrolled graph of ~k * 1,500 nodes.
 //
 // Inputs: dec [N, P] (libsvm's decision values, P = k(k-1)/2 pairs in libsvm's order
@@ -85,12 +84,9 @@ void svm_probability_row(int64_t k, const double* dec, const double* a, const do
       r[i * k + j] = v;
       r[j * k + i] = 1 - v;
     }
-  if (k == 2) {
-    p[0] = r[0 * k + 1];
-    p[1] = r[1 * k + 0];
-  } else {
-    multiclass_probability(k, r, p, s);
-  }
+  // scikit-learn's libsvm (3.10-based) couples two classes too; newer libsvm would
+  // return r[0][1], r[1][0] directly.
+  multiclass_probability(k, r, p, s);
 }
 
 Result<std::vector<ValueInfo>> infer_svm_probability(const NodeContext& ctx) {

@@ -141,4 +141,4 @@ def test_tree_strategies_agree(forest, multiclass):
     expected = forest.predict_proba(Xt)
     for strategy in ("gemm", "tree_traversal"):
         m.set_option("tree_strategy", strategy)
-        np.testing.assert_allclose(m.predict_proba(Xt), expected, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(m.predict_proba(Xt), expected, rtol=1e-12, atol=1e-12)

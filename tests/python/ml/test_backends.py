@@ -26,5 +26,5 @@ def test_reference_equals_cpu(name, dtype, request):
         if np.asarray(a).dtype.kind in "iuUOb":
             np.testing.assert_array_equal(a, b)
         else:
-            np.testing.assert_allclose(a, b, rtol=1e-5 if dtype == "float64" else 1e-4,
-                                       atol=1e-7 if dtype == "float64" else 1e-5)
+            np.testing.assert_allclose(a, b, rtol=1e-12 if dtype == "float64" else 1e-4,
+                                       atol=1e-12 if dtype == "float64" else 1e-5)

@@ -25,4 +25,4 @@ def test_graph_semantics(name, request):
         got = graph_numpy.run(graph_json, constants, method, Xt)
         if method == "predict" and "classes" in graph["metadata"]:
             got = np.asarray(graph["metadata"]["classes"])[got]
-        np.testing.assert_allclose(got, getattr(est, method)(Xt), rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(got, getattr(est, method)(Xt), rtol=1e-12, atol=1e-12)

@@ -73,6 +73,9 @@ def _hgb_raw(g, est, x):
             trees.append(_hgb_tree(predictor))
             targets.append(k)
     base = np.asarray(est._baseline_prediction, dtype=np.float64).reshape(-1)
+    # scikit-learn compares X's float64 values with the float64 thresholds (it casts X to
+    # float64, not float32): a float32 model given float64 X must decide on those values.
+    g.metadata["float64_input_exact"] = True
     return tree_ensemble(g, x, trees, est.n_trees_per_iteration_, "sum", base,
                          np.asarray(targets))
 

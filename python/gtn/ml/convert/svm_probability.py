@@ -2,7 +2,7 @@
 
 The node does what libsvm's svm_predict_probability does after the decision values, in
 double precision: Platt scaling of each one-vs-one decision value (probA, probB), clipped
-to [1e-7, 1 - 1e-7], then for three or more classes libsvm's pairwise coupling (Wu, Lin &
+to [1e-7, 1 - 1e-7], then libsvm's pairwise coupling (Wu, Lin &
 Weng 2004, method 2) with libsvm's own stopping rule (docs/ml/graph.md).
 """
 import numpy as np
