@@ -24,8 +24,10 @@ each peer and docs/benchmarks-storage.md), and timed on:
             each system's way of reaching the disk (fsync), see DURABILITY below
 
 Every system's reads are checked against the generated samples before timing. Each
-operation is repeated (--repeats, default 3, ingest included) and reported as the median
-with the spread (min-max) in brackets. Times are per sample, in microseconds.
+operation is repeated (--repeats, default 3, ingest included; the repetitions of all systems
+are interleaved, so that a change of load on a shared machine hits every system alike) and
+reported as the median with the spread (min-max) in brackets. Times are per sample, in
+microseconds.
 
     .venv/bin/pip install -r bench/requirements.txt
     GTN_CORE_DIR=build/<dir>/python PYTHONPATH=python .venv/bin/python bench/storage_bench.py --samples 20000
@@ -781,56 +783,64 @@ def logical_bytes(n, img):
     return n * ((IMAGE_BYTES if img else 0) + EMB_BYTES + 8) + text
 
 
-def run_system(cls, root, args, img):
-    try:
-        importlib.import_module(cls.module)
-    except Exception as e:  # noqa: BLE001 (any import failure means "not available")
-        return {"error": f"not available: {type(e).__name__}: {e}".splitlines()[0]}
+def run_rep(cls, root, args, img, rep, r):
+    """Repetition `rep` of every operation for one system, into the lists of `r`. The
+    repetitions of all systems are interleaved (every system's first, then every system's
+    second, ...) so that a change of load on a shared machine hits every system alike."""
+    if "error" in r:
+        return
+    if rep == 0:
+        try:
+            importlib.import_module(cls.module)
+        except Exception as e:  # noqa: BLE001 (any import failure means "not available")
+            r["error"] = f"not available: {type(e).__name__}: {e}".splitlines()[0]
+            return
+        r.update({k: [] for k in ("ingest", "ingest_durable", "open", "random", "random_copy", "batch", "scan",
+                                  "load")})
     n = args.samples
     path = os.path.join(root, cls.__name__.lower())
-    rng = np.random.default_rng(2024)
-    r = {k: [] for k in ("ingest", "ingest_durable", "open", "random", "random_copy", "batch", "scan")}
+    rng = np.random.default_rng(2024 + rep)
     try:
-        for rep in range(args.repeats):
-            _remove(path)
-            s = cls()
-            t0 = time.perf_counter()
-            s.build(path, n, img)
-            t1 = time.perf_counter()
-            s.durable(path)
-            t2 = time.perf_counter()
-            if getattr(s, "no_nondurable", False):
-                r["ingest"].append(None)
-                r.setdefault("extend_only", []).append(s.extend_s / n)
-            else:
-                r["ingest"].append((t1 - t0) / n)
-            r["ingest_durable"].append((t2 - t0) / n)
-            r["open"].append(time_open(cls, path))
-            s = cls()
-            s.open(path)
-            if rep == 0:
-                check(s, n, img, rng)
-                r["bytes_on_disk"] = sum(os.path.getsize(p) for p in files_of(path))
-            r["random"].append(time_random(s.get, n, args.reads, args.budget, rng))
-            if cls.copies:
-                r["random_copy"].append(r["random"][-1])
-            else:
-                r["random_copy"].append(time_random(s.get_copy, n, args.reads, args.budget, rng))
-            r["batch"].append(time_batches(s, n, args.batches, args.budget, rng))
-            if cls is GTN:  # the page-cache baseline, measured right before the scan it is compared with
-                files = files_of(path)
-                r.setdefault("read_bw", []).append(statistics.median(
-                    read_bandwidth(files, _scan_block(img))[0] for _ in range(3)))
-                r.setdefault("read_bw_fresh", []).append(statistics.median(
-                    read_bandwidth(files, _scan_block(img), True)[0] for _ in range(3)))
-            r["scan"].append(time_scan(s, n))
-            s.close()
-            del s
+        r["load"].append(os.getloadavg()[0])
+        _remove(path)
+        s = cls()
+        t0 = time.perf_counter()
+        s.build(path, n, img)
+        t1 = time.perf_counter()
+        s.durable(path)
+        t2 = time.perf_counter()
+        if getattr(s, "no_nondurable", False):
+            r["ingest"].append(None)
+            r.setdefault("extend_only", []).append(s.extend_s / n)
+        else:
+            r["ingest"].append((t1 - t0) / n)
+        r["ingest_durable"].append((t2 - t0) / n)
+        r["open"].append(time_open(cls, path))
+        s = cls()
+        s.open(path)
+        if rep == 0:
+            check(s, n, img, rng)
+            r["bytes_on_disk"] = sum(os.path.getsize(p) for p in files_of(path))
+        r["random"].append(time_random(s.get, n, args.reads, args.budget, rng))
+        if cls.copies:
+            r["random_copy"].append(r["random"][-1])
+        else:
+            r["random_copy"].append(time_random(s.get_copy, n, args.reads, args.budget, rng))
+        r["batch"].append(time_batches(s, n, args.batches, args.budget, rng))
+        if cls is GTN:  # the page-cache baseline, measured right before the scan it is compared with
+            files = files_of(path)
+            r.setdefault("read_bw", []).append(statistics.median(
+                read_bandwidth(files, _scan_block(img))[0] for _ in range(3)))
+            r.setdefault("read_bw_fresh", []).append(statistics.median(
+                read_bandwidth(files, _scan_block(img), True)[0] for _ in range(3)))
+        r["scan"].append(time_scan(s, n))
+        s.close()
+        del s
     except Exception as e:  # noqa: BLE001 (a peer that breaks is reported, not fatal)
-        return {"error": f"failed: {type(e).__name__}: {e}".splitlines()[0]}
+        r.clear()
+        r["error"] = f"failed: {type(e).__name__}: {e}".splitlines()[0]
     finally:
         _remove(path)
-    return r
 
 
 def _scan_block(img):
@@ -912,6 +922,8 @@ def report(results, schema, args, lbytes):
     if "extend_only" in gtn:
         lines.append(f"| GTN extend() calls alone, before close (µs/sample) | {cell(gtn['extend_only'])} |"
                      + " |" * (len(names) - 1))
+    lines.append("| load average (1 min) when measured | " + " | ".join(
+        " ".join(f"{x:.1f}" for x in ok[n]["load"]) for n in names) + " |")
     lines.append("| bytes on disk per sample | " + " | ".join(f"{ok[n]['bytes_on_disk'] / args.samples:,.0f}" for n in names)
                  + " |")
     for name, r in results.items():
@@ -992,17 +1004,20 @@ def main():
             img = schema == "image"
             batches(args.samples, img)  # generate before timing
             lbytes = logical_bytes(args.samples, img)
-            results = {}
-            for cls in SYSTEMS:
-                if only and cls.name.lower() not in only and cls.__name__.lower() not in only:
-                    continue
-                print(f"== {schema}: {cls.name} ... (load {load_average()})", file=sys.stderr, flush=True)
-                results[cls.name] = run_system(cls, root, args, img)
-                r = results[cls.name]
-                print("   " + (r["error"] if "error" in r else
-                              ", ".join(f"{k} {med(v) * 1e6:.2f}" for k, v in r.items()
-                                        if isinstance(v, list) and None not in v and not k.startswith("read_bw"))),
-                      file=sys.stderr, flush=True)
+            systems = [c for c in SYSTEMS
+                       if not only or c.name.lower() in only or c.__name__.lower() in only]
+            results = {c.name: {} for c in systems}
+            for rep in range(args.repeats):
+                for cls in systems:
+                    print(f"== {schema}: {cls.name}, repetition {rep + 1} ... (load {load_average()})",
+                          file=sys.stderr, flush=True)
+                    r = results[cls.name]
+                    run_rep(cls, root, args, img, rep, r)
+                    print("   " + (r["error"] if "error" in r else
+                                  ", ".join(f"{k} {v[-1] * 1e6:.2f}" for k, v in r.items()
+                                            if isinstance(v, list) and v and v[-1] is not None
+                                            and k not in ("load", "read_bw", "read_bw_fresh"))),
+                          file=sys.stderr, flush=True)
             print()
             print(report(results, schema, args, lbytes))
             out["schemas"][schema] = {"logical_bytes": lbytes, "results": results}
