@@ -160,5 +160,17 @@ TEST(CpuKernels, GatherOfArgMaxAndOneHot) {
   expect_backends_agree(g.dump(), consts, random_array(rng, DType::kFloat64, {33, 4}), 0, "argmax-gather");
 }
 
+TEST(CpuKernels, SvmProbability) {
+  // dec [N, P] for k classes (P = k(k-1)/2 = features), Platt coefficients as constants.
+  uint32_t seed = 400;
+  for (int64_t k : {2, 3, 4, 6}) {
+    OneNode c{"SvmProbability", {"X", "prob_a", "prob_b"}, {{"n_classes", k}},
+              {{"prob_a", {k * (k - 1) / 2}}, {"prob_b", {k * (k - 1) / 2}}}};
+    c.features = k * (k - 1) / 2;
+    check(c, DType::kFloat64, seed++, 0);  // the same code on both backends: identical bits
+    check(c, DType::kFloat32, seed++, 0);
+  }
+}
+
 }  // namespace
 }  // namespace gtn::ml
