@@ -135,8 +135,13 @@ struct InputColumn {
   // Either every row at once (fixed-shape numeric columns: first axis = rows) ...
   Array rows;
   // ... or one Array per row (ragged or text/json/bytes columns; an empty Array of the
-  // tensor's dtype is a missing value).
+  // tensor's dtype is a missing value) ...
   std::vector<Array> samples;
+  // ... or the bytes of one JPEG/PNG file per row: an image tensor, as for image files
+  // (dtype from the first image, options.image_mode, the files' bytes kept when the
+  // tensor's sample compression is their format; spec.sample_compression kNone = the most
+  // common format of the images unless options.image_compression says otherwise).
+  std::vector<std::string> images;
 };
 
 // Appends in-memory columns (equal lengths) to `dst`, all or nothing as ingest() (items

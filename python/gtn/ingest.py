@@ -47,7 +47,7 @@ def ingest(src, dst, format="auto", image_compression=None, batch_size=256, prog
     kind = _table_kind(src, format)
     if kind is not None:
         report = _ingest_table(src, kind, dst, on_error=on_error, batch_size=batch_size, progress=progress,
-                               **table_opts)
+                               image_compression=image_compression, mode=mode or "keep", **table_opts)
     else:
         report = _core.ingest(os.fspath(src), os.fspath(dst), format=format, image_compression=image_compression,
                               image_mode=mode or "keep", on_error=on_error, header=header, delimiter=delimiter,
@@ -80,8 +80,8 @@ def _table_kind(src, format):
     return None
 
 
-def _ingest_table(src, kind, dst, on_error, batch_size, progress, columns, label_column, class_names, stack,
-                  stack_name):
+def _ingest_table(src, kind, dst, on_error, batch_size, progress, image_compression, mode, columns, label_column,
+                  class_names, stack, stack_name):
     import pyarrow as pa
 
     if kind == "parquet":
@@ -133,7 +133,8 @@ def _ingest_table(src, kind, dst, on_error, batch_size, progress, columns, label
             cols.append(_label_column(name, arr, class_names if name == label_column else []))
         else:
             cols.append(_arrow_column(name, arr))
-    report = _core.ingest_columns(cols, os.fspath(dst), source, on_error=on_error, batch_size=batch_size,
+    report = _core.ingest_columns(cols, os.fspath(dst), source, on_error=on_error,
+                                  image_compression=image_compression, image_mode=mode, batch_size=batch_size,
                                   progress=progress)
     report["format"] = kind
     return report
@@ -176,7 +177,15 @@ def _arrow_column(name, arr):
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return _spec(name, "text", htype="text", samples=[s or "" for s in arr.to_pylist()])
     if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-        return _spec(name, "bytes", samples=[b or b"" for b in arr.to_pylist()])
+        values = arr.to_pylist()
+        if _all_images(values):
+            return _spec(name, "uint8", htype="image", images=[b or b"" for b in values])
+        return _spec(name, "bytes", samples=[b or b"" for b in values])
+    if pa.types.is_struct(t) and t.get_field_index("bytes") >= 0:
+        # Hugging Face's Image feature: {"bytes": <file bytes>, "path": ...}.
+        values = [None if v is None else v.get("bytes") for v in arr.to_pylist()]
+        if _all_images(values):
+            return _spec(name, "uint8", htype="image", images=[b or b"" for b in values])
     if (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)) and \
             _is_numeric(t.value_type):
         dtype = np.dtype(t.value_type.to_pandas_dtype()).name
@@ -192,6 +201,15 @@ def _arrow_column(name, arr):
         return _spec(name, "text", htype="text", samples=[""] * len(arr))
     return _spec(name, "text", htype="json",
                  samples=[json.dumps(v, default=str, ensure_ascii=False) for v in arr.to_pylist()])
+
+
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+
+
+def _all_images(values):
+    """True when every present value is the bytes of a JPEG or PNG file."""
+    present = [v for v in values if v is not None]
+    return bool(present) and all(isinstance(v, bytes) and v.startswith(_IMAGE_MAGIC) for v in present)
 
 
 def _label_column(name, arr, class_names):

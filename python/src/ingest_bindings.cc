@@ -146,9 +146,11 @@ Array sample_from(nb::handle item, DType dtype) {
 }
 
 // Columns: a list of dicts {"name", "htype", "dtype", "class_names", "sample_compression",
-// and "rows" (a C-contiguous array, first axis = rows) or "samples" (a list)}.
+// and "rows" (a C-contiguous array, first axis = rows), "samples" (a list) or "images" (a
+// list of JPEG/PNG file bytes)}.
 nb::dict ingest_columns(nb::list columns, const std::string& dst, const std::string& source,
-                        const std::string& on_error, size_t batch_size, nb::object progress) {
+                        const std::string& on_error, std::optional<std::string> image_compression,
+                        const std::string& image_mode, size_t batch_size, nb::object progress) {
   std::vector<ingest::InputColumn> cols;
   for (nb::handle h : columns) {
     nb::dict d = nb::borrow<nb::dict>(h);
@@ -158,7 +160,12 @@ nb::dict ingest_columns(nb::list columns, const std::string& dst, const std::str
     col.spec.dtype = unwrap(parse_dtype(nb::cast<std::string>(d["dtype"])));
     col.spec.class_names = nb::cast<std::vector<std::string>>(d["class_names"]);
     col.spec.sample_compression = unwrap(parse_compression(nb::cast<std::string>(d["sample_compression"])));
-    if (d.contains("rows")) {
+    if (d.contains("images")) {
+      for (nb::handle item : nb::borrow<nb::list>(d["images"])) {
+        nb::bytes b = nb::cast<nb::bytes>(item);
+        col.images.emplace_back(b.c_str(), b.size());
+      }
+    } else if (d.contains("rows")) {
       col.rows = array_from(nb::cast<CArray>(d["rows"]));
     } else {
       for (nb::handle item : nb::borrow<nb::list>(d["samples"])) col.samples.push_back(sample_from(item, *col.spec.dtype));
@@ -167,6 +174,8 @@ nb::dict ingest_columns(nb::list columns, const std::string& dst, const std::str
   }
   ingest::IngestOptions options;
   options.on_error = unwrap(ingest::parse_on_error(on_error));
+  if (image_compression) options.image_compression = unwrap(parse_compression(*image_compression));
+  options.image_mode = unwrap(ingest::parse_image_mode(image_mode));
   options.batch_size = batch_size;
   options.progress = progress_callback(progress);
   Result<ingest::IngestReport> report = Status::Internal("unset");
@@ -185,7 +194,8 @@ void bind(nb::module_& m) {
         nb::arg("class_names") = std::vector<std::string>{}, nb::arg("stack") = std::vector<std::string>{},
         nb::arg("stack_name") = "features", nb::arg("batch_size") = 256, nb::arg("progress") = nb::none());
   m.def("ingest_columns", &ingest_columns, nb::arg("columns"), nb::arg("dst"), nb::arg("source"),
-        nb::arg("on_error") = "raise", nb::arg("batch_size") = 256, nb::arg("progress") = nb::none());
+        nb::arg("on_error") = "raise", nb::arg("image_compression") = nb::none(), nb::arg("image_mode") = "keep",
+        nb::arg("batch_size") = 256, nb::arg("progress") = nb::none());
 }
 
 RegisterBinding reg(20, bind);

@@ -286,3 +286,34 @@ def test_cli_csv_options(tmp_path):
     assert ds["kv"].dtype == "int64" and ds["w"].class_names == ["x", "y"]
     p = cli("ingest", tmp_path / "missing.csv", tmp_path / "none")
     assert p.returncode == 1 and "no such file" in p.stderr and not (tmp_path / "none").exists()
+
+
+def test_parquet_image_bytes_keep_their_bytes(tmp_path):
+    import io
+    import sklearn
+    from PIL import Image
+    jpeg = (os.path.join(os.path.dirname(sklearn.__file__), "datasets", "images", "china.jpg"))
+    jpeg_bytes = open(jpeg, "rb").read()
+    rng = np.random.default_rng(5)
+    px = rng.integers(0, 256, (9, 7, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(px).save(buf, format="PNG")
+    pngs = [buf.getvalue()] * 2
+    # Hugging Face's Image feature: a struct {bytes, path}; and a plain binary column.
+    table = pa.table({"image": [{"bytes": b, "path": f"{k}.png"} for k, b in enumerate(pngs)],
+                      "raw": [jpeg_bytes, jpeg_bytes], "label": [0, 1]})
+    pq.write_table(table, tmp_path / "imgs.parquet")
+    report = gtn.ingest(tmp_path / "imgs.parquet", tmp_path / "ds")
+    assert report["kept_encoded"] == 4
+    ds = gtn.dataset(tmp_path / "ds", read_only=True)
+    assert ds["image"].htype == "image" and ds["raw"].htype == "image"
+    np.testing.assert_array_equal(ds[1]["image"], px)
+    want = np.asarray(Image.open(jpeg))
+    assert np.abs(ds[0]["raw"].astype(int) - want).max() <= 2
+    chunks = b"".join(p.read_bytes() for p in (tmp_path / "ds" / "chunks").rglob("*.chunk"))
+    assert jpeg_bytes in chunks
+    # A row whose bytes are no image fails that row.
+    bad = pa.table({"raw": [jpeg_bytes, b"\x89PNG\r\n\x1a\nbroken"]})
+    with pytest.raises(ValueError, match=r"item 2 of 2 \(row 1\).*column 'raw'"):
+        gtn.ingest(bad, tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()

@@ -64,9 +64,9 @@ Result<std::vector<fs::path>> sorted_entries(const fs::path& dir) {
 
 // --- images ---
 
-// Reads an image file into the value of an image tensor of `spec`.
-Result<Value> load_image(const std::string& path, const TensorSpec& spec, ImageMode mode) {
-  GTN_ASSIGN_OR_RETURN(ImageFile image, read_image_file(path));
+// Turns an image file's bytes into the value of an image tensor of `spec`.
+Result<Value> load_image_bytes(std::string bytes, const TensorSpec& spec, ImageMode mode) {
+  GTN_ASSIGN_OR_RETURN(ImageFile image, probe_image(std::move(bytes)));
   DType dtype = spec.dtype.value_or(DType::kUInt8);
   if (image.header.dtype != dtype) {
     return Status::InvalidArgument(
@@ -86,6 +86,12 @@ Result<Value> load_image(const std::string& path, const TensorSpec& spec, ImageM
   }
   v.array = channels == decoded ? std::move(pixels) : convert_channels(pixels, channels);
   return v;
+}
+
+// Reads an image file into the value of an image tensor of `spec`.
+Result<Value> load_image(const std::string& path, const TensorSpec& spec, ImageMode mode) {
+  GTN_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  return load_image_bytes(std::move(bytes), spec, mode);
 }
 
 // The sample compression of an image tensor whose files have these extensions.
@@ -841,7 +847,8 @@ Result<IngestReport> ingest(const std::string& src, const std::string& dst_path,
 
 namespace {
 
-Result<Plan> plan_columns(const std::vector<InputColumn>& columns, const std::string& source) {
+Result<Plan> plan_columns(const std::vector<InputColumn>& columns, const std::string& source,
+                          const IngestOptions& options) {
   if (columns.empty()) return Status::InvalidArgument(source + " has no columns");
   auto cols = std::make_shared<std::vector<InputColumn>>(columns);
   Plan plan;
@@ -852,19 +859,50 @@ Result<Plan> plan_columns(const std::vector<InputColumn>& columns, const std::st
     const InputColumn& col = (*cols)[c];
     bool whole = col.samples.empty() && col.rows.ndim() > 0;
     size_t rows = whole ? static_cast<size_t>(col.rows.shape()[0]) : col.samples.size();
+    if (!col.images.empty()) rows = col.images.size();
     if (c > 0 && rows != n) {
       return Status::InvalidArgument(source + ": column '" + col.spec.name + "' has " + std::to_string(rows) +
                                      " rows but '" + (*cols)[0].spec.name + "' has " + std::to_string(n));
     }
     n = rows;
-    plan.specs.push_back(col.spec);
+    TensorSpec spec = col.spec;
+    if (!col.images.empty()) {
+      // An image column: dtype from the first image that probes, compression from the formats.
+      spec.htype = "image";
+      spec.dtype = DType::kUInt8;
+      size_t png = 0, probed = 0;
+      bool dtype_set = false;
+      for (const std::string& b : col.images) {
+        Result<codec::ImageHeader> h = codec::probe_image(b);
+        if (!h.ok()) continue;
+        ++probed;
+        png += h->format == Compression::kPng;
+        if (!dtype_set) {
+          spec.dtype = h->dtype;
+          dtype_set = true;
+        }
+      }
+      if (options.image_compression) {
+        spec.sample_compression = *options.image_compression;
+      } else if (spec.sample_compression == Compression::kNone) {
+        spec.sample_compression = spec.dtype == DType::kUInt16 || png * 2 > probed ? Compression::kPng : Compression::kJpeg;
+      }
+    }
+    plan.specs.push_back(spec);
   }
   plan.num_items = n;
   plan.item_name = [](size_t i) { return "row " + std::to_string(i); };
-  plan.read = [cols](size_t r, const std::vector<TensorSpec>&) -> Result<Row> {
+  ImageMode mode = options.image_mode;
+  plan.read = [cols, mode](size_t r, const std::vector<TensorSpec>& specs) -> Result<Row> {
     Row row(cols->size());
     for (size_t c = 0; c < cols->size(); ++c) {
       const InputColumn& col = (*cols)[c];
+      if (!col.images.empty()) {
+        Result<Value> v = load_image_bytes(col.images[r], specs[c], mode);
+        if (!v.ok()) return v.status().WithContext("column '" + col.spec.name + "'");
+        row[c] = std::move(v).value();
+        continue;
+      }
       if (!col.samples.empty()) {
         row[c].array = col.samples[r];
         continue;
@@ -884,14 +922,14 @@ Result<Plan> plan_columns(const std::vector<InputColumn>& columns, const std::st
 
 Result<IngestReport> ingest_columns(const std::vector<InputColumn>& columns, const std::string& source, Dataset& dst,
                                     const IngestOptions& options) {
-  GTN_ASSIGN_OR_RETURN(Plan plan, plan_columns(columns, source));
+  GTN_ASSIGN_OR_RETURN(Plan plan, plan_columns(columns, source, options));
   return run(plan, dst, options);
 }
 
 Result<IngestReport> ingest_columns(const std::vector<InputColumn>& columns, const std::string& source,
                                     const std::string& dst_path, const IngestOptions& options,
                                     const OpenOptions& open_options) {
-  GTN_ASSIGN_OR_RETURN(Plan plan, plan_columns(columns, source));
+  GTN_ASSIGN_OR_RETURN(Plan plan, plan_columns(columns, source, options));
   return run_into_path(plan, dst_path, options, open_options);
 }
 
