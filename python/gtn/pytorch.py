@@ -243,8 +243,10 @@ class _LoaderDataset(TorchDataset):
     def __getitem__(self, indices):
         if isinstance(indices, (int, np.integer)):
             return super().__getitem__(indices)
-        samples = self.__getitems__(indices)
-        batch = samples.batch if isinstance(samples, SampleList) else (self.collate_fn or default_collate)(samples)
+        if self.transform is None:
+            batch = {k: _to_torch(v) for k, v in self.read_batch(indices).items()}
+        else:
+            batch = (self.collate_fn or default_collate)(self.__getitems__(indices))
         if self.batch_transform is not None:
             batch = self.batch_transform(batch)
         return batch
@@ -402,6 +404,7 @@ class Loader:
             multiprocessing_context=multiprocessing_context, generator=self._generator,
             prefetch_factor=prefetch_factor if num_workers > 0 else None,
             persistent_workers=persistent_workers and num_workers > 0)
+        self._in_process = num_workers == 0 and not pin_memory
         self._position = 0       # batches of the current epoch handed out
         self._resume_at = 0      # where the next iter() starts
 
@@ -470,7 +473,12 @@ class Loader:
         self._position = start
         # Worker seeds depend on (seed, epoch) only, so random transforms repeat too.
         self._generator.manual_seed(hash((s.seed, s.epoch)) & ((1 << 63) - 1))
-        it = iter(self.dataloader)
+        if self._in_process:
+            # No worker, nothing to pin: the DataLoader would only call dataset[indices]
+            # for each batch of the sampler; do that directly, without its per-batch costs.
+            it = map(self.dataset.__getitem__, s.batches(s.epoch, start))
+        else:
+            it = iter(self.dataloader)
         s.start = 0
         return self._run(it, total)
 

@@ -93,6 +93,8 @@ def test_unshuffled_batches_are_ranges_in_order(data_path):
     batches = _indices(loader)
     assert batches == [list(range(a, min(a + 64, N))) for a in range(0, N, 64)]
     assert [list(r) for r in loader.sampler] == batches
+    # in-process, the loader reads the sampler's batches itself; its DataLoader agrees
+    assert [b["index"].tolist() for b in loader.dataloader] == batches
 
 
 # --- each sample once, any workers -----------------------------------------------------
