@@ -9,7 +9,9 @@ The loader is a ``torch.utils.data.DataLoader`` over a map-style dataset
 (:class:`TorchDataset`) driven by a batch sampler (:class:`ChunkBatchSampler`): the main
 process decides every batch's sample indices, the workers read a whole batch with one
 batch read per tensor (the C++ gather behind ``ds["t"][indices].numpy()``, which decodes
-straight into one new stacked array) and hand it to torch without a further copy.
+straight into one new stacked array) and hand it to torch without a further copy. With
+``num_workers=0`` (and no ``pin_memory``) the loader reads the sampler's batches itself,
+without the DataLoader's per-batch machinery; the batches are the same.
 
 - Workers reopen the dataset read-only by its path (a :class:`TorchDataset` pickles as the
   path and its options), so the "fork" and "spawn" start methods both work.
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
