@@ -177,6 +177,14 @@ class Dataset {
   // InvalidArgument if it needs more than `capacity` bytes.
   virtual Result<Shape> read_into(size_t tensor_index, uint64_t index, void* dst, size_t capacity) const = 0;
 
+  // Copies samples [begin, end) of the tensor at `tensor_index` into `dst` back to back,
+  // each `row_bytes` = numel(shape) x dtype size bytes, as long as they have shape
+  // `shape`; returns how many were copied (fewer than end - begin: the next sample has
+  // another shape). Samples that lie back to back in one chunk take one copy.
+  // InvalidArgument if `capacity` is under (end - begin) x row_bytes.
+  virtual Result<uint64_t> read_rows_into(size_t tensor_index, uint64_t begin, uint64_t end, const Shape& shape,
+                                          void* dst, size_t capacity) const = 0;
+
   // --- tools ---
   // A human-readable multi-line summary (tensors, dtypes, shapes, sizes, chunks).
   virtual std::string summary() const = 0;

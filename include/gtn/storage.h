@@ -19,6 +19,14 @@ class Bytes {
   virtual const uint8_t* data() const = 0;
   virtual size_t size() const = 0;
   std::string_view view() const { return {reinterpret_cast<const char*>(data()), size()}; }
+  // Access hints for bytes mapped from a file (no-ops for bytes already in memory).
+  // Reads will jump around: fetch only the pages touched, without read-around.
+  virtual void hint_random_access() const {}
+  // Bytes [offset, offset + length) will be read soon: fetch them in one request.
+  virtual void hint_will_need(size_t offset, size_t length) const {
+    (void)offset;
+    (void)length;
+  }
 };
 
 class Storage {

@@ -44,6 +44,10 @@ def dataset(path, read_only=False, create=True, verify_checksums=True, overwrite
     return Dataset(path, read_only=read_only, create=create, verify_checksums=verify_checksums)
 
 
+def _reopen_read_only(path):
+    return Dataset(path, read_only=True)
+
+
 def _remove_dataset(path):
     """Deletes the GTN dataset at ``path`` (a folder with gtn.json); no-op when missing."""
     if not os.path.lexists(path):
@@ -198,6 +202,16 @@ class Dataset(_core.Dataset):
         """Flushes (when writable) and releases the dataset and its writer lock."""
         if not self.closed:
             self._close()
+
+    def __reduce__(self):
+        """Pickles as its path (for multiprocessing, e.g. DataLoader workers under "spawn"):
+        the copy reopens the dataset read-only. A writable dataset is flushed first so that
+        the copy sees every write so far; the writer keeps its lock."""
+        if self.closed:
+            raise ValueError(f"cannot pickle the closed dataset {self.path}")
+        if not self.read_only:
+            self.flush()
+        return (_reopen_read_only, (self.path,))
 
     def __enter__(self):
         return self

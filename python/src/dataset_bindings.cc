@@ -531,7 +531,16 @@ class PyDataset {
         auto* dst = static_cast<uint8_t*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(out.ptr())));
         size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(slot.dtype);
         bool same = true;
+        bool contiguous = true;
+        for (size_t k = 1; k < idx.size() && contiguous; ++k) contiguous = idx[k] == idx[0] + k;
         throw_if_error(without_gil(d, [&]() -> Status {
+          if (contiguous) {
+            // A range: runs of samples that lie back to back in a chunk take one copy each.
+            GTN_ASSIGN_OR_RETURN(uint64_t n, d.read_rows_into(slot.index, idx[0], idx[0] + idx.size(), shape, dst,
+                                                              idx.size() * bytes));
+            same = n == idx.size();
+            return Status::OK();
+          }
           for (size_t k = 0; k < idx.size() && same; ++k) {
             Result<Shape> got = d.read_into(slot.index, idx[k], dst + k * bytes, bytes);
             if (!got.ok() && got.status().code() != StatusCode::kInvalidArgument) return got.status();

@@ -214,3 +214,33 @@ def test_open_reads_metadata_only(tmp_path):
         grown[path.name] = float(mb)
     assert grown["big"] < 8, grown  # 96 MB of chunks; open itself adds a few MB at most
     assert grown["big"] < grown["small"] + 4, grown
+
+
+def test_datasets_pickle_as_their_path(tmp_path):
+    import pickle
+    ds = gtn.dataset(tmp_path / "d")
+    ds.create_tensor("x", dtype="int16")
+    ds.extend({"x": np.arange(7, dtype=np.int16)})
+    copy = pickle.loads(pickle.dumps(ds))  # flushes the writer first
+    assert copy.read_only and len(copy) == 7
+    np.testing.assert_array_equal(copy["x"].numpy(), np.arange(7, dtype=np.int16))
+    ds.close()
+    with pytest.raises(ValueError, match="closed"):
+        pickle.dumps(ds)
+
+
+def test_range_reads_match_sample_reads_across_chunks(tmp_path):
+    # ds[a:b] copies back-to-back runs of a chunk at once; compare with per-sample reads on
+    # real images (scikit-learn's digits), across chunk boundaries and the pending rows.
+    from sklearn.datasets import load_digits
+    images = load_digits().images.astype(np.float32)
+    ds = gtn.dataset(tmp_path / "d")
+    ds.create_tensor("img", dtype="float32", chunk_size=64 * 4 * 50)
+    ds.extend({"img": images[:1500]})
+    ds.flush()
+    ds.extend({"img": images[1500:]})
+    got = ds["img"][3:1790].numpy()
+    np.testing.assert_array_equal(got, images[3:1790])
+    np.testing.assert_array_equal(ds[100:1600]["img"], images[100:1600])
+    for i in (0, 49, 50, 1499, 1500, len(images) - 1):
+        np.testing.assert_array_equal(ds[i]["img"], images[i])

@@ -465,5 +465,42 @@ TEST(Lifecycle, EncodedImagesAreStoredAsTheyAre) {
   EXPECT_NE(chunk.find(*png), std::string::npos);
 }
 
+// Range reads copy back-to-back runs at once; they must give exactly the per-sample bytes,
+// across chunk boundaries, pending samples and compressed chunks, and stop at the first
+// sample of another shape.
+TEST(Lifecycle, ReadRowsIntoMatchesPerSampleReads) {
+  for (Compression cc : {Compression::kNone, Compression::kLz4}) {
+    TempDir dir;
+    auto ds = open_rw(dir.path());
+    TensorSpec t;
+    t.name = "x";
+    t.dtype = DType::kFloat32;
+    t.chunk_target_bytes = 200;  // 12 rows of 16 bytes a chunk
+    t.chunk_compression = cc;
+    ASSERT_TRUE(ds->create_tensor(t).ok());
+    SampleBatch batch;
+    for (int i = 0; i < 100; ++i) batch["x"].push_back(f32_row(static_cast<float>(i * 10)));
+    batch["x"][60] = f32_row(600, 3);  // another shape
+    ASSERT_TRUE(ds->extend(batch).ok());  // the last rows stay pending
+    size_t ti = *ds->tensor_index("x");
+    std::vector<float> buf(4 * 100, -1);
+    auto n = ds->read_rows_into(ti, 3, 60, Shape{4}, buf.data(), buf.size() * 4);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_EQ(*n, 57u);
+    for (uint64_t i = 3; i < 60; ++i) {
+      for (int k = 0; k < 4; ++k) ASSERT_EQ(buf[(i - 3) * 4 + k], static_cast<float>(i * 10 + k)) << i;
+    }
+    n = ds->read_rows_into(ti, 50, 70, Shape{4}, buf.data(), buf.size() * 4);
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 10u);  // stops before sample 60
+    n = ds->read_rows_into(ti, 61, 100, Shape{4}, buf.data(), buf.size() * 4);
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 39u);  // through the pending rows
+    EXPECT_EQ(buf[38 * 4], 990.0f);
+    EXPECT_EQ(ds->read_rows_into(ti, 0, 10, Shape{4}, buf.data(), 10).status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(ds->read_rows_into(ti, 0, 101, Shape{4}, buf.data(), 1 << 20).status().code(), StatusCode::kOutOfRange);
+  }
+}
+
 }  // namespace
 }  // namespace gtn

@@ -1,9 +1,12 @@
 // Reads: resolving a sample to its chunk, mapping chunk files on first touch and verifying
 // the bytes a read touches (see dataset_impl.h).
+#include <algorithm>
 #include <cstring>
 
 #include "gtn/codec/compression.h"
 #include "gtn/store/checksum.h"
+#include "gtn/store/coding.h"
+#include "gtn/store/sample_index.h"
 #include "gtn/store/dataset_impl.h"
 #include "gtn/store/tensor_rules.h"
 
@@ -109,6 +112,59 @@ Result<Shape> DatasetImpl::read_into(size_t t, uint64_t index, void* dst, size_t
   return shape;
 }
 
+Result<uint64_t> DatasetImpl::read_rows_into(size_t t, uint64_t begin, uint64_t end, const Shape& shape, void* dst,
+                                             size_t capacity) const {
+  if (t >= tensors_.size()) return bad_tensor_index(t);
+  if (begin > end || end > length_) {
+    return Status::OutOfRange("range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                              ") out of range for dataset of " + std::to_string(length_) + " samples");
+  }
+  const TensorState& ts = *tensors_[t];
+  GTN_RETURN_IF_ERROR(check_shape_limits(shape));
+  uint64_t row = static_cast<uint64_t>(shape_numel(shape)) * dtype_size(ts.meta.dtype);
+  if (row != 0 && (end - begin) > capacity / row) {
+    return Status::InvalidArgument(std::to_string(end - begin) + " samples of " + std::to_string(row) +
+                                   " bytes need more than the buffer's " + std::to_string(capacity));
+  }
+  auto* out = static_cast<uint8_t*>(dst);
+  uint64_t i = begin;
+  while (i < end) {
+    const TableEntry* e = i < ts.committed ? ts.entries[ts.find(i)].get() : nullptr;
+    bool plain = e && !e->entry.is_tiled() && ts.meta.sample_compression == Compression::kNone;
+    const LoadedChunk* c = nullptr;
+    if (plain) {
+      GTN_ASSIGN_OR_RETURN(c, loaded(ts, *e));
+      plain = c->header.chunk_compression == Compression::kNone && c->header.sample_compression == Compression::kNone;
+    }
+    if (!plain) {
+      // Pending, tiled and compressed samples: one at a time.
+      Result<Shape> got = read_into(t, i, out, row);
+      if (!got.ok()) {
+        if (got.status().code() == StatusCode::kInvalidArgument) break;  // larger than `shape`
+        return got.status();
+      }
+      if (*got != shape) break;
+      ++i;
+      out += row;
+      continue;
+    }
+    uint32_t j0 = static_cast<uint32_t>(i - e->entry.first_sample);
+    if (!c->header.shapes.has_shape(j0, shape)) break;
+    uint32_t jn = std::min<uint64_t>(end - e->entry.first_sample, c->header.num_samples);
+    jn = std::min({jn, c->header.shapes.run_end(j0), c->header.positions.run_end(j0)});
+    uint64_t off, len;
+    c->header.positions.locate(j0, &off, &len);
+    if (len != row) return corrupt_chunk(*c, Status::Corruption("sample holds " + std::to_string(len) +
+                                                                 " bytes, its shape needs " + std::to_string(row)));
+    uint64_t bytes = static_cast<uint64_t>(jn - j0) * row;
+    GTN_RETURN_IF_ERROR(ensure_verified(*c, off, bytes));
+    if (bytes) std::memcpy(out, c->data + off, bytes);
+    out += bytes;
+    i += jn - j0;
+  }
+  return i - begin;
+}
+
 Result<Sample> DatasetImpl::read_sample(uint64_t index) const {
   Sample out;
   for (size_t t = 0; t < tensors_.size(); ++t) {
@@ -167,6 +223,17 @@ Result<std::shared_ptr<const LoadedChunk>> DatasetImpl::load_file(const TensorSt
     return file.status();
   }
   c->file = std::move(*file);
+  if (options_.verify_checksums) {
+    // Verification knows which bytes a read needs (the header, then whole blocks) and asks
+    // for them in one request each; otherwise the kernel's read-around fetches them.
+    c->file->hint_random_access();
+    if (c->file->size() >= kChunkFixedHeaderBytes &&
+        load_le<uint16_t>(c->file->data() + 4) == kChunkFormatVersion1) {
+      c->file->hint_will_need(0, c->file->size());  // format 1: the whole file is checked
+    } else if (c->file->size() >= kChunkFixedHeaderBytes) {
+      c->file->hint_will_need(0, static_cast<size_t>(load_le<uint64_t>(c->file->data() + 16)));  // the header
+    }
+  }
   if (c->file->size() != ref.size) {
     return Status::Corruption(where + ": chunk file has " + std::to_string(c->file->size()) +
                               " bytes, the manifest says " + std::to_string(ref.size));
@@ -217,10 +284,16 @@ Status DatasetImpl::ensure_verified(const LoadedChunk& c, uint64_t off, uint64_t
   if (!c.verified_words || !options_.verify_checksums) return Status::OK();
   uint64_t first, last;
   if (!blocks_of(c.header, off, off + len, &first, &last)) return Status::OK();
+  bool hinted = false;
   for (uint64_t b = first; b <= last; ++b) {
     uint64_t bit = 1ull << (b % 64);
     if (c.verified[b / 64].load(std::memory_order_acquire) & bit) continue;
     uint64_t block_begin = b * c.header.block_bytes;
+    if (!hinted) {
+      c.file->hint_will_need(static_cast<size_t>(c.header.data_offset + block_begin),
+                             static_cast<size_t>((last - b + 1) * c.header.block_bytes));
+      hinted = true;
+    }
     Status st = verify_blocks(c.header, c.data, block_begin, block_begin + 1);
     if (!st.ok()) return corrupt_chunk(c, st);
     c.verified[b / 64].fetch_or(bit, std::memory_order_acq_rel);

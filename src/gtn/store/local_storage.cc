@@ -33,6 +33,14 @@ class MappedFile final : public Bytes {
   }
   const uint8_t* data() const override { return static_cast<const uint8_t*>(addr_); }
   size_t size() const override { return size_; }
+  void hint_random_access() const override { (void)::madvise(addr_, size_, MADV_RANDOM); }
+  void hint_will_need(size_t offset, size_t length) const override {
+    if (offset >= size_ || length == 0) return;
+    static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    size_t begin = offset / page * page;
+    size_t end = std::min(size_, offset + std::min(length, size_ - offset));
+    (void)::madvise(static_cast<char*>(addr_) + begin, end - begin, MADV_WILLNEED);
+  }
 
  private:
   void* addr_;

@@ -42,6 +42,9 @@ class PositionEncoder {
     *length = lengths_[r];
     *offset = starts_[r] + static_cast<uint64_t>(j - first) * lengths_[r];
   }
+  // The end (exclusive) of the run holding sample `j`: samples [j, run_end(j)) have the
+  // same length and lie back to back.
+  uint32_t run_end(uint32_t j) const { return ends_[run_of(j)]; }
   // Serialized form: u32 run count, then per run u32 end (exclusive) and u64 length.
   void encode(std::string* out) const;
   // Parses what encode() wrote; Corruption on malformed input.
@@ -70,12 +73,17 @@ class ShapeEncoder {
   size_t num_runs() const { return ends_.size(); }
   // The shape of sample `j` (j < num_samples()).
   Shape shape(uint32_t j) const {
-    size_t r = ends_.size() == 1               ? 0
-               : ends_.size() == ends_.back() ? j
-                                               : static_cast<size_t>(std::upper_bound(ends_.begin(), ends_.end(), j) - ends_.begin());
+    size_t r = run_of(j);
     const int64_t* d = dims_.data() + dim_starts_[r];
     return Shape(d, d + ranks_[r]);
   }
+  // Whether sample `j` has `shape` (no allocation).
+  bool has_shape(uint32_t j, const Shape& shape) const {
+    size_t r = run_of(j);
+    return ranks_[r] == shape.size() && std::equal(shape.begin(), shape.end(), dims_.data() + dim_starts_[r]);
+  }
+  // The end (exclusive) of the run holding sample `j`: samples [j, run_end(j)) share its shape.
+  uint32_t run_end(uint32_t j) const { return ends_[run_of(j)]; }
   // Elementwise min and max over the runs whose shape has numel > 0 (false if none).
   bool bounds(Shape* min_shape, Shape* max_shape) const;
   // Serialized form: u32 run count, then per run u32 end (exclusive), u8 rank, rank x u64 dims.
@@ -83,6 +91,11 @@ class ShapeEncoder {
   static Status decode(ByteReader* in, ShapeEncoder* out);
 
  private:
+  size_t run_of(uint32_t j) const {
+    if (ends_.size() == 1) return 0;
+    if (ends_.size() == ends_.back()) return j;
+    return static_cast<size_t>(std::upper_bound(ends_.begin(), ends_.end(), j) - ends_.begin());
+  }
   std::vector<uint32_t> ends_;
   std::vector<uint8_t> ranks_;
   std::vector<uint32_t> dim_starts_;
