@@ -118,8 +118,8 @@ Model Model::FromImpl(std::shared_ptr<CompiledGraph> impl) {
 namespace {
 
 constexpr const char* kExpected =
-    "expected a GTN model file (written by Model.save / gtn.ml.Model.save) or an XGBoost JSON model "
-    "(Booster.save_model(\"model.json\"))";
+    "expected a GTN model file (written by Model.save / gtn.ml.Model.save) or an XGBoost model "
+    "(Booster.save_model(\"model.json\") or \"model.ubj\")";
 
 // XGBoost's UBJSON (Booster.save_model("m.ubj"), the default format of XGBoost >= 2): an
 // object marker followed by a typed key length, where JSON text has '"' or whitespace.
@@ -176,7 +176,7 @@ Result<Model> load_bytes(std::string bytes, const std::string& name, std::string
   std::string what;
   if (bytes.size() >= 6 && bytes.compare(0, 6, "\x93NUMPY") == 0) what = " (it is a NumPy .npy file)";
   else if (bytes.size() >= 2 && bytes.compare(0, 2, "PK") == 0) what = " (it is a zip archive, e.g. a pickle or .npz)";
-  else if (bytes.size() >= 1 && static_cast<unsigned char>(bytes[0]) == 0x80) what = " (it looks like a Python pickle)";
+  else if (bytes.size() >= 1 && static_cast<unsigned char>(bytes[0]) == 0x80) what = " (it looks like a Python pickle: load it in Python and write it with gtn.ml.convert(model).save(path))";
   return Status::InvalidArgument(name + " is not a model file: it starts with \"" + first_bytes(bytes) + "\"" + what +
                                  "; " + kExpected);
 }

@@ -83,7 +83,7 @@ Result<std::string> read_file(const std::string& path) {
   if (std::filesystem::is_directory(path, ec))
     return Status::InvalidArgument("'" + path +
                                    "' is a directory; expected a model file (a GTN model written by "
-                                   "Model.save or an XGBoost JSON model)");
+                                   "Model.save, or an XGBoost .json / .ubj model)");
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::FILE* f = std::fopen(path.c_str(), "rb");

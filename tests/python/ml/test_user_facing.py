@@ -112,8 +112,10 @@ def test_files_that_are_not_models(forest_file, tmp_path):
     X = forest_file.parent / "X.npy"
     (tmp_path / "empty.gtnml").write_bytes(b"")
     (tmp_path / "notes.txt").write_text("hello\n")
-    cases = {"empty.gtnml": "is empty", "notes.txt": 'starts with "hello', "X.npy": ".npy file"}
+    cases = {"empty.gtnml": "is empty", "notes.txt": 'starts with "hello', "X.npy": ".npy file",
+             "est.pkl": "gtn.ml.convert(model).save(path)"}
     shutil.copy(X, tmp_path / "X.npy")
+    (tmp_path / "est.pkl").write_bytes(pickle.dumps(linear_model.Ridge()))
     for name, words in cases.items():
         for args in (("info", tmp_path / name), ("predict", tmp_path / name, X, "-o", tmp_path / "y.npy")):
             assert_cli_error(gtn_cli("ml", *args), words, "expected a GTN model file")
