@@ -65,6 +65,35 @@ TEST(ImageCodec, ProbeNamesWhatTheBytesAre) {
   EXPECT_NE(probe_image("GIF89a....").status().message().find("GIF"), std::string::npos);
 }
 
+// Damaged files (flipped bytes, truncation) are errors, never crashes or reads past the end.
+TEST(ImageCodec, DamagedPngsAreErrors) {
+  std::mt19937 rng(9);
+  std::vector<uint16_t> px16(6 * 5 * 4);
+  for (auto& p : px16) p = static_cast<uint16_t>(rng());
+  std::vector<uint8_t> px8(6 * 5 * 3);
+  for (auto& p : px8) p = static_cast<uint8_t>(rng());
+  std::vector<std::string> files = {*encode_image(Compression::kPng, DType::kUInt16, px16.data(), {6, 5, 4}),
+                                    *encode_image(Compression::kPng, px8.data(), {6, 5, 3}),
+                                    *encode_image(Compression::kJpeg, px8.data(), {6, 5, 3})};
+  int decoded = 0;
+  for (const std::string& file : files) {
+    for (int round = 0; round < 400; ++round) {
+      std::string bad = file;
+      if (round % 4 == 0) {
+        bad.resize(rng() % bad.size());
+      } else {
+        for (int k = 0; k < 1 + round % 3; ++k) bad[rng() % bad.size()] = static_cast<char>(rng());
+      }
+      auto header = probe_image(bad);
+      if (!header.ok() || !check_image(header->format, header->dtype, header->shape).ok()) continue;
+      if (shape_numel(header->shape) > (1 << 20)) continue;
+      std::vector<uint8_t> out(static_cast<size_t>(shape_numel(header->shape)) * dtype_size(header->dtype));
+      decoded += decode_image(header->format, header->dtype, bad, header->shape, out.data()).ok();
+    }
+  }
+  EXPECT_LT(decoded, 1200);
+}
+
 TEST(ImageCodec, JpegIsCloseToTheOriginal) {
   for (Shape shape : {Shape{64, 64, 3}, Shape{33, 17}, Shape{20, 30, 1}}) {
     auto px = smooth_image(shape);
