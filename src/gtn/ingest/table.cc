@@ -108,12 +108,16 @@ bool is_count(std::string_view s, uint64_t* out) {
 }
 
 // scikit-learn's count header: "n_rows,n_features[,class names...]" followed by exactly
-// n_rows records, the first of which has n_features + 1 fields.
+// n_rows records, the first of which has n_features + 1 fields. A first record that could
+// be a data row instead (only numbers, as many fields as the next) is not one.
 bool looks_like_count_header(const std::vector<Record>& records) {
   if (records.size() < 2 || records[0].fields.size() < 2) return false;
   uint64_t rows = 0, features = 0;
   if (!is_count(records[0].fields[0], &rows) || !is_count(records[0].fields[1], &features)) return false;
-  return rows == records.size() - 1 && records[1].fields.size() == features + 1;
+  if (rows != records.size() - 1 || records[1].fields.size() != features + 1) return false;
+  bool all_numbers = true;
+  for (const std::string& f : records[0].fields) all_numbers = all_numbers && is_number(f);
+  return !all_numbers || records[0].fields.size() != records[1].fields.size();
 }
 
 // The JSONL line parser: builds the row like nlohmann's DOM parser, but keeps integer

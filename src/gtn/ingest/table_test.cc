@@ -117,6 +117,15 @@ TEST(Csv, HeaderRules) {
   EXPECT_TRUE(count->count_header);
   EXPECT_EQ(count->names, (std::vector<std::string>{"feature_0", "feature_1", "target"}));
   EXPECT_EQ(count->count_class_names, (std::vector<std::string>{"setosa", "virginica"}));
+  // Without class names the count header is shorter than the rows.
+  auto bare = parse_csv("2,2\n0.5,0.7,0\n1.5,2.5,1\n", ',', CsvHeader::kAuto);
+  ASSERT_TRUE(bare.ok());
+  EXPECT_TRUE(bare->count_header);
+  // A headerless numeric file whose first row happens to count the rest stays data.
+  auto data = parse_csv("3,1\n1,2\n3,4\n5,6\n", ',', CsvHeader::kAuto);
+  ASSERT_TRUE(data.ok());
+  EXPECT_FALSE(data->count_header);
+  EXPECT_EQ(data->num_rows(), 4u);
   // A first line that is not a count header when asked for one.
   EXPECT_FALSE(parse_csv("a,b\n1,2\n", ',', CsvHeader::kCount).ok());
   EXPECT_NE(parse_csv("3,1\n1,2\n", ',', CsvHeader::kCount).status().message().find("says 3 rows"), std::string::npos);
