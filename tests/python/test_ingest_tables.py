@@ -286,6 +286,9 @@ def test_cli_csv_options(tmp_path):
     assert ds["kv"].dtype == "int64" and ds["w"].class_names == ["x", "y"]
     p = cli("ingest", tmp_path / "missing.csv", tmp_path / "none")
     assert p.returncode == 1 and "no such file" in p.stderr and not (tmp_path / "none").exists()
+    pq.write_table(pa.table({"a": [1]}), tmp_path / "t.parquet")
+    p = cli("ingest", tmp_path / "t.parquet", tmp_path / "none")
+    assert p.returncode == 1 and "Python package" in p.stderr and not (tmp_path / "none").exists()
 
 
 def test_parquet_image_bytes_keep_their_bytes(tmp_path):

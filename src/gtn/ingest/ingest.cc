@@ -806,6 +806,10 @@ Result<SourceFormat> detect_source_format(const std::string& src) {
   if (ext == ".jsonl" || ext == ".ndjson") return SourceFormat::kJsonl;
   if (ext == ".csv" || ext == ".tsv") return SourceFormat::kCsv;
   if (ext == ".npy") return SourceFormat::kNpy;
+  if (ext == ".parquet" || ext == ".pq") {
+    return Status::Unsupported(src + ": Parquet files are ingested by the Python package (gtn.ingest, through "
+                               "pyarrow); the C++ library and the gtn command do not link Arrow");
+  }
   return Status::InvalidArgument("cannot tell the format of " + src +
                                  " from its name; expected a folder, .jsonl, .csv, .tsv or .npy (or pass the format)");
 }
