@@ -138,7 +138,7 @@ struct InputColumn {
   // tensor's dtype is a missing value) ...
   std::vector<Array> samples;
   // ... or the bytes of one JPEG/PNG file per row: an image tensor, as for image files
-  // (dtype from the first image, options.image_mode, the files' bytes kept when the
+  // (dtype from most of the images, options.image_mode, the files' bytes kept when the
   // tensor's sample compression is their format; spec.sample_compression kNone = the most
   // common format of the images unless options.image_compression says otherwise).
   std::vector<std::string> images;

@@ -411,3 +411,22 @@ def test_sklearn_space_delimited_csvs(name, tmp_path):
     gtn.ingest(sklearn_csv(name), tmp_path / "stacked", delimiter=" ", stack="*", stack_name="X")
     np.testing.assert_array_equal(gtn.dataset(tmp_path / "stacked")["X"].numpy(),
                                   np.loadtxt(sklearn_csv(name), skiprows=1).astype(np.int64))
+
+
+def test_mixed_bit_depths_follow_the_majority(tmp_path):
+    src = tmp_path / "src" / "c"
+    src.mkdir(parents=True)
+    rng = np.random.default_rng(8)
+    deep = [rng.integers(0, 65536, (4, 5, 3)).astype(np.uint16) for _ in range(3)]
+    for k, px in enumerate(deep):
+        write_png(src / f"{k}_deep.png", px, 16, 2)
+    write_png(src / "9_narrow.png", rng.integers(0, 256, (4, 5, 3)), 8, 2)
+    with pytest.raises(ValueError, match=r"item 4 of 4 \(c/9_narrow.png\).*8-bit png image \(uint8\) but tensor "
+                                         r"'images' holds uint16 images"):
+        gtn.ingest(src.parent, tmp_path / "strict")
+    with pytest.warns(UserWarning):
+        report = gtn.ingest(src.parent, tmp_path / "ds", on_error="skip")
+    assert report["samples"] == 3 and report["skipped"][0]["item"] == "c/9_narrow.png"
+    ds = gtn.dataset(tmp_path / "ds", read_only=True)
+    for k, px in enumerate(deep):
+        np.testing.assert_array_equal(ds[k]["images"], px)

@@ -6,6 +6,7 @@
 #include <limits>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -72,7 +73,7 @@ Result<Value> load_image_bytes(std::string bytes, const TensorSpec& spec, ImageM
     return Status::InvalidArgument(
         "is a " + std::to_string(image.header.bit_depth) + "-bit " + std::string(compression_name(image.header.format)) +
         " image (" + std::string(dtype_name(image.header.dtype)) + ") but tensor '" + spec.name + "' holds " +
-        std::string(dtype_name(dtype)) + " images (set by the first image); ingest 8-bit and 16-bit images separately");
+        std::string(dtype_name(dtype)) + " images (as most of the images are); ingest 8-bit and 16-bit images separately");
   }
   GTN_ASSIGN_OR_RETURN(Array pixels, decode_image_file(image));  // checks the whole file decodes
   int decoded = static_cast<int>(image.header.shape[2]);
@@ -103,15 +104,25 @@ Compression pick_image_compression(const std::vector<std::string>& paths, DType 
   return png * 2 > paths.size() ? Compression::kPng : Compression::kJpeg;
 }
 
-// The dtype of an image tensor: that of the first of `paths` that probes as an image.
-DType first_image_dtype(const std::vector<std::string>& paths) {
+// The dtype of an image tensor: uint16 when most of `paths` are 16-bit PNGs, else uint8.
+// Only the first 26 bytes of each .png file are read (the PNG signature and IHDR's bit
+// depth); JPEGs are always 8-bit.
+DType majority_image_dtype(const std::vector<std::string>& paths) {
+  size_t deep = 0, narrow = 0;
   for (const std::string& p : paths) {
-    Result<std::string> bytes = read_file(p);
-    if (!bytes.ok()) continue;
-    Result<codec::ImageHeader> h = codec::probe_image(*bytes);
-    if (h.ok()) return h->dtype;
+    if (lower_extension(p) != ".png") {
+      ++narrow;
+      continue;
+    }
+    std::ifstream in(p, std::ios::binary);
+    char head[26];
+    if (!in.read(head, sizeof(head)) || std::string_view(head, 8) != "\x89PNG\r\n\x1A\n" ||
+        std::string_view(head + 12, 4) != "IHDR") {
+      continue;  // not a PNG: its own item fails later
+    }
+    (head[24] == 16 ? deep : narrow) += 1;
   }
-  return DType::kUInt8;
+  return deep > narrow ? DType::kUInt16 : DType::kUInt8;
 }
 
 // --- writing ---
@@ -371,7 +382,7 @@ Result<Plan> plan_folder(const std::string& src, const IngestOptions& options) {
   TensorSpec images;
   images.name = "images";
   images.htype = "image";
-  images.dtype = first_image_dtype(paths);
+  images.dtype = majority_image_dtype(paths);
   images.sample_compression = pick_image_compression(paths, *images.dtype, options);
   TensorSpec labels;
   labels.name = "labels";
@@ -542,7 +553,7 @@ Result<Plan> plan_table(std::shared_ptr<Table> table, const fs::path& base_dir, 
           fs::path p(cell.get<std::string>());
           paths.push_back((p.is_relative() ? base_dir / p : p).string());
         }
-        spec.dtype = first_image_dtype(paths);
+        spec.dtype = majority_image_dtype(paths);
         spec.sample_compression = pick_image_compression(paths, *spec.dtype, options);
       }
     }
@@ -871,21 +882,17 @@ Result<Plan> plan_columns(const std::vector<InputColumn>& columns, const std::st
     n = rows;
     TensorSpec spec = col.spec;
     if (!col.images.empty()) {
-      // An image column: dtype from the first image that probes, compression from the formats.
+      // An image column: dtype and compression from what most of the images are.
       spec.htype = "image";
-      spec.dtype = DType::kUInt8;
-      size_t png = 0, probed = 0;
-      bool dtype_set = false;
+      size_t png = 0, probed = 0, deep = 0;
       for (const std::string& b : col.images) {
         Result<codec::ImageHeader> h = codec::probe_image(b);
         if (!h.ok()) continue;
         ++probed;
         png += h->format == Compression::kPng;
-        if (!dtype_set) {
-          spec.dtype = h->dtype;
-          dtype_set = true;
-        }
+        deep += h->dtype == DType::kUInt16;
       }
+      spec.dtype = deep * 2 > probed ? DType::kUInt16 : DType::kUInt8;
       if (options.image_compression) {
         spec.sample_compression = *options.image_compression;
       } else if (spec.sample_compression == Compression::kNone) {
