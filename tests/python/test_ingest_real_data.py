@@ -430,3 +430,15 @@ def test_mixed_bit_depths_follow_the_majority(tmp_path):
     ds = gtn.dataset(tmp_path / "ds", read_only=True)
     for k, px in enumerate(deep):
         np.testing.assert_array_equal(ds[k]["images"], px)
+
+
+def test_sklearn_count_header_with_selected_columns(tmp_path):
+    from sklearn.datasets import load_iris
+    bunch = load_iris()
+    gtn.ingest(sklearn_csv("iris.csv"), tmp_path / "ds", columns=["feature_2", "feature_0"])
+    ds = gtn.dataset(tmp_path / "ds", read_only=True)
+    np.testing.assert_array_equal(ds["data"].numpy(), bunch.data[:, [2, 0]])
+    gtn.ingest(sklearn_csv("iris.csv"), tmp_path / "t", columns=["target"])
+    t = gtn.dataset(tmp_path / "t", read_only=True)
+    assert t["target"].class_names == list(bunch.target_names)
+    np.testing.assert_array_equal(t["target"].numpy(), bunch.target)

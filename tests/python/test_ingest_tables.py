@@ -320,3 +320,14 @@ def test_parquet_image_bytes_keep_their_bytes(tmp_path):
     with pytest.raises(ValueError, match=r"item 2 of 2 \(row 1\).*column 'raw'"):
         gtn.ingest(bad, tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
+
+
+def test_stack_keeps_the_order_given(tmp_path):
+    (tmp_path / "t.csv").write_text("a,b,c\n1,2,3\n4,5,6\n")
+    gtn.ingest(tmp_path / "t.csv", tmp_path / "ds", stack=["c", "a"], stack_name="ca")
+    ds = gtn.dataset(tmp_path / "ds", read_only=True)
+    np.testing.assert_array_equal(ds["ca"].numpy(), [[3, 1], [6, 4]])
+    np.testing.assert_array_equal(ds["b"].numpy(), [2, 5])
+    df = pd.DataFrame({"a": [1.0, 4.0], "b": [2, 5], "c": [3.0, 6.0]})
+    gtn.ingest(df, tmp_path / "df", stack=["c", "a"], stack_name="ca")
+    np.testing.assert_array_equal(gtn.dataset(tmp_path / "df")["ca"].numpy(), [[3.0, 1.0], [6.0, 4.0]])

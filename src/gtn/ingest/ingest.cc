@@ -428,18 +428,6 @@ Result<Plan> plan_table(std::shared_ptr<Table> table, const fs::path& base_dir, 
   std::vector<std::string> class_names = topt.class_names;
   std::vector<std::string> stack = topt.stack_columns;
   std::string stack_name = topt.stack_name;
-  if (table->count_header) {
-    if (label.empty()) {
-      label = "target";
-      if (class_names.empty()) class_names = table->count_class_names;
-    }
-    if (stack.empty()) {
-      for (const std::string& n : table->names) {
-        if (n != "target") stack.push_back(n);
-      }
-      if (stack_name == "features") stack_name = "data";
-    }
-  }
   // Columns kept, in order.
   std::vector<size_t> keep;
   if (topt.columns.empty()) {
@@ -448,6 +436,22 @@ Result<Plan> plan_table(std::shared_ptr<Table> table, const fs::path& base_dir, 
     for (const std::string& name : topt.columns) {
       GTN_ASSIGN_OR_RETURN(size_t c, column_index(*table, name, "the selected column"));
       keep.push_back(c);
+    }
+  }
+  if (table->count_header) {
+    // scikit-learn's layout: features stacked into "data", "target" a class label; only
+    // for the kept columns, and only where the caller did not choose.
+    const size_t target = table->names.size() - 1;
+    bool target_kept = std::find(keep.begin(), keep.end(), target) != keep.end();
+    if (label.empty() && target_kept) {
+      label = "target";
+      if (class_names.empty()) class_names = table->count_class_names;
+    }
+    if (stack.empty()) {
+      for (size_t c : keep) {
+        if (c != target) stack.push_back(table->names[c]);
+      }
+      if (stack_name == "features") stack_name = "data";
     }
   }
   std::vector<ColumnPlan> plans(table->names.size());
@@ -461,10 +465,11 @@ Result<Plan> plan_table(std::shared_ptr<Table> table, const fs::path& base_dir, 
     }
     label_col = c;
   }
-  std::set<size_t> stacked;
+  std::vector<size_t> stacked;  // in the order given
+  auto is_stacked = [&stacked](size_t c) { return std::find(stacked.begin(), stacked.end(), c) != stacked.end(); };
   if (stack.size() == 1 && stack[0] == "*") {
     for (size_t c : keep) {
-      if (c != label_col && (plans[c].kind == ColumnKind::kInt64 || plans[c].kind == ColumnKind::kFloat64)) stacked.insert(c);
+      if (c != label_col && (plans[c].kind == ColumnKind::kInt64 || plans[c].kind == ColumnKind::kFloat64)) stacked.push_back(c);
     }
     if (stacked.empty()) return Status::InvalidArgument("stack='*' found no int64 or float64 column to stack");
   } else {
@@ -479,7 +484,8 @@ Result<Plan> plan_table(std::shared_ptr<Table> table, const fs::path& base_dir, 
         return Status::InvalidArgument("the stacked column '" + name + "' holds " +
                                        std::string(column_kind_name(k)) + " values; only numeric columns stack");
       }
-      stacked.insert(c);
+      if (is_stacked(c)) return Status::InvalidArgument("the stacked column '" + name + "' is given twice");
+      stacked.push_back(c);
     }
   }
   auto tensors = std::make_shared<std::vector<TableTensor>>();
@@ -489,7 +495,7 @@ Result<Plan> plan_table(std::shared_ptr<Table> table, const fs::path& base_dir, 
   bool stack_added = false;
   for (size_t c : keep) {
     const std::string& name = table->names[c];
-    if (stacked.count(c)) {
+    if (is_stacked(c)) {
       if (stack_added) continue;
       stack_added = true;
       TableTensor t;
