@@ -203,6 +203,14 @@ Result<Model> Model::LoadXGBoostJson(std::string_view path_or_json, std::string_
     text = std::string(path_or_json);
   } else {
     GTN_ASSIGN_OR_RETURN(text, read_file(std::string(path_or_json)));
+    if (is_ubjson(text)) {
+      Json j = Json::from_ubjson(text, true, false);
+      if (j.is_discarded() || !j.is_object())
+        return Status::InvalidArgument("'" + std::string(path_or_json) +
+                                       "' looks like an XGBoost UBJSON model (.ubj) but does not parse as UBJSON; "
+                                       "save the booster as JSON instead: booster.save_model(\"model.json\")");
+      text = j.dump();
+    }
   }
   DType dt;
   if (dtype == "float32") dt = DType::kFloat32;
@@ -357,6 +365,9 @@ std::string Model::Describe() const {
     s << "\n";
   }
   for (const auto& line : impl_->exe->Describe()) s << "compiled: " << line << "\n";
+  if (impl_->exe64)
+    s << "compiled: float64 X runs the graph compiled in float64 (float64_input_exact: the source decides on "
+         "float64 values)\n";
   s << "metadata: " << g.metadata.dump() << "\n";
   return s.str();
 }

@@ -92,3 +92,4 @@ def test_hist_gradient_boosting_float32_on_real_data(load):
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, est.predict_proba(X), rtol=0, atol=1e-7)
     np.testing.assert_array_equal(m.predict(X), est.predict(X))
+    assert "float64 X runs the graph compiled in float64" in m._compiled.describe()

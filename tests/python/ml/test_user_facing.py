@@ -282,6 +282,11 @@ def test_xgboost_ubj_loads(cancer, tmp_path):
     np.testing.assert_array_equal(ubj.predict_proba(X), js.predict_proba(X))
     want = clf.predict_proba(X)
     np.testing.assert_allclose(ubj.predict_proba(X), want, rtol=0, atol=1e-6)
+    from gtn import _core
+    m64 = _core.ml_load_xgboost_json(str(tmp_path / "m.ubj"), "float64")
+    np.testing.assert_array_equal(m64.run("predict_proba", X),
+                                  _core.ml_load_xgboost_json(str(tmp_path / "m.json"), "float64")
+                                  .run("predict_proba", X))
     r = gtn_cli("ml", "info", tmp_path / "m.ubj")
     assert r.returncode == 0, r.stderr
     # A damaged .ubj says what it is and what to do.
