@@ -331,3 +331,23 @@ def test_stack_keeps_the_order_given(tmp_path):
     df = pd.DataFrame({"a": [1.0, 4.0], "b": [2, 5], "c": [3.0, 6.0]})
     gtn.ingest(df, tmp_path / "df", stack=["c", "a"], stack_name="ca")
     np.testing.assert_array_equal(gtn.dataset(tmp_path / "df")["ca"].numpy(), [[3.0, 1.0], [6.0, 4.0]])
+
+
+def test_jsonl_image_paths_keep_their_bytes_next_to_text_and_numbers(tmp_path):
+    from PIL import Image
+    rng = np.random.default_rng(2)
+    pics = []
+    for k in range(3):
+        px = rng.integers(0, 256, (5, 4, 3), dtype=np.uint8)
+        Image.fromarray(px).save(tmp_path / f"{k}.png")
+        pics.append(px)
+    rows = [{"img": f"{k}.png", "caption": f"picture {k}", "score": k / 2} for k in range(3)]
+    (tmp_path / "d.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    report = gtn.ingest(tmp_path / "d.jsonl", tmp_path / "ds", batch_size=2)
+    assert report["kept_encoded"] == 3
+    ds = gtn.dataset(tmp_path / "ds", read_only=True)
+    for k in range(3):
+        np.testing.assert_array_equal(ds[k]["img"], pics[k])
+        assert ds[k]["caption"] == rows[k]["caption"] and ds[k]["score"] == rows[k]["score"]
+    chunks = b"".join(p.read_bytes() for p in (tmp_path / "ds" / "chunks").rglob("*.chunk"))
+    assert all((tmp_path / f"{k}.png").read_bytes() in chunks for k in range(3))
