@@ -465,6 +465,35 @@ TEST(Lifecycle, EncodedImagesAreStoredAsTheyAre) {
   EXPECT_NE(chunk.find(*png), std::string::npos);
 }
 
+// 16-bit images are stored losslessly as PNG: every value reads back as written.
+TEST(Lifecycle, Uint16PngIsLossless) {
+  TempDir dir;
+  auto ds = open_rw(dir.path());
+  TensorSpec t;
+  t.name = "depth";
+  t.htype = "image";
+  t.dtype = DType::kUInt16;
+  t.sample_compression = Compression::kPng;
+  ASSERT_TRUE(ds->create_tensor(t).ok());
+  for (int64_t c : {1, 2, 3, 4}) {
+    Array img = Array::Zeros(DType::kUInt16, {7, 5, c});
+    auto* p = static_cast<uint16_t*>(img.mutable_data());
+    for (int64_t k = 0; k < img.numel(); ++k) p[k] = static_cast<uint16_t>((k * 7919 + c * 58) % 65536);
+    ASSERT_TRUE(ds->append({{"depth", img}}).ok());
+    ASSERT_TRUE(ds->flush().ok());
+    auto back = ds->read("depth", static_cast<uint64_t>(c - 1));
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_TRUE(same(*back, img)) << c;
+  }
+  TensorSpec j = t;
+  j.name = "j";
+  j.sample_compression = Compression::kJpeg;
+  EXPECT_EQ(ds->create_tensor(j).code(), StatusCode::kInvalidArgument);
+  auto issues = fsck(dir.path());
+  ASSERT_TRUE(issues.ok());
+  EXPECT_TRUE(issues->empty());
+}
+
 // Range reads copy back-to-back runs at once; they must give exactly the per-sample bytes,
 // across chunk boundaries, pending samples and compressed chunks, and stop at the first
 // sample of another shape.

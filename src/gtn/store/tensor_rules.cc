@@ -63,9 +63,12 @@ Status resolve_spec(const TensorSpec& spec, TensorMeta* m) {
   m->class_names = spec.class_names;
   m->sample_compression = spec.sample_compression;
   m->chunk_compression = spec.chunk_compression;
-  if (codec::is_image_codec(m->sample_compression) && m->dtype != DType::kUInt8) {
+  if (codec::is_image_codec(m->sample_compression) && m->dtype != DType::kUInt8 &&
+      !(m->sample_compression == Compression::kPng && m->dtype == DType::kUInt16)) {
     return Status::InvalidArgument(tname(*m) + ": " + std::string(compression_name(m->sample_compression)) +
-                                   " sample compression needs dtype uint8, got " + std::string(dtype_name(m->dtype)));
+                                   " sample compression needs dtype uint8" +
+                                   (m->sample_compression == Compression::kPng ? " or uint16" : "") + ", got " +
+                                   std::string(dtype_name(m->dtype)));
   }
   if (m->chunk_compression != Compression::kNone && !codec::is_byte_codec(m->chunk_compression)) {
     return Status::InvalidArgument(tname(*m) + ": chunk compression must be none, lz4 or zstd, got " +
@@ -157,7 +160,7 @@ Status encode_sample(const TensorMeta& m, const Array& v, std::string* out) {
     return Status::OK();
   }
   if (codec::is_image_codec(m.sample_compression)) {
-    GTN_ASSIGN_OR_RETURN(*out, codec::encode_image(m.sample_compression, v.data_as<uint8_t>(), v.shape()));
+    GTN_ASSIGN_OR_RETURN(*out, codec::encode_image(m.sample_compression, v.dtype(), v.data(), v.shape()));
     return Status::OK();
   }
   GTN_ASSIGN_OR_RETURN(*out, codec::compress(m.sample_compression, raw));
@@ -170,7 +173,7 @@ Status check_decodable(Compression compression, DType dtype, const Shape& shape,
   if (nbytes == 0 || compression == Compression::kNone) {
     ok = stored.size() == nbytes;
   } else if (codec::is_image_codec(compression)) {
-    ok = dtype == DType::kUInt8 && codec::check_image(compression, dtype, shape).ok();
+    ok = codec::check_image(compression, dtype, shape).ok();
   } else {
     ok = codec::plausible_size(compression, stored, nbytes);
   }
@@ -192,8 +195,7 @@ Status decode_sample(Compression compression, DType dtype, const Shape& shape, s
     return Status::OK();
   }
   if (codec::is_image_codec(compression)) {
-    if (dtype != DType::kUInt8) return Status::Corruption("image-compressed sample is not uint8");
-    return codec::decode_image(compression, stored, shape, static_cast<uint8_t*>(out));
+    return codec::decode_image(compression, dtype, stored, shape, out);
   }
   return codec::decompress(compression, stored, out, nbytes);
 }
