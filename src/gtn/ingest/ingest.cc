@@ -138,12 +138,6 @@ Result<std::vector<std::string>> prepare_tensors(Dataset& dst, std::vector<Tenso
   if (have.empty()) {
     for (TensorSpec& s : specs) {
       Status st = dst.create_tensor(s);
-      if (!st.ok() && s.htype == "image" && s.dtype == DType::kUInt16 && s.sample_compression == Compression::kPng &&
-          !options.image_compression) {
-        // A store whose tensor rules refuse uint16 PNG: zstd is lossless too.
-        s.sample_compression = Compression::kZstd;
-        st = dst.create_tensor(s);
-      }
       if (!st.ok()) {
         for (const std::string& name : created) (void)dst.delete_tensor(name);
         return st;
