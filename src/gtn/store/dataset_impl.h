@@ -161,6 +161,10 @@ class DatasetImpl final : public Dataset {
   Result<std::shared_ptr<const LoadedChunk>> load_file(const TensorState& ts, const ChunkFileRef& ref) const;
   Result<const LoadedChunk*> loaded(const TensorState& ts, const TableEntry& e) const;
   Status ensure_verified(const LoadedChunk& c, uint64_t off, uint64_t len) const;
+  // The start of a chunk's (decompressed) data region, ready for reading bytes [off, off +
+  // len): chunk-compressed chunks are decompressed (held by *keep), others verified there.
+  Result<const uint8_t*> data_for(const LoadedChunk& c, uint64_t off, uint64_t len,
+                                  std::shared_ptr<const std::string>* keep) const;
   Result<std::shared_ptr<const std::string>> decompressed(const LoadedChunk& c) const;
   Result<std::string> tiled_bytes(const TensorState& ts, const TableEntry& e, Shape* shape) const;
   Result<Array> read_tiled(const TensorState& ts, const TableEntry& e) const;
@@ -207,14 +211,8 @@ Status DatasetImpl::gather(const TensorState& ts, const TableEntry& e, Fn fn) co
     return Status::OK();
   }
   GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, e));
-  const uint8_t* base = c->data;
   std::shared_ptr<const std::string> region;
-  if (c->header.chunk_compression != Compression::kNone) {
-    GTN_ASSIGN_OR_RETURN(region, decompressed(*c));
-    base = reinterpret_cast<const uint8_t*>(region->data());
-  } else {
-    GTN_RETURN_IF_ERROR(ensure_verified(*c, 0, c->header.stored_data_bytes));
-  }
+  GTN_ASSIGN_OR_RETURN(const uint8_t* base, data_for(*c, 0, c->header.stored_data_bytes, &region));
   for (uint32_t j = 0; j < c->header.num_samples; ++j) {
     uint64_t off, len;
     c->header.positions.locate(j, &off, &len);

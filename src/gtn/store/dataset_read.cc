@@ -41,15 +41,9 @@ Result<Array> DatasetImpl::read(size_t t, uint64_t index) const {
   uint64_t off, len;
   c->header.positions.locate(j, &off, &len);
   Shape shape = c->header.shapes.shape(j);
-  const uint8_t* base = c->data;
-  std::shared_ptr<const void> owner;
-  if (c->header.chunk_compression != Compression::kNone) {
-    GTN_ASSIGN_OR_RETURN(auto region, decompressed(*c));
-    base = reinterpret_cast<const uint8_t*>(region->data());
-    owner = std::move(region);
-  } else {
-    GTN_RETURN_IF_ERROR(ensure_verified(*c, off, len));
-  }
+  std::shared_ptr<const std::string> region;
+  GTN_ASSIGN_OR_RETURN(const uint8_t* base, data_for(*c, off, len, &region));
+  std::shared_ptr<const void> owner = std::move(region);
   if (c->header.sample_compression == Compression::kNone || len == 0) {
     if (!owner) owner = as_owner(c->file);
     auto view = Array::View(ts.meta.dtype, std::move(shape), base + off, len, std::move(owner));
@@ -94,14 +88,8 @@ Result<Shape> DatasetImpl::read_into(size_t t, uint64_t index, void* dst, size_t
   Shape shape = c->header.shapes.shape(j);
   size_t need = static_cast<size_t>(shape_numel(shape)) * dtype_size(ts.meta.dtype);
   if (need > capacity) return too_small(ts, index, need, capacity);
-  const uint8_t* base = c->data;
   std::shared_ptr<const std::string> region;
-  if (c->header.chunk_compression != Compression::kNone) {
-    GTN_ASSIGN_OR_RETURN(region, decompressed(*c));
-    base = reinterpret_cast<const uint8_t*>(region->data());
-  } else {
-    GTN_RETURN_IF_ERROR(ensure_verified(*c, off, len));
-  }
+  GTN_ASSIGN_OR_RETURN(const uint8_t* base, data_for(*c, off, len, &region));
   std::string_view stored(reinterpret_cast<const char*>(base + off), len);
   if (c->header.sample_compression != Compression::kNone && len > 0) {
     Status st = check_decodable(c->header.sample_compression, ts.meta.dtype, shape, stored);
@@ -299,6 +287,16 @@ Status DatasetImpl::ensure_verified(const LoadedChunk& c, uint64_t off, uint64_t
     c.verified[b / 64].fetch_or(bit, std::memory_order_acq_rel);
   }
   return Status::OK();
+}
+
+Result<const uint8_t*> DatasetImpl::data_for(const LoadedChunk& c, uint64_t off, uint64_t len,
+                                            std::shared_ptr<const std::string>* keep) const {
+  if (c.header.chunk_compression == Compression::kNone) {
+    GTN_RETURN_IF_ERROR(ensure_verified(c, off, len));
+    return c.data;
+  }
+  GTN_ASSIGN_OR_RETURN(*keep, decompressed(c));
+  return reinterpret_cast<const uint8_t*>((*keep)->data());
 }
 
 // The decompressed data region of a chunk-compressed chunk, through the LRU cache.
