@@ -6,23 +6,21 @@ namespace gtn::store {
 
 void PositionEncoder::append(uint64_t length, uint32_t count) {
   if (count == 0) return;
-  if (!ends_.empty() && lengths_.back() == length) {
+  if (!ends_.empty() && runs_.back().length == length) {
     ends_.back() += count;
   } else {
-    starts_.push_back(total_);
-    lengths_.push_back(length);
+    runs_.push_back({total_, length});
     ends_.push_back(num_samples() + count);
   }
   total_ += length * count;
 }
 
 void PositionEncoder::pop_back() {
-  total_ -= lengths_.back();
+  total_ -= runs_.back().length;
   uint32_t first = ends_.size() > 1 ? ends_[ends_.size() - 2] : 0;
   if (--ends_.back() == first) {
     ends_.pop_back();
-    lengths_.pop_back();
-    starts_.pop_back();
+    runs_.pop_back();
   }
 }
 
@@ -30,7 +28,7 @@ void PositionEncoder::encode(std::string* out) const {
   put_le<uint32_t>(out, static_cast<uint32_t>(ends_.size()));
   for (size_t r = 0; r < ends_.size(); ++r) {
     put_le<uint32_t>(out, ends_[r]);
-    put_le<uint64_t>(out, lengths_[r]);
+    put_le<uint64_t>(out, runs_[r].length);
   }
 }
 
@@ -42,8 +40,7 @@ Status PositionEncoder::decode(ByteReader* in, PositionEncoder* out) {
   }
   uint32_t prev = 0;
   out->ends_.reserve(runs);
-  out->lengths_.reserve(runs);
-  out->starts_.reserve(runs);
+  out->runs_.reserve(runs);
   for (uint32_t r = 0; r < runs; ++r) {
     uint32_t end = in->get<uint32_t>();
     uint64_t length = in->get<uint64_t>();
@@ -52,8 +49,7 @@ Status PositionEncoder::decode(ByteReader* in, PositionEncoder* out) {
     if (length != 0 && count > (std::numeric_limits<uint64_t>::max() - out->total_) / length) {
       return Status::Corruption("position encoder: byte total overflows");
     }
-    out->starts_.push_back(out->total_);
-    out->lengths_.push_back(length);
+    out->runs_.push_back({out->total_, length});
     out->ends_.push_back(end);
     out->total_ += count * length;
     prev = end;
@@ -70,6 +66,7 @@ void ShapeEncoder::append(const Shape& shape, uint32_t count) {
     return;
   }
   ends_.push_back(num_samples() + count);
+  note_rank(shape.size());
   ranks_.push_back(static_cast<uint8_t>(shape.size()));
   dim_starts_.push_back(static_cast<uint32_t>(dims_.size()));
   dims_.insert(dims_.end(), shape.begin(), shape.end());
@@ -82,6 +79,7 @@ void ShapeEncoder::pop_back() {
     ranks_.pop_back();
     dims_.resize(dim_starts_.back());
     dim_starts_.pop_back();
+    if (ends_.empty()) common_rank_ = kNoRuns;
   }
 }
 
@@ -128,6 +126,7 @@ Status ShapeEncoder::decode(ByteReader* in, ShapeEncoder* out) {
     if (end <= prev) return Status::Corruption("shape encoder: run ends are not increasing");
     if (rank > kMaxRank) return Status::Corruption("shape encoder: rank " + std::to_string(rank) + " exceeds 32");
     out->ends_.push_back(end);
+    out->note_rank(rank);
     out->ranks_.push_back(rank);
     out->dim_starts_.push_back(static_cast<uint32_t>(out->dims_.size()));
     // The limits of check_shape_limits.

@@ -39,8 +39,9 @@ class PositionEncoder {
   void locate(uint32_t j, uint64_t* offset, uint64_t* length) const {
     size_t r = run_of(j);
     uint32_t first = r ? ends_[r - 1] : 0;
-    *length = lengths_[r];
-    *offset = starts_[r] + static_cast<uint64_t>(j - first) * lengths_[r];
+    const Run& run = runs_[r];  // one cache line for both fields
+    *length = run.length;
+    *offset = run.start + static_cast<uint64_t>(j - first) * run.length;
   }
   // The end (exclusive) of the run holding sample `j`: samples [j, run_end(j)) have the
   // same length and lie back to back.
@@ -57,9 +58,12 @@ class PositionEncoder {
     if (ends_.size() == ends_.back()) return j;
     return static_cast<size_t>(std::upper_bound(ends_.begin(), ends_.end(), j) - ends_.begin());
   }
+  struct Run {
+    uint64_t start;   // byte offset of the run's first sample
+    uint64_t length;  // bytes of each of its samples
+  };
   std::vector<uint32_t> ends_;
-  std::vector<uint64_t> lengths_;
-  std::vector<uint64_t> starts_;
+  std::vector<Run> runs_;
   uint64_t total_ = 0;
 };
 
@@ -73,14 +77,15 @@ class ShapeEncoder {
   size_t num_runs() const { return ends_.size(); }
   // The shape of sample `j` (j < num_samples()).
   Shape shape(uint32_t j) const {
-    size_t r = run_of(j);
-    const int64_t* d = dims_.data() + dim_starts_[r];
-    return Shape(d, d + ranks_[r]);
+    size_t rank;
+    const int64_t* d = dims_of(run_of(j), &rank);
+    return Shape(d, d + rank);
   }
   // Whether sample `j` has `shape` (no allocation).
   bool has_shape(uint32_t j, const Shape& shape) const {
-    size_t r = run_of(j);
-    return ranks_[r] == shape.size() && std::equal(shape.begin(), shape.end(), dims_.data() + dim_starts_[r]);
+    size_t rank;
+    const int64_t* d = dims_of(run_of(j), &rank);
+    return rank == shape.size() && std::equal(shape.begin(), shape.end(), d);
   }
   // The end (exclusive) of the run holding sample `j`: samples [j, run_end(j)) share its shape.
   uint32_t run_end(uint32_t j) const { return ends_[run_of(j)]; }
@@ -96,6 +101,25 @@ class ShapeEncoder {
     if (ends_.size() == ends_.back()) return j;
     return static_cast<size_t>(std::upper_bound(ends_.begin(), ends_.end(), j) - ends_.begin());
   }
+  // When every run has the same rank (the usual case: a text tensor has one run of rank 1
+  // per sample) its dims sit at r x rank, found without touching ranks_ and dim_starts_.
+  const int64_t* dims_of(size_t r, size_t* rank) const {
+    if (common_rank_ >= 0) {
+      *rank = static_cast<size_t>(common_rank_);
+      return dims_.data() + r * *rank;
+    }
+    *rank = ranks_[r];
+    return dims_.data() + dim_starts_[r];
+  }
+  static constexpr int kNoRuns = -1, kMixedRanks = -2;
+  void note_rank(size_t rank) {
+    if (common_rank_ == kNoRuns) {
+      common_rank_ = static_cast<int>(rank);
+    } else if (common_rank_ != static_cast<int>(rank)) {
+      common_rank_ = kMixedRanks;
+    }
+  }
+  int common_rank_ = kNoRuns;
   std::vector<uint32_t> ends_;
   std::vector<uint8_t> ranks_;
   std::vector<uint32_t> dim_starts_;
