@@ -244,3 +244,27 @@ def test_range_reads_match_sample_reads_across_chunks(tmp_path):
     np.testing.assert_array_equal(ds[100:1600]["img"], images[100:1600])
     for i in (0, 49, 50, 1499, 1500, len(images) - 1):
         np.testing.assert_array_equal(ds[i]["img"], images[i])
+
+
+def test_large_scattered_batches_read_from_several_threads_match(tmp_path):
+    # A read-only dataset reads a batch of over 1 MiB of samples from several threads,
+    # each into its own slots; the result must equal one read per sample, in order, with
+    # repeats and a sample of another shape (which sends the batch to the list path).
+    rng = np.random.default_rng(3)
+    imgs = rng.integers(0, 255, (600, 32, 32, 3), dtype=np.uint8)
+    ds = gtn.dataset(tmp_path / "d")
+    ds.create_tensor("img", htype="image", dtype="uint8", chunk_size=1 << 18)
+    ds.extend({"img": imgs})
+    ds.close()
+    ro = gtn.dataset(tmp_path / "d", read_only=True)
+    idx = rng.integers(0, 600, 700)
+    np.testing.assert_array_equal(ro["img"][idx].numpy(), imgs[idx])
+    np.testing.assert_array_equal(ro[idx.tolist()]["img"], imgs[idx])
+    rw = gtn.dataset(tmp_path / "d")
+    rw["img"][599] = np.zeros((8, 8, 3), np.uint8)
+    rw.close()
+    ro = gtn.dataset(tmp_path / "d", read_only=True)
+    mixed = ro["img"][list(range(0, 600, 1)) * 2].numpy()
+    assert isinstance(mixed, list) and len(mixed) == 1200
+    assert mixed[599].shape == (8, 8, 3) and mixed[1199].shape == (8, 8, 3)
+    np.testing.assert_array_equal(np.stack(mixed[:599]), imgs[:599])
