@@ -44,6 +44,9 @@ def ingest(src, dst, format="auto", image_compression=None, batch_size=256, prog
         stack = ["*"]
     table_opts = dict(columns=list(columns or []), label_column=label_column or "",
                       class_names=list(class_names or []), stack=list(stack or []), stack_name=stack_name)
+    for what, path in (("source", src), ("destination", dst)):
+        if isinstance(path, (str, bytes, os.PathLike)) and "\0" in os.fsdecode(os.fspath(path)):
+            raise ValueError(f"the {what} path contains a NUL byte: {os.fsdecode(os.fspath(path))!r}")
     kind = _table_kind(src, format)
     if kind is not None:
         report = _ingest_table(src, kind, dst, on_error=on_error, batch_size=batch_size, progress=progress,

@@ -268,3 +268,16 @@ def test_large_scattered_batches_read_from_several_threads_match(tmp_path):
     assert isinstance(mixed, list) and len(mixed) == 1200
     assert mixed[599].shape == (8, 8, 3) and mixed[1199].shape == (8, 8, 3)
     np.testing.assert_array_equal(np.stack(mixed[:599]), imgs[:599])
+
+
+def test_nul_bytes_in_any_path_are_refused_not_cut(tmp_path):
+    # A path cut at its NUL byte would name another file: "a\0b" must never open "a".
+    (tmp_path / "a").mkdir()
+    (tmp_path / "m").write_bytes(b"x")
+    with pytest.raises(ValueError, match="NUL byte"):
+        gtn.ingest(str(tmp_path / "a") + "\0b", str(tmp_path / "out"))
+    with pytest.raises(ValueError, match="NUL byte"):
+        gtn.ingest(str(tmp_path / "a"), str(tmp_path / "out") + "\0x")
+    with pytest.raises(ValueError, match="NUL byte"):
+        gtn.ml.load(str(tmp_path / "m") + "\0.gtnm")
+    assert not (tmp_path / "out").exists()

@@ -76,7 +76,10 @@ def load(path, backend="cpu"):
     from gtn import _core
 
     _check_backend(backend)
-    return Model(_core.ml_load(os.fspath(path), backend))
+    path = os.fsdecode(os.fspath(path))
+    if "\0" in path:
+        raise ValueError(f"the model path contains a NUL byte: {path!r}")
+    return Model(_core.ml_load(path, backend))
 
 
 def _check_backend(backend):
