@@ -13,13 +13,6 @@ namespace {
 
 using Cell = nlohmann::ordered_json;
 
-std::string_view trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
-}
-
 // An integer literal: [+-]?[0-9]+ (spaces around allowed).
 bool is_int_literal(std::string_view s) {
   s = trim(s);

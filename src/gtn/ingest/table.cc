@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "gtn/ingest/file_util.h"
+
 namespace gtn::ingest {
 namespace {
 
@@ -84,13 +86,6 @@ Result<std::vector<Record>> split_csv(std::string_view text, char delim) {
   }
   end_record();
   return records;
-}
-
-std::string_view trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
 }
 
 bool is_number(std::string_view s) {
