@@ -216,7 +216,9 @@ TEST(CrashSafety, SigkillDuringPopTruncateUpdateKeepsEveryRowWhole) {
     auto ds = Dataset::Open(dir.path());
     ASSERT_TRUE(ds.ok()) << ds.status().ToString();
     uint64_t size = (*ds)->size();
-    if (flushed && floor != UINT64_MAX) EXPECT_GE(size, floor) << "round " << round;
+    if (flushed && floor != UINT64_MAX) {
+      EXPECT_GE(size, floor) << "round " << round;
+    }
     for (uint64_t i = 0; i < size; ++i) {
       auto got = (*ds)->read_sample(i);
       ASSERT_TRUE(got.ok()) << got.status().ToString();
