@@ -50,6 +50,22 @@ Array f32_row(float v, int64_t n = 4) {
   return a;
 }
 
+// fsck finds nothing wrong with the dataset at `path`.
+void expect_healthy(const std::string& path) {
+  auto issues = fsck(path);
+  ASSERT_TRUE(issues.ok()) << issues.status().ToString();
+  EXPECT_TRUE(issues->empty()) << (*issues)[0].object << ": " << (*issues)[0].problem;
+}
+
+// A tensor spec with a name, a dtype and a chunk target.
+TensorSpec spec(const std::string& name, DType dtype, uint64_t chunk_target_bytes = 8ull << 20) {
+  TensorSpec t;
+  t.name = name;
+  t.dtype = dtype;
+  t.chunk_target_bytes = chunk_target_bytes;
+  return t;
+}
+
 std::unique_ptr<Dataset> open_rw(const std::string& path) {
   auto ds = Dataset::Open(path);
   EXPECT_TRUE(ds.ok()) << ds.status().ToString();
@@ -61,10 +77,7 @@ std::unique_ptr<Dataset> open_rw(const std::string& path) {
 TEST(Lifecycle, PopThenExtendNeverPublishesTooFewRows) {
   TempDir dir;
   auto ds = open_rw(dir.path());
-  TensorSpec a;
-  a.name = "a";
-  a.dtype = DType::kFloat32;
-  a.chunk_target_bytes = 4096;
+  TensorSpec a = spec("a", DType::kFloat32, 4096);
   ASSERT_TRUE(ds->create_tensor(a).ok());
   TensorSpec b;
   b.name = "b";
@@ -106,9 +119,7 @@ TEST(Lifecycle, FsckFlagsAManifestLengthBelowWhatChunksHold) {
   TempDir dir;
   {
     auto ds = open_rw(dir.path());
-    TensorSpec a;
-    a.name = "a";
-    a.dtype = DType::kFloat32;
+    TensorSpec a = spec("a", DType::kFloat32);
     ASSERT_TRUE(ds->create_tensor(a).ok());
     SampleBatch batch;
     for (int i = 0; i < 10; ++i) batch["a"].push_back(f32_row(static_cast<float>(i)));
@@ -137,9 +148,7 @@ TEST(Lifecycle, FsckFlagsAManifestLengthBelowWhatChunksHold) {
 TEST(Lifecycle, WriterRefusesShapesReadersRefuse) {
   TempDir dir;
   auto ds = open_rw(dir.path());
-  TensorSpec t;
-  t.name = "x";
-  t.dtype = DType::kUInt8;
+  TensorSpec t = spec("x", DType::kUInt8);
   ASSERT_TRUE(ds->create_tensor(t).ok());
   ASSERT_TRUE(ds->append({{"x", random_u8({3}, 1)}}).ok());
   ASSERT_TRUE(ds->flush().ok());
@@ -161,9 +170,7 @@ TEST(Lifecycle, WriterRefusesShapesReadersRefuse) {
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   EXPECT_EQ((*reader)->size(), 1u);
   EXPECT_TRUE((*reader)->read("x", 0).ok());
-  auto issues = fsck(dir.path());
-  ASSERT_TRUE(issues.ok());
-  EXPECT_TRUE(issues->empty());
+  expect_healthy(dir.path());
 }
 
 // Open reads the root, the ref and the manifest: a chunk is mapped and checked when a read
@@ -172,10 +179,7 @@ TEST(Lifecycle, OpenTouchesNoChunkAndDamageStaysLocal) {
   TempDir dir;
   {
     auto ds = open_rw(dir.path());
-    TensorSpec t;
-    t.name = "x";
-    t.dtype = DType::kUInt8;
-    t.chunk_target_bytes = 1000;
+    TensorSpec t = spec("x", DType::kUInt8, 1000);
     ASSERT_TRUE(ds->create_tensor(t).ok());
     SampleBatch batch;
     for (int i = 0; i < 40; ++i) batch["x"].push_back(random_u8({100}, static_cast<uint64_t>(i)));
@@ -265,10 +269,7 @@ TEST(Lifecycle, AForeignFolderIsNeverTurnedIntoADataset) {
 TEST(Lifecycle, TruncateDeleteRenameAndClose) {
   TempDir dir;
   auto ds = open_rw(dir.path());
-  TensorSpec a;
-  a.name = "a";
-  a.dtype = DType::kFloat32;
-  a.chunk_target_bytes = 64;
+  TensorSpec a = spec("a", DType::kFloat32, 64);
   ASSERT_TRUE(ds->create_tensor(a).ok());
   TensorSpec b;
   b.name = "b";
@@ -290,9 +291,7 @@ TEST(Lifecycle, TruncateDeleteRenameAndClose) {
   ASSERT_TRUE(ds->delete_tensor("a").ok());
   EXPECT_EQ(ds->tensor_names(), std::vector<std::string>{"caption"});
   // A tensor created after a delete never reuses the deleted one's key.
-  TensorSpec c;
-  c.name = "a";
-  c.dtype = DType::kInt32;
+  TensorSpec c = spec("a", DType::kInt32);
   ASSERT_TRUE(ds->create_tensor(c).ok());
   ASSERT_TRUE(ds->close().ok());
   EXPECT_EQ(ds->append({}).code(), StatusCode::kInvalidArgument);  // closed
@@ -311,18 +310,13 @@ TEST(Lifecycle, TruncateDeleteRenameAndClose) {
     EXPECT_EQ(e->numel(), 0);  // rows before the tensor existed read as empty samples
   }
   EXPECT_TRUE(fs::exists(dir.path() + "/chunks/t2"));
-  auto issues = fsck(dir.path());
-  ASSERT_TRUE(issues.ok());
-  EXPECT_TRUE(issues->empty());
+  expect_healthy(dir.path());
 }
 
 TEST(Lifecycle, BatchUpdateChecksEverythingFirstAndRewritesEachChunkOnce) {
   TempDir dir;
   auto ds = open_rw(dir.path());
-  TensorSpec a;
-  a.name = "a";
-  a.dtype = DType::kFloat32;
-  a.chunk_target_bytes = 160;  // 10 rows a chunk
+  TensorSpec a = spec("a", DType::kFloat32, 160);  // 10 rows a chunk
   ASSERT_TRUE(ds->create_tensor(a).ok());
   SampleBatch batch;
   for (int i = 0; i < 35; ++i) batch["a"].push_back(f32_row(static_cast<float>(i)));
@@ -346,9 +340,7 @@ TEST(Lifecycle, BatchUpdateChecksEverythingFirstAndRewritesEachChunkOnce) {
   for (int i = 0; i < 35; ++i) want[i] = static_cast<float>(i);
   want[3] = -30, want[5] = -5, want[14] = -14, want[33] = -33, want[22] = -22;
   for (uint64_t i = 0; i < 35; ++i) EXPECT_EQ(ds->read("a", i)->data_as<float>()[0], want[i]) << i;
-  auto issues = fsck(dir.path());
-  ASSERT_TRUE(issues.ok());
-  EXPECT_TRUE(issues->empty());
+  expect_healthy(dir.path());
 }
 
 // Single-sample updates must not grow the dataset without bound: superseded chunk files
@@ -377,18 +369,14 @@ TEST(Lifecycle, RepeatedUpdatesDoNotGrowTheDataset) {
     uint64_t seed = i % 5 == 0 && i < 100 ? 1000 + i / 5 : static_cast<uint64_t>(i);
     EXPECT_TRUE(same(*ds->read("img", static_cast<uint64_t>(i)), random_u8({64, 64, 3}, seed))) << i;
   }
-  auto issues = fsck(dir.path());
-  ASSERT_TRUE(issues.ok());
-  EXPECT_TRUE(issues->empty());
+  expect_healthy(dir.path());
 }
 
 // While a reader has the dataset open, the files its version names are kept.
 TEST(Lifecycle, SupersededFilesOutliveOpenReaders) {
   TempDir dir;
   auto ds = open_rw(dir.path());
-  TensorSpec t;
-  t.name = "x";
-  t.dtype = DType::kUInt8;
+  TensorSpec t = spec("x", DType::kUInt8);
   ASSERT_TRUE(ds->create_tensor(t).ok());
   SampleBatch batch;
   for (int i = 0; i < 10; ++i) batch["x"].push_back(random_u8({50}, static_cast<uint64_t>(i)));
@@ -489,9 +477,7 @@ TEST(Lifecycle, Uint16PngIsLossless) {
   j.name = "j";
   j.sample_compression = Compression::kJpeg;
   EXPECT_EQ(ds->create_tensor(j).code(), StatusCode::kInvalidArgument);
-  auto issues = fsck(dir.path());
-  ASSERT_TRUE(issues.ok());
-  EXPECT_TRUE(issues->empty());
+  expect_healthy(dir.path());
 }
 
 // Range reads copy back-to-back runs at once; they must give exactly the per-sample bytes,
@@ -501,10 +487,7 @@ TEST(Lifecycle, ReadRowsIntoMatchesPerSampleReads) {
   for (Compression cc : {Compression::kNone, Compression::kLz4}) {
     TempDir dir;
     auto ds = open_rw(dir.path());
-    TensorSpec t;
-    t.name = "x";
-    t.dtype = DType::kFloat32;
-    t.chunk_target_bytes = 200;  // 12 rows of 16 bytes a chunk
+    TensorSpec t = spec("x", DType::kFloat32, 200);  // 12 rows of 16 bytes a chunk
     t.chunk_compression = cc;
     ASSERT_TRUE(ds->create_tensor(t).ok());
     SampleBatch batch;
