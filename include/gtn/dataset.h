@@ -15,6 +15,7 @@
 #include "gtn/result.h"
 #include "gtn/storage.h"
 #include "gtn/tensor.h"
+#include "gtn/version.h"
 
 namespace gtn {
 
@@ -74,6 +75,13 @@ struct OpenOptions {
   uint64_t chunk_cache_bytes = 256ull << 20;  // bound on decompressed chunks kept in memory
   std::shared_ptr<Storage> storage;           // null: the local directory at `path`
   Durability durability = Durability::kFlush;
+  // The state to open: a branch (writable unless read_only), or a tag or commit id (a
+  // read-only snapshot of the past; a writable open of one is refused). Empty: the
+  // branch gtn.json names as head.
+  std::string version;
+  // Recorded in commits made through this handle when commit() gets no author. Empty:
+  // $GTN_AUTHOR, else $USER, else "unknown".
+  std::string author;
 };
 
 // A batch of samples for extend(): tensor name -> one Array per sample.
@@ -184,6 +192,63 @@ class Dataset {
   // InvalidArgument if `capacity` is under (end - begin) x row_bytes.
   virtual Result<uint64_t> read_rows_into(size_t tensor_index, uint64_t begin, uint64_t end, const Shape& shape,
                                           void* dst, size_t capacity) const = 0;
+
+  // Deletes the rows at `indices` (any order, repeats allowed) from every tensor; later
+  // rows move up. Costs what changed: no chunk file is rewritten.
+  virtual Status delete_samples(const std::vector<uint64_t>& indices) = 0;
+
+  // --- version control (gtn/version.h, docs/versions.md) ---
+  // Every state has a name and a parent: a branch's head is either a commit or an
+  // uncommitted state on top of one (what flush() publishes). Reads of any state never
+  // walk history.
+  //
+  // Freezes the current branch's state as a commit (durably) and returns its id.
+  // InvalidArgument ("nothing to commit") when nothing changed since the last commit.
+  virtual Result<std::string> commit(const std::string& message, const std::string& author = "") = 0;
+  // The commits reachable from `target` (empty: the current state), newest first; a commit
+  // comes before its parents.
+  virtual Result<std::vector<CommitInfo>> log(const std::string& target = "") const = 0;
+  // Creates branch `name` at `target` (empty: the current commit). The current branch and
+  // its uncommitted changes stay as they are.
+  virtual Status branch(const std::string& name, const std::string& target = "") = 0;
+  // Switches to branch `target` (writable), or to a tag or commit (read-only until a
+  // branch is checked out again). Refused when the current branch has uncommitted
+  // changes unless options.force (see CheckoutOptions).
+  virtual Status checkout(const std::string& target, const CheckoutOptions& options = {}) = 0;
+  virtual Status delete_branch(const std::string& name) = 0;
+  // Names commit `target` (empty: the current commit). Tags never move.
+  virtual Status tag(const std::string& name, const std::string& target = "") = 0;
+  virtual Status delete_tag(const std::string& name) = 0;
+  virtual Result<std::vector<std::string>> branches() const = 0;
+  // (tag, commit id) pairs sorted by tag.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> tags() const = 0;
+  // The checked-out branch; empty when a tag or commit is checked out.
+  virtual std::string current_branch() const = 0;
+  // The commit the current state is, or is based on; empty before the first commit.
+  virtual std::string head_commit() const = 0;
+  // True when the current state differs from head_commit() (or has unflushed samples).
+  virtual bool has_uncommitted_changes() const = 0;
+  // The uncommitted changes: diff(head_commit(), current state).
+  virtual Result<DatasetDiff> status() const = 0;
+  // Empty `target`: drops the uncommitted changes. Otherwise moves the current branch to
+  // `target` and drops the uncommitted changes (git reset --hard).
+  virtual Status reset(const std::string& target = "") = 0;
+  // What changed from `a` to `b` (empty b: the current state).
+  virtual Result<DatasetDiff> diff(const std::string& a, const std::string& b = "") const = 0;
+  // Three-way merge of branch or commit `source` into the current branch (which must have
+  // no uncommitted changes), from their common ancestor; commits the result.
+  virtual Result<MergeResult> merge(const std::string& source, MergePolicy policy = MergePolicy::kFail,
+                                    const std::string& message = "") = 0;
+  // Applies what commit `target` changed relative to its first parent to the current
+  // branch and commits it; conflicts fail (listed in the error).
+  virtual Result<std::string> cherry_pick(const std::string& target) = 0;
+  // Deletes files that no branch, tag, commit reachable from them, or registered reader
+  // needs.
+  virtual Result<GcStats> gc() = 0;
+  // Rewrites runs of small chunk slices (left by updates and deletions) of the current
+  // state into chunks of the target size. flush() and commit() do it on their own once a
+  // tensor's table passes set bounds.
+  virtual Result<CompactStats> compact() = 0;
 
   // --- tools ---
   // A human-readable multi-line summary (tensors, dtypes, shapes, sizes, chunks).
