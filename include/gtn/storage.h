@@ -56,14 +56,31 @@ class Storage {
   virtual Status remove(const std::string& key) = 0;
   // Takes the single-writer lock; Locked error if another writer holds it. Released on destruction.
   virtual Result<std::shared_ptr<void>> lock_for_writing() = 0;
-  // Registers a reader until the returned handle is destroyed, so that a writer never
-  // deletes a file the reader's version may still need (a reader maps chunk files on
-  // first touch). Backends that cannot tell return a null handle.
-  virtual Result<std::shared_ptr<void>> register_reader() { return std::shared_ptr<void>(); }
-  // A handle that keeps new readers out (their register_reader waits) while it lives, or
-  // null when a reader is registered now or the backend cannot tell. A writer deletes
-  // files the current version no longer names only while it holds one.
-  virtual Result<std::shared_ptr<void>> lock_out_readers() { return std::shared_ptr<void>(); }
+  // --- reader registry (docs/format.md, "Readers and garbage collection") ---
+  // The registry lock (flock on "gtn.readers"), held until the handle dies. Readers hold it
+  // shared while they open (from reading the ref until register_reader returns); a writer
+  // or gc deleting files holds it exclusive, which waits for opening readers and keeps new
+  // ones waiting. Backends that cannot lock return a null handle. `exclusive` locks wait;
+  // shared locks wait too. If gtn.readers does not exist and the backend is read-only media
+  // (cannot create it), return null (readers on read-only media are not registered).
+  virtual Result<std::shared_ptr<void>> lock_registry(bool exclusive) {
+    (void)exclusive;
+    return std::shared_ptr<void>();
+  }
+  // Records that this process reads the states named in `versions` (16-hex-digit version
+  // ids, one per line in the registration) until the handle dies: a file
+  // "readers/<pid>-<16 random hex>" holding them, kept under an exclusive flock for the
+  // handle's life and deleted when the handle dies (by the registering process only: a
+  // forked child dropping its copy leaves it). Null handle where the backend cannot
+  // record (folder not writable: read-only media).
+  virtual Result<std::shared_ptr<void>> register_reader(const std::vector<uint64_t>& versions) {
+    (void)versions;
+    return std::shared_ptr<void>();
+  }
+  // The versions every live reader registered (sorted, each once). A registration whose
+  // flock can be taken belongs to a dead process: it is deleted and not reported. Call
+  // while holding the exclusive registry lock.
+  virtual Result<std::vector<uint64_t>> live_reader_versions() { return std::vector<uint64_t>(); }
   // "file:///abs/path" or "memory://name", for messages.
   virtual std::string describe() const = 0;
 };

@@ -1,6 +1,8 @@
 // The local-directory Storage backend: one file per key, memory-mapped reads, atomic
 // writes (temporary file, fsync, rename, fsync of the directory; or without the fsyncs,
-// made durable later by sync()) and an flock writer lock.
+// made durable later by sync()), an flock writer lock and the reader registry (gtn.readers,
+// readers/).
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -10,8 +12,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <set>
 #include <system_error>
 
@@ -22,6 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr const char* kReadersFile = "gtn.readers";
+constexpr const char* kReadersDir = "readers";
 
 std::string errno_text(int err) { return std::strerror(err); }
 
@@ -77,6 +82,88 @@ Status fsync_dir(const std::string& dir) {
   if (rc != 0 && err != EINVAL) return Status::IOError("cannot fsync directory " + dir + ": " + errno_text(err));
   return Status::OK();
 }
+
+// Errors that mean the folder cannot be written (read-only media, no permission).
+bool cannot_write(int err) { return err == EROFS || err == EACCES || err == EPERM; }
+
+bool flock_waiting(int fd, int op) {
+  int rc;
+  do {
+    rc = ::flock(fd, op);
+  } while (rc != 0 && errno == EINTR);
+  return rc == 0;
+}
+
+std::string hex16(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
+  return std::string(buf, 16);
+}
+
+Status read_all(int fd, const std::string& path, std::string* out) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError("cannot read " + path + ": " + errno_text(errno));
+    }
+    if (n == 0) return Status::OK();
+    out->append(buf, static_cast<size_t>(n));
+  }
+}
+
+// Appends the ids of `body`, one per line as 16 hex digits; other lines are skipped.
+void parse_versions(std::string_view body, std::vector<uint64_t>* out) {
+  while (!body.empty()) {
+    size_t eol = body.find('\n');
+    std::string_view line = body.substr(0, eol);
+    body = eol == std::string_view::npos ? std::string_view() : body.substr(eol + 1);
+    if (line.size() != 16) continue;
+    uint64_t v = 0;
+    bool ok = true;
+    for (char c : line) {
+      int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (digit < 0) {
+        ok = false;
+        break;
+      }
+      v = v << 4 | static_cast<uint64_t>(digit);
+    }
+    if (ok) out->push_back(v);
+  }
+}
+
+// A flock held by an open file until destruction. Closing (not LOCK_UN) releases it, so a
+// forked child dropping its copy does not release the parent's lock.
+class LockedFile {
+ public:
+  explicit LockedFile(int fd) : fd_(fd) {}
+  ~LockedFile() { ::close(fd_); }
+  LockedFile(const LockedFile&) = delete;
+  LockedFile& operator=(const LockedFile&) = delete;
+
+ private:
+  int fd_;
+};
+
+// A reader registration: unlinked, then closed (which drops its flock), by the process
+// that made it.
+class Registration {
+ public:
+  Registration(std::string path, int fd) : path_(std::move(path)), fd_(fd), owner_(::getpid()) {}
+  ~Registration() {
+    if (::getpid() == owner_) ::unlink(path_.c_str());
+    ::close(fd_);
+  }
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
+
+ private:
+  std::string path_;
+  int fd_;
+  pid_t owner_;
+};
 
 class WriterLock {
  public:
@@ -208,37 +295,128 @@ class LocalStorage final : public Storage {
     return std::shared_ptr<void>(std::make_shared<WriterLock>(fd));
   }
 
-  // Readers hold a shared flock on gtn.readers for their lifetime; a writer that gets the
-  // exclusive lock without waiting knows no reader is open (a reader registering meanwhile
-  // waits for it). A read-only file system, where no writer can delete anything, needs no
-  // registration.
-  Result<std::shared_ptr<void>> register_reader() override {
-    // Readers never create files (a dataset may sit on read-only media, or in a source
-    // tree); writers create gtn.readers when they take the writer lock.
+  // The registry lock: a shared or exclusive flock on gtn.readers, taken waiting.
+  // gtn.readers is created when missing; where it cannot be (read-only media) there is
+  // nothing to lock and no writer can delete anything: null handle.
+  Result<std::shared_ptr<void>> lock_registry(bool exclusive) override {
     std::string path = full(kReadersFile);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return std::shared_ptr<void>();
-    int rc;
-    do {
-      rc = ::flock(fd, LOCK_SH);
-    } while (rc != 0 && errno == EINTR);
-    if (rc != 0) {
+    if (fd < 0 && errno == ENOENT) fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      int err = errno;
+      if (cannot_write(err)) return std::shared_ptr<void>();
+      return Status::IOError("cannot open " + path + ": " + errno_text(err));
+    }
+    if (!flock_waiting(fd, exclusive ? LOCK_EX : LOCK_SH)) {
       int err = errno;
       ::close(fd);
-      return Status::IOError("cannot register a reader on " + path + ": " + errno_text(err));
+      return Status::IOError("cannot lock " + path + ": " + errno_text(err));
     }
-    return std::shared_ptr<void>(std::make_shared<WriterLock>(fd));
+    return std::shared_ptr<void>(std::make_shared<LockedFile>(fd));
   }
 
-  Result<std::shared_ptr<void>> lock_out_readers() override {
-    std::string path = full(kReadersFile);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return Status::IOError("cannot open " + path + ": " + errno_text(errno));
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);
-      return std::shared_ptr<void>();
+  // readers/<pid>-<16 random hex>: created, flocked exclusive, then filled. A gc that saw
+  // the file before the flock may have taken it for a dead reader's and deleted it (the
+  // registry lock normally rules that out): then the name no longer links to the file and
+  // a new name is tried.
+  Result<std::shared_ptr<void>> register_reader(const std::vector<uint64_t>& versions) override {
+    std::string dir = full(kReadersDir);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      int err = errno;
+      if (cannot_write(err)) return std::shared_ptr<void>();
+      return Status::IOError("cannot create " + dir + ": " + errno_text(err));
     }
-    return std::shared_ptr<void>(std::make_shared<WriterLock>(fd));
+    std::string body;
+    body.reserve(versions.size() * 17);
+    for (uint64_t v : versions) body += hex16(v) + "\n";
+    std::random_device rd;
+    for (int attempt = 0; attempt < 16; ++attempt) {
+      uint64_t nonce = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+      std::string path = dir + "/" + std::to_string(::getpid()) + "-" + hex16(nonce);
+      int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
+      if (fd < 0) {
+        int err = errno;
+        if (err == EEXIST) continue;
+        if (cannot_write(err)) return std::shared_ptr<void>();
+        return Status::IOError("cannot create " + path + ": " + errno_text(err));
+      }
+      struct stat st;
+      if (!flock_waiting(fd, LOCK_EX) || ::fstat(fd, &st) != 0) {
+        int err = errno;
+        ::unlink(path.c_str());
+        ::close(fd);
+        return Status::IOError("cannot lock " + path + ": " + errno_text(err));
+      }
+      if (st.st_nlink == 0) {  // reaped between open and flock
+        ::close(fd);
+        continue;
+      }
+      Status written = write_all(fd, body, path);
+      if (!written.ok()) {
+        ::unlink(path.c_str());
+        ::close(fd);
+        return written;
+      }
+      return std::shared_ptr<void>(std::make_shared<Registration>(std::move(path), fd));
+    }
+    return Status::IOError("cannot register a reader in " + dir + ": no free name after 16 tries");
+  }
+
+  // Registrations whose flock is free belong to dead processes (the kernel dropped their
+  // lock): deleted. The others are read; lines that are not 16 hex digits are skipped.
+  Result<std::vector<uint64_t>> live_reader_versions() override {
+    std::vector<uint64_t> out;
+    std::string dir = full(kReadersDir);
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) {
+      if (errno == ENOENT) return out;
+      return Status::IOError("cannot list " + dir + ": " + errno_text(errno));
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name != "." && name != "..") names.push_back(std::move(name));
+      errno = 0;
+    }
+    int list_err = errno;
+    ::closedir(d);
+    if (list_err != 0) return Status::IOError("cannot list " + dir + ": " + errno_text(list_err));
+    for (const auto& name : names) {
+      std::string path = dir + "/" + name;
+      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+      if (fd < 0) {
+        if (errno == ENOENT) continue;  // its reader closed meanwhile
+        return Status::IOError("cannot open reader registration " + path + ": " + errno_text(errno));
+      }
+      struct stat st;
+      if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        continue;
+      }
+      int rc;
+      do {
+        rc = ::flock(fd, LOCK_EX | LOCK_NB);
+      } while (rc != 0 && errno == EINTR);
+      if (rc == 0) {  // no live owner
+        ::unlink(path.c_str());
+        ::close(fd);
+        continue;
+      }
+      if (errno != EWOULDBLOCK) {
+        int err = errno;
+        ::close(fd);
+        return Status::IOError("cannot lock reader registration " + path + ": " + errno_text(err));
+      }
+      std::string body;
+      Status read = read_all(fd, path, &body);
+      ::close(fd);
+      GTN_RETURN_IF_ERROR(read);
+      parse_versions(body, &out);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
   }
 
   std::string describe() const override { return "file://" + root_; }

@@ -1,8 +1,11 @@
 // The in-memory Storage backend: a map from key to immutable bytes, for tests and scratch data.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <map>
-#include <unistd.h>
 #include <mutex>
 
 #include "gtn/storage.h"
@@ -19,6 +22,22 @@ class StringBytes final : public Bytes {
  private:
   std::string s_;
 };
+
+// A non-null handle (null means "cannot lock" or "not registered") that runs `release`
+// when it dies.
+std::shared_ptr<void> handle(std::function<void()> release) {
+  class Releaser {
+   public:
+    explicit Releaser(std::function<void()> f) : f_(std::move(f)) {}
+    ~Releaser() { f_(); }
+    Releaser(const Releaser&) = delete;
+    Releaser& operator=(const Releaser&) = delete;
+
+   private:
+    std::function<void()> f_;
+  };
+  return std::make_shared<Releaser>(std::move(release));
+}
 
 class MemoryStorage final : public Storage, public std::enable_shared_from_this<MemoryStorage> {
  public:
@@ -64,6 +83,50 @@ class MemoryStorage final : public Storage, public std::enable_shared_from_this<
     auto self = shared_from_this();
     return std::shared_ptr<void>(nullptr, [self](void*) { self->locked_ = false; });
   }
+  // The registry lock: any number of shared holders or one exclusive holder (a mutex and a
+  // condition variable rather than std::shared_mutex, so a handle may die on any thread).
+  Result<std::shared_ptr<void>> lock_registry(bool exclusive) override {
+    std::unique_lock<std::mutex> g(registry_mu_);
+    if (exclusive) {
+      registry_cv_.wait(g, [&] { return !registry_exclusive_ && registry_shared_ == 0; });
+      registry_exclusive_ = true;
+    } else {
+      registry_cv_.wait(g, [&] { return !registry_exclusive_; });
+      ++registry_shared_;
+    }
+    auto self = shared_from_this();
+    return handle([self, exclusive] {
+      {
+        std::lock_guard<std::mutex> g(self->registry_mu_);
+        if (exclusive) {
+          self->registry_exclusive_ = false;
+        } else {
+          --self->registry_shared_;
+        }
+      }
+      self->registry_cv_.notify_all();
+    });
+  }
+  // Readers of a memory dataset live in this process: a registration lasts exactly as long
+  // as its handle.
+  Result<std::shared_ptr<void>> register_reader(const std::vector<uint64_t>& versions) override {
+    std::lock_guard<std::mutex> g(registry_mu_);
+    uint64_t id = next_reader_++;
+    readers_[id] = versions;
+    auto self = shared_from_this();
+    return handle([self, id] {
+      std::lock_guard<std::mutex> g(self->registry_mu_);
+      self->readers_.erase(id);
+    });
+  }
+  Result<std::vector<uint64_t>> live_reader_versions() override {
+    std::lock_guard<std::mutex> g(registry_mu_);
+    std::vector<uint64_t> out;
+    for (const auto& [id, versions] : readers_) out.insert(out.end(), versions.begin(), versions.end());
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
   std::string describe() const override { return name_; }
 
  private:
@@ -71,6 +134,13 @@ class MemoryStorage final : public Storage, public std::enable_shared_from_this<
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const Bytes>> objects_;
   std::atomic<bool> locked_{false};
+  // The reader registry: lock state, and the versions each live registration named.
+  std::mutex registry_mu_;
+  std::condition_variable registry_cv_;
+  bool registry_exclusive_ = false;
+  int registry_shared_ = 0;
+  uint64_t next_reader_ = 0;
+  std::map<uint64_t, std::vector<uint64_t>> readers_;
 };
 
 }  // namespace
