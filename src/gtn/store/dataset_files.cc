@@ -23,7 +23,13 @@ Status load_dataset_files(const std::string& path, DatasetFiles* out) {
   std::string mk = manifest_key(out->version_id);
   auto m = out->storage->read(mk);
   if (!m.ok()) return Status::Corruption(mk + ": " + m.status().message());
-  return decode_manifest((*m)->view(), &out->manifest).WithContext(mk);
+  out->manifest_bytes = *m;
+  GTN_RETURN_IF_ERROR(decode_manifest((*m)->view(), &out->manifest).WithContext(mk));
+  Tables tables;
+  GTN_RETURN_IF_ERROR(load_tables(*out->storage, out->manifest, &tables, nullptr).WithContext(mk));
+  out->manifest.chunks = std::move(tables.tensors);
+  out->ids = std::move(tables.ids);
+  return Status::OK();
 }
 
 }  // namespace gtn::store

@@ -8,6 +8,7 @@
 #include "gtn/storage.h"
 #include "gtn/store/manifest.h"
 #include "gtn/store/root_file.h"
+#include "gtn/store/table_tree.h"
 
 namespace gtn::store {
 
@@ -15,7 +16,9 @@ struct DatasetFiles {
   std::shared_ptr<Storage> storage;
   RootFile root;
   uint64_t version_id = 0;
-  Manifest manifest;
+  Manifest manifest;  // manifest.chunks: the tables, loaded from the trees (format 2)
+  std::vector<ChunkEntry> ids;  // the sample id table
+  std::shared_ptr<const Bytes> manifest_bytes;
 };
 
 // Opens the local dataset at `path` read-only and parses its metadata. The error names

@@ -4,10 +4,15 @@
 //   dataset_schema.cc  create/delete/rename tensor, tensor info and spec, summary
 //   dataset_write.cc   append/extend, update, pop/truncate, flush, manifests, reclaiming files
 //   dataset_read.cc    sample reads, mapping and verifying chunks on first touch
+//   dataset_version.cc loading states, commit, branches, tags, checkout, reset, log
+//   dataset_diff.cc    matching samples of two states by id; diff and status
+//   dataset_merge.cc   three-way merge and cherry-pick
+//   dataset_gc.cc      garbage collection and compaction
 // Reads resolve a sample through the tensor's chunk table (binary search) and the chunk's
 // run-length sample index, then view the memory-mapped chunk bytes. Writes fill one
 // pending chunk per tensor, seal it into an immutable chunk file at the tensor's target
-// size, and publish the new chunk tables by rewriting the version's manifest atomically.
+// size, and publish the new chunk tables (trees of shared nodes, table_tree.h) by
+// rewriting the branch's uncommitted manifest atomically; commit() freezes it.
 #pragma once
 
 #include <atomic>
@@ -17,6 +22,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "gtn/dataset.h"
@@ -25,6 +31,8 @@
 #include "gtn/store/chunk_writer.h"
 #include "gtn/store/manifest.h"
 #include "gtn/store/root_file.h"
+#include "gtn/store/table_edit.h"
+#include "gtn/store/table_tree.h"
 
 namespace gtn::store {
 
@@ -65,6 +73,27 @@ struct TensorState {
   size_t find(uint64_t index) const {
     return static_cast<size_t>(std::upper_bound(firsts.begin(), firsts.end(), index) - firsts.begin()) - 1;
   }
+  // The chunk table as plain entries, and its replacement (pending samples unchanged).
+  std::vector<ChunkEntry> table() const {
+    std::vector<ChunkEntry> t;
+    t.reserve(entries.size());
+    for (const auto& e : entries) t.push_back(e->entry);
+    return t;
+  }
+  void set_table(std::vector<ChunkEntry> t) {
+    entries.clear();
+    firsts.clear();
+    committed = 0;
+    renumber(&t);
+    for (auto& e : t) push_entry(std::move(e));
+  }
+};
+
+// A state (a version's manifest and tables) loaded on its own, for diff and merge.
+struct State {
+  uint64_t version = 0;
+  Manifest manifest;  // tables not included
+  Tables tables;
 };
 
 // Sample i of one tensor's part of a batch: from extend() (an Array per sample) or from
@@ -125,6 +154,62 @@ class DatasetImpl final : public Dataset {
   Result<Sample> read_sample(uint64_t index) const override;
   Result<std::vector<Sample>> read_batch(const std::vector<uint64_t>& indices) const override;
   Result<std::vector<Array>> read_range(const std::string& tensor, uint64_t begin, uint64_t end) const override;
+  Status delete_samples(const std::vector<uint64_t>& indices) override;  // dataset_write.cc
+
+  // --- version control (dataset_version.cc, dataset_diff.cc, dataset_merge.cc, dataset_gc.cc) ---
+  Result<std::string> commit(const std::string& message, const std::string& author) override;
+  Result<std::vector<CommitInfo>> log(const std::string& target) const override;
+  Status branch(const std::string& name, const std::string& target) override;
+  Status checkout(const std::string& target, const CheckoutOptions& options) override;
+  Status delete_branch(const std::string& name) override;
+  Status tag(const std::string& name, const std::string& target) override;
+  Status delete_tag(const std::string& name) override;
+  Result<std::vector<std::string>> branches() const override;
+  Result<std::vector<std::pair<std::string, std::string>>> tags() const override;
+  std::string current_branch() const override { return branch_; }
+  std::string head_commit() const override;
+  bool has_uncommitted_changes() const override;
+  Result<DatasetDiff> status() const override;
+  Status reset(const std::string& target) override;
+  Result<DatasetDiff> diff(const std::string& a, const std::string& b) const override;
+  Result<MergeResult> merge(const std::string& source, MergePolicy policy, const std::string& message) override;
+  Result<std::string> cherry_pick(const std::string& target) override;
+  Result<GcStats> gc() override;
+  Result<CompactStats> compact() override;
+
+ private:
+  // dataset_version.cc
+  // A branch, tag or commit id (or unique prefix): the version it names.
+  Result<uint64_t> resolve(const std::string& target) const;
+  Result<uint64_t> resolve_commit(const std::string& target) const;  // a committed version
+  Result<std::unique_ptr<State>> load_state(uint64_t version) const;
+  Status load_manifest(uint64_t version, Manifest* m, std::shared_ptr<const Bytes>* keep) const;
+  // Replaces the in-memory state by `version` (branch_ and detached flags set by callers).
+  Status load_version(uint64_t version);
+  Status install_state(State& st);
+  Status write_ref(const std::string& key, uint64_t version);
+  Status seal_all();
+  Status register_read();
+  std::string author_or_default(const std::string& author) const;
+  Result<std::vector<uint64_t>> ancestors(uint64_t commit) const;  // commit first, breadth-first
+  Result<uint64_t> merge_base(uint64_t a, uint64_t b) const;
+  Status commit_now(const std::string& message, const std::string& author, std::vector<uint64_t> parents,
+                    uint64_t* id);
+  // dataset_diff.cc
+  Result<DatasetDiff> diff_states(const State& a, const State& b) const;
+  Result<std::unique_ptr<State>> current_state() const;
+  Result<bool> same_sample(const TensorMeta& ma, const ChunkEntry& ea, uint32_t ja, const TensorMeta& mb,
+                           const ChunkEntry& eb, uint32_t jb) const;
+  Status stored_sample(const TensorMeta& meta, const ChunkEntry& e, uint32_t j, std::string* bytes,
+                       Shape* shape) const;
+  // dataset_merge.cc: installs the merge of `theirs` into `ours` (the current state) from
+  // `base`, or only lists conflicts (kFail).
+  Status merge_states(const State& base, const State& ours, const State& theirs, MergePolicy policy,
+                      MergeResult* result);
+  // dataset_gc.cc
+  Status compact_tensor(TensorState& ts, uint64_t max_bytes, CompactStats* stats);
+  Status auto_compact();
+  void nodes_holders(const NodeIndex& nodes, std::unordered_set<uint64_t>* versions) const;
 
  private:
   // dataset_open.cc
@@ -137,13 +222,18 @@ class DatasetImpl final : public Dataset {
   Status add_rows(const SampleBatch& batch, bool single);
   Status write_rows(const std::vector<ColumnReader>& columns, const std::vector<int>& ranks, size_t n);
   Status check_column(const TensorMeta& meta, ColumnReader* r, int* rank) const;
-  Status write_manifest(bool durable);
+  Status write_manifest(bool durable, const CommitMeta* commit = nullptr);
   Status seal_pending(TensorState& ts);
-  Status rewrite_entry(TensorState& ts, size_t k, const std::map<uint64_t, const Array*>& values);
-  void replace_entry(TensorState& ts, size_t k, std::vector<ChunkEntry> written);
+  Status write_patch(TensorState& ts, const std::map<uint64_t, const Array*>& values);
   Status truncate(TensorState& ts, uint64_t n);
-  void drop_files(const TensorState& ts, const ChunkEntry& e);
   void reclaim_superseded();
+  void forget_dead_files(const std::vector<std::pair<uint64_t, std::string>>& dead);
+  Status new_working_version();
+  void append_ids(uint64_t n);
+  Status cut_ids(uint64_t n);
+  // Raw bytes of samples [first, first + count) of an entry's file (for slicing entries).
+  Result<uint64_t> slice_raw(const TensorState& ts, const ChunkEntry& e, uint32_t first, uint32_t count) const;
+  RawBytesFn raw_fn(const TensorState& ts) const;
 
   // dataset_schema.cc and shared checks
   Status check_writable_now() const;
@@ -178,11 +268,19 @@ class DatasetImpl final : public Dataset {
   std::shared_ptr<void> reader_lock_;  // read-only: registers this reader (Storage::register_reader)
   RootFile root_;
   uint64_t version_id_ = 0;
-  uint64_t parent_id_ = 0;
+  CommitMeta commit_;        // of version_id_: committed (frozen) or the uncommitted state's base
+  std::string branch_;       // the checked-out branch; empty: a tag or commit (read-only)
+  bool detached_ = false;    // a tag or commit is checked out: no writes
+  std::vector<ChunkEntry> ids_;  // the sample id table: one id per row [0, length_)
+  uint64_t id_block_ = 0;        // ids of rows this writer appends: (id_block_, id_next_++)
+  uint64_t id_next_ = 0;
+  NodeIndex known_;              // table nodes of frozen manifests, to share
+  std::shared_ptr<const Bytes> manifest_bytes_;  // the loaded manifest (its node section)
   uint64_t length_ = 0;
   uint64_t published_length_ = 0;  // the length in the last manifest written or opened
   uint64_t next_key_ = 0;
   bool dirty_ = false;
+  bool ref_stale_ = false;  // the branch ref does not name version_id_ yet
   bool manifest_durable_ = true;  // the last manifest written was fsync'ed with its chunks
   bool ready_ = false;            // opened completely; only then does the destructor flush
   bool closed_ = false;
@@ -190,8 +288,12 @@ class DatasetImpl final : public Dataset {
   // Chunk files this writer wrote since its last manifest (id -> key): nothing else can
   // know them, so they are deleted as soon as they are superseded.
   std::unordered_map<uint64_t, std::string> unpublished_;
-  // Chunk files a published manifest named and the current one no longer does: deleted
-  // after a durable manifest when no reader is registered (Storage::lock_out_readers).
+  // Chunk files written since the last commit (id -> key): only these may be deleted when
+  // the state stops naming them (committed states keep theirs until gc).
+  std::unordered_map<uint64_t, std::string> fresh_;
+  // Fresh chunk files a published manifest of the uncommitted state named and the
+  // current one no longer does: deleted after a durable manifest when no registered
+  // reader reads this state.
   std::vector<std::string> superseded_;
   mutable std::mutex load_mu_;
   mutable std::mutex files_mu_;
@@ -201,7 +303,7 @@ class DatasetImpl final : public Dataset {
   ChunkWriter writer_;
 };
 
-// Calls fn(stored bytes, shape) for every sample of a table entry, in order.
+// Calls fn(stored bytes, shape) for every sample of a table entry (its slice of the chunk), in order.
 template <typename Fn>
 Status DatasetImpl::gather(const TensorState& ts, const TableEntry& e, Fn fn) const {
   if (e.entry.is_tiled()) {
@@ -213,7 +315,8 @@ Status DatasetImpl::gather(const TensorState& ts, const TableEntry& e, Fn fn) co
   GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, e));
   std::shared_ptr<const std::string> region;
   GTN_ASSIGN_OR_RETURN(const uint8_t* base, data_for(*c, 0, c->header.stored_data_bytes, &region));
-  for (uint32_t j = 0; j < c->header.num_samples; ++j) {
+  uint32_t end = e.entry.chunk_offset + e.entry.num_samples;
+  for (uint32_t j = e.entry.chunk_offset; j < end; ++j) {
     uint64_t off, len;
     c->header.positions.locate(j, &off, &len);
     fn(std::string_view(reinterpret_cast<const char*>(base + off), len), c->header.shapes.shape(j));

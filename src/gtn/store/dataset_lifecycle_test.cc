@@ -134,7 +134,7 @@ TEST(Lifecycle, FsckFlagsAManifestLengthBelowWhatChunksHold) {
   store::Manifest m;
   ASSERT_TRUE(store::decode_manifest(bytes, &m).ok());
   m.length = 3;
-  std::ofstream(dir.path() + "/" + key, std::ios::binary | std::ios::trunc) << store::encode_manifest(m);
+  std::ofstream(dir.path() + "/" + key, std::ios::binary | std::ios::trunc) << store::encode_manifest(m, m.nodes);
   auto issues = fsck(dir.path());
   ASSERT_TRUE(issues.ok());
   ASSERT_EQ(issues->size(), 1u);

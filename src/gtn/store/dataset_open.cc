@@ -40,61 +40,70 @@ Status DatasetImpl::close() {
 }
 
 Status DatasetImpl::open_or_create(bool create) {
-  if (options_.read_only) {
-    GTN_ASSIGN_OR_RETURN(reader_lock_, storage_->register_reader());
-  } else {
+  if (!options_.read_only) {
     GTN_ASSIGN_OR_RETURN(lock_, storage_->lock_for_writing());
   }
   GTN_ASSIGN_OR_RETURN(bool has_root, storage_->exists(kRootKey));
   if (!has_root) {
     if (!create) return Status::NotFound(path_ + " is not a GTN dataset (no gtn.json)");
+    if (!options_.version.empty()) {
+      return Status::NotFound(path_ + " is not a GTN dataset (no gtn.json), so it has no version '" +
+                              options_.version + "'");
+    }
     return create_new();
   }
   GTN_ASSIGN_OR_RETURN(auto root_bytes, storage_->read(kRootKey));
   GTN_RETURN_IF_ERROR(decode_root(root_bytes->view(), &root_).WithContext(path_ + "/gtn.json"));
   GTN_RETURN_IF_ERROR(options_.read_only ? check_readable(root_) : check_writable(root_));
-  std::string rk = ref_key(root_.head);
-  auto ref_bytes = storage_->read(rk);
-  if (!ref_bytes.ok()) return Status::Corruption(path_ + "/" + rk + ": " + ref_bytes.status().message());
-  GTN_RETURN_IF_ERROR(decode_ref((*ref_bytes)->view(), &version_id_).WithContext(path_ + "/" + rk));
-  std::string mk = manifest_key(version_id_);
-  auto mbytes = storage_->read(mk);
-  if (!mbytes.ok()) return Status::Corruption(path_ + "/" + mk + ": " + mbytes.status().message());
-  Manifest m;
-  GTN_RETURN_IF_ERROR(decode_manifest((*mbytes)->view(), &m).WithContext(path_ + "/" + mk));
-  parent_id_ = m.parent_id;
-  length_ = m.length;
-  published_length_ = m.length;
-  for (size_t t = 0; t < m.tensors.size(); ++t) {
-    auto ts = std::make_unique<TensorState>();
-    ts->meta = m.tensors[t];
-    for (auto& e : m.chunks[t]) ts->push_entry(std::move(e));
-    tensors_.push_back(std::move(ts));
+  // A reader holds the registry lock from reading the ref until it is registered, so a
+  // gc never misses the version it is about to read.
+  std::shared_ptr<void> registry;
+  if (options_.read_only) {
+    GTN_ASSIGN_OR_RETURN(registry, storage_->lock_registry(/*exclusive=*/false));
   }
-  next_key_ = m.next_tensor_key;
-  for (const auto& ts : tensors_) {
-    if (ts->meta.key.size() > 1 && ts->meta.key[0] == 't') {
-      next_key_ = std::max<uint64_t>(next_key_, std::strtoull(ts->meta.key.c_str() + 1, nullptr, 10) + 1);
+  std::string target = options_.version.empty() ? root_.head : options_.version;
+  GTN_ASSIGN_OR_RETURN(bool is_branch, storage_->exists(ref_key(target)));
+  uint64_t version = 0;
+  if (is_branch || options_.version.empty()) {
+    std::string rk = ref_key(target);
+    auto ref_bytes = storage_->read(rk);
+    if (!ref_bytes.ok()) return Status::Corruption(path_ + "/" + rk + ": " + ref_bytes.status().message());
+    GTN_RETURN_IF_ERROR(decode_ref((*ref_bytes)->view(), &version).WithContext(path_ + "/" + rk));
+    branch_ = target;
+  } else {
+    GTN_ASSIGN_OR_RETURN(version, resolve(target));
+    if (!options_.read_only) {
+      return Status::InvalidArgument("'" + target + "' of " + path_ +
+                                     " is a tag or commit, not a branch: open it read_only, or create a branch at it");
     }
+    detached_ = true;
   }
-  if (!options_.read_only) {
-    GTN_RETURN_IF_ERROR(upgrade_root());
-    // Samples past the last complete row (a writer stopped between two tensors' chunks)
-    // go back to the pending chunk and are cut there.
-    for (auto& ts : tensors_) GTN_RETURN_IF_ERROR(truncate(*ts, length_));
+  GTN_RETURN_IF_ERROR(load_version(version));
+  if (options_.read_only) {
+    GTN_RETURN_IF_ERROR(register_read());
+    return Status::OK();
   }
+  GTN_RETURN_IF_ERROR(upgrade_root());
+  // Samples past the last complete row (a writer stopped between two tensors' chunks)
+  // are cut from the tables.
+  for (auto& ts : tensors_) GTN_RETURN_IF_ERROR(truncate(*ts, length_));
+  dirty_ = false;
   return Status::OK();
 }
 
-// A writer of this build writes chunk format 2: the root must tell readers so before any
-// such chunk exists (durably, since the chunk files may outlive this process).
+// A writer of this build writes chunk format 2 and manifest format 2: the root must tell
+// readers so before any such file exists (durably, since they may outlive this process).
 Status DatasetImpl::upgrade_root() {
-  if (!add_reader_feature(&root_, kFeatureBlockChecksums)) return Status::OK();
+  bool added = add_reader_feature(&root_, kFeatureBlockChecksums);
+  added = add_reader_feature(&root_, kFeatureVersions) || added;
+  if (!added) return Status::OK();
   return storage_->write_atomic(kRootKey, encode_root(root_));
 }
 
 Status DatasetImpl::create_new() {
   add_reader_feature(&root_, kFeatureBlockChecksums);
+  add_reader_feature(&root_, kFeatureVersions);
+  branch_ = root_.head;
   do {
     version_id_ = rng_();
   } while (version_id_ == 0);
@@ -109,7 +118,8 @@ namespace fs = std::filesystem;
 
 // What a dataset folder may hold before gtn.json exists (a creation that stopped midway).
 bool is_dataset_entry(const std::string& name) {
-  return name == "gtn.lock" || name == "gtn.readers" || name == "refs" || name == "versions" || name == "chunks";
+  return name == "gtn.lock" || name == "gtn.readers" || name == "readers" || name == "refs" || name == "versions" ||
+         name == "chunks";
 }
 
 // InvalidArgument when `path` is an existing folder holding files that are not a dataset:

@@ -37,7 +37,7 @@ Result<Array> DatasetImpl::read(size_t t, uint64_t index) const {
   const TableEntry& e = *ts.entries[ts.find(index)];
   if (e.entry.is_tiled()) return read_tiled(ts, e);
   GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, e));
-  uint32_t j = static_cast<uint32_t>(index - e.entry.first_sample);
+  uint32_t j = static_cast<uint32_t>(index - e.entry.first_sample) + e.entry.chunk_offset;
   uint64_t off, len;
   c->header.positions.locate(j, &off, &len);
   Shape shape = c->header.shapes.shape(j);
@@ -66,7 +66,8 @@ Result<Shape> DatasetImpl::sample_shape(size_t t, uint64_t index) const {
   if (index >= ts.committed) return ts.pending.shapes.shape(static_cast<uint32_t>(index - ts.committed));
   const TableEntry& e = *ts.entries[ts.find(index)];
   GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, e));
-  return c->header.shapes.shape(static_cast<uint32_t>(index - e.entry.first_sample));
+  if (e.entry.is_tiled()) return c->header.shapes.shape(0);
+  return c->header.shapes.shape(static_cast<uint32_t>(index - e.entry.first_sample) + e.entry.chunk_offset);
 }
 
 Result<Shape> DatasetImpl::read_into(size_t t, uint64_t index, void* dst, size_t capacity) const {
@@ -82,7 +83,7 @@ Result<Shape> DatasetImpl::read_into(size_t t, uint64_t index, void* dst, size_t
     return a.shape();
   }
   GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, *e));
-  uint32_t j = static_cast<uint32_t>(index - e->entry.first_sample);
+  uint32_t j = static_cast<uint32_t>(index - e->entry.first_sample) + e->entry.chunk_offset;
   uint64_t off, len;
   c->header.positions.locate(j, &off, &len);
   Shape shape = c->header.shapes.shape(j);
@@ -136,9 +137,10 @@ Result<uint64_t> DatasetImpl::read_rows_into(size_t t, uint64_t begin, uint64_t 
       out += row;
       continue;
     }
-    uint32_t j0 = static_cast<uint32_t>(i - e->entry.first_sample);
+    uint32_t j0 = static_cast<uint32_t>(i - e->entry.first_sample) + e->entry.chunk_offset;
     if (!c->header.shapes.has_shape(j0, shape)) break;
-    uint32_t jn = std::min<uint64_t>(end - e->entry.first_sample, c->header.num_samples);
+    uint32_t jn = static_cast<uint32_t>(std::min<uint64_t>(end - e->entry.first_sample, e->entry.num_samples)) +
+                  e->entry.chunk_offset;
     jn = std::min({jn, c->header.shapes.run_end(j0), c->header.positions.run_end(j0)});
     uint64_t off, len;
     c->header.positions.locate(j0, &off, &len);
@@ -254,9 +256,11 @@ Result<const LoadedChunk*> DatasetImpl::loaded(const TensorState& ts, const Tabl
   const LoadedChunk* c = e.loaded.load(std::memory_order_acquire);
   if (c) return c;
   GTN_ASSIGN_OR_RETURN(auto sp, load_file(ts, e.entry.files[0]));
-  if (!e.entry.is_tiled() && sp->header.num_samples != e.entry.num_samples) {
+  if (!e.entry.is_tiled() &&
+      sp->header.num_samples < static_cast<uint64_t>(e.entry.chunk_offset) + e.entry.num_samples) {
     return Status::Corruption(path_ + "/" + sp->key + ": chunk holds " + std::to_string(sp->header.num_samples) +
-                              " samples, the manifest says " + std::to_string(e.entry.num_samples));
+                              " samples, the manifest names samples " + std::to_string(e.entry.chunk_offset) + " to " +
+                              std::to_string(e.entry.chunk_offset + e.entry.num_samples - 1));
   }
   std::lock_guard<std::mutex> g(load_mu_);
   if (!e.holder) {

@@ -15,7 +15,8 @@ Status DatasetImpl::create_tensor(const TensorSpec& spec) {
   for (const auto& other : tensors_) {
     if (other->meta.name == spec.name) return Status::AlreadyExists("tensor '" + spec.name + "' already exists");
   }
-  ts->meta.key = "t" + std::to_string(next_key_++);
+  // Keys never repeat, on any branch: a tensor created on two branches gets two folders.
+  ts->meta.key = "t" + std::to_string(next_key_++) + "-" + hex_id(rng_()).substr(0, 8);
   // Rows that exist already read as empty samples of shape (0,) in the new tensor.
   uint64_t left = length_;
   std::vector<ChunkEntry> written;
@@ -28,19 +29,23 @@ Status DatasetImpl::create_tensor(const TensorSpec& spec) {
   }
   for (auto& e : written) {
     unpublished_[e.files[0].id] = chunk_key(ts->meta.key, e.files[0].id);
+    fresh_[e.files[0].id] = chunk_key(ts->meta.key, e.files[0].id);
     ts->push_entry(std::move(e));
   }
   tensors_.push_back(std::move(ts));
+  if (tensors_.size() == 1 && length_ == 0) ids_.clear();
   return write_manifest(/*durable=*/every_chunk());
 }
 
 Status DatasetImpl::delete_tensor(const std::string& name) {
   GTN_RETURN_IF_ERROR(check_writable_now());
   GTN_ASSIGN_OR_RETURN(size_t t, tensor_index(name));
-  for (const auto& e : tensors_[t]->entries) drop_files(*tensors_[t], e->entry);
   tensors_.erase(tensors_.begin() + static_cast<std::ptrdiff_t>(t));
   // The remaining tensors decide the length: a tensor that was behind no longer holds it back.
-  if (tensors_.empty()) length_ = 0;
+  if (tensors_.empty()) {
+    length_ = 0;
+    ids_.clear();
+  }
   return write_manifest(/*durable=*/every_chunk());
 }
 
@@ -131,7 +136,9 @@ Result<TensorInfo> DatasetImpl::tensor_info(const std::string& name) const {
 std::string DatasetImpl::summary() const {
   std::ostringstream os;
   os << "GTN dataset " << path_ << (options_.read_only ? " (read-only)" : "") << "\n";
-  os << "  version " << hex_id(version_id_) << ", " << length_ << " samples, " << tensors_.size() << " tensors\n";
+  os << "  " << (branch_.empty() ? "commit " + hex_id(version_id_) : "branch " + branch_)
+     << (has_uncommitted_changes() ? " (uncommitted changes)" : "") << ", " << length_ << " samples, "
+     << tensors_.size() << " tensors\n";
   for (const auto& ts : tensors_) {
     auto info = tensor_info(ts->meta.name);
     if (!info.ok()) {
@@ -162,6 +169,10 @@ Status DatasetImpl::check_open() const {
 Status DatasetImpl::check_writable_now() const {
   GTN_RETURN_IF_ERROR(check_open());
   if (options_.read_only) return Status::InvalidArgument("dataset " + path_ + " is open read-only; cannot write");
+  if (detached_) {
+    return Status::InvalidArgument("dataset " + path_ + " has commit " + hex_id(version_id_) +
+                                   " checked out (read-only); check out a branch to write");
+  }
   return Status::OK();
 }
 

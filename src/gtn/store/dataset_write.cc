@@ -1,6 +1,7 @@
 // Writes: appending rows, updates, pop/truncate, flush, publishing manifests and
 // deleting chunk files nothing references any more (see dataset_impl.h).
 #include <algorithm>
+#include <unordered_set>
 
 #include "gtn/codec/image_codec.h"
 #include "gtn/store/dataset_impl.h"
@@ -196,13 +197,58 @@ Status DatasetImpl::write_rows(const std::vector<ColumnReader>& columns, const s
     }
     sealed = sealed || !written.empty();
     for (auto& e : written) {
-      for (const auto& f : e.files) unpublished_[f.id] = chunk_key(ts.meta.key, f.id);
+      for (const auto& f : e.files) {
+        unpublished_[f.id] = chunk_key(ts.meta.key, f.id);
+        fresh_[f.id] = chunk_key(ts.meta.key, f.id);
+      }
       ts.push_entry(std::move(e));
     }
   }
+  append_ids(n);
   length_ += n;
+  dirty_ = true;
   if (sealed) GTN_RETURN_IF_ERROR(write_manifest(/*durable=*/every_chunk()));
   return Status::OK();
+}
+
+// Ids for `n` new rows: the next ids of this writer's id block.
+void DatasetImpl::append_ids(uint64_t n) {
+  while (n > 0) {
+    if (id_block_ == 0 || id_next_ >= UINT32_MAX) {
+      do {
+        id_block_ = rng_();
+      } while (id_block_ == 0);
+      id_next_ = 0;
+    }
+    uint32_t take = static_cast<uint32_t>(std::min<uint64_t>(n, UINT32_MAX - id_next_));
+    append_entry(&ids_, id_run(id_block_, static_cast<uint32_t>(id_next_), take));
+    id_next_ += take;
+    n -= take;
+  }
+}
+
+Status DatasetImpl::cut_ids(uint64_t n) {
+  return cut_table(&ids_, n, [](const ChunkEntry&, uint32_t, uint32_t) -> Result<uint64_t> { return uint64_t{0}; });
+}
+
+Result<uint64_t> DatasetImpl::slice_raw(const TensorState& ts, const ChunkEntry& e, uint32_t first,
+                                        uint32_t count) const {
+  if (e.is_tiled()) return e.raw_bytes;
+  TableEntry probe(e);
+  GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, probe));
+  const ShapeEncoder& shapes = c->header.shapes;
+  size_t esize = dtype_size(ts.meta.dtype);
+  uint64_t raw = 0;
+  for (uint32_t j = first; j < first + count;) {
+    uint32_t end = std::min(first + count, shapes.run_end(j));
+    raw += static_cast<uint64_t>(shape_numel(shapes.shape(j))) * esize * (end - j);
+    j = end;
+  }
+  return raw;
+}
+
+RawBytesFn DatasetImpl::raw_fn(const TensorState& ts) const {
+  return [this, &ts](const ChunkEntry& e, uint32_t first, uint32_t count) { return slice_raw(ts, e, first, count); };
 }
 
 Status DatasetImpl::update(const std::string& tensor, uint64_t index, const Array& value) {
@@ -256,83 +302,84 @@ Status DatasetImpl::update(const std::string& tensor, const std::vector<uint64_t
     }
     ts.pending = std::move(rebuilt);
   }
-  for (const auto& [k, vals] : by_entry) GTN_RETURN_IF_ERROR(rewrite_entry(ts, k, vals));
-  if (!by_entry.empty()) dirty_ = true;
+  if (!by_entry.empty()) {
+    std::map<uint64_t, const Array*> patch;
+    for (const auto& [k, vals] : by_entry) patch.insert(vals.begin(), vals.end());
+    GTN_RETURN_IF_ERROR(write_patch(ts, patch));
+    dirty_ = true;
+  }
   return Status::OK();
 }
 
-// Writes chunk table entry `k` of `ts` again with the samples in `values` replaced: chunk
-// files are never modified.
-Status DatasetImpl::rewrite_entry(TensorState& ts, size_t k, const std::map<uint64_t, const Array*>& values) {
-  struct Item {
-    std::string stored;
-    Shape shape;
-    uint64_t raw;
-  };
-  std::vector<Item> items;
+// Writes the new values of committed samples into one patch chunk (several when they pass
+// the target size) and points the table at them: an update costs the bytes of the values.
+Status DatasetImpl::write_patch(TensorState& ts, const std::map<uint64_t, const Array*>& values) {
   size_t esize = dtype_size(ts.meta.dtype);
-  uint64_t first = ts.entries[k]->entry.first_sample;
-  GTN_RETURN_IF_ERROR(gather(ts, *ts.entries[k], [&](std::string_view s, const Shape& shape) {
-    items.push_back({std::string(s), shape, static_cast<uint64_t>(shape_numel(shape)) * esize});
-  }));
-  for (const auto& [i, value] : values) {
-    Item& it = items[i - first];
-    GTN_RETURN_IF_ERROR(encode_sample(ts.meta, *value, &it.stored));
-    it.shape = value->shape();
-    it.raw = static_cast<uint64_t>(value->numel()) * esize;
-  }
   PendingChunk scratch;
-  uint64_t pos = first;
+  uint64_t pos = 0;
   std::vector<ChunkEntry> written;
-  for (const auto& it : items) {
-    GTN_RETURN_IF_ERROR(writer_.add(ts.meta, &scratch, &pos, it.stored, it.shape, it.raw, &written));
+  std::string stored;
+  for (const auto& [i, value] : values) {
+    GTN_RETURN_IF_ERROR(encode_sample(ts.meta, *value, &stored));
+    GTN_RETURN_IF_ERROR(writer_.add(ts.meta, &scratch, &pos, stored, value->shape(),
+                                    static_cast<uint64_t>(value->numel()) * esize, &written));
   }
   GTN_RETURN_IF_ERROR(writer_.seal(ts.meta, &scratch, &pos, &written));
-  for (const auto& e : written) {
-    for (const auto& f : e.files) unpublished_[f.id] = chunk_key(ts.meta.key, f.id);
+  std::vector<TableEdit> edits;
+  edits.reserve(values.size());
+  size_t w = 0;
+  uint64_t k = 0;
+  for (const auto& [i, value] : values) {
+    while (k >= written[w].first_sample + written[w].num_samples) ++w;
+    TableEdit edit;
+    edit.index = i;
+    edit.with = written[w];
+    edit.with.chunk_offset = static_cast<uint32_t>(k - written[w].first_sample);
+    edit.with.num_samples = 1;
+    edit.with.raw_bytes = static_cast<uint64_t>(value->numel()) * esize;
+    edits.push_back(std::move(edit));
+    ++k;
   }
-  replace_entry(ts, k, std::move(written));
+  for (const auto& e : written) {
+    for (const auto& f : e.files) {
+      unpublished_[f.id] = chunk_key(ts.meta.key, f.id);
+      fresh_[f.id] = chunk_key(ts.meta.key, f.id);
+    }
+  }
+  std::vector<ChunkEntry> table = ts.table();
+  GTN_RETURN_IF_ERROR(edit_table(&table, edits, raw_fn(ts)));
+  ts.set_table(std::move(table));
   return Status::OK();
 }
 
-void DatasetImpl::replace_entry(TensorState& ts, size_t k, std::vector<ChunkEntry> written) {
-  drop_files(ts, ts.entries[k]->entry);
-  std::vector<std::unique_ptr<TableEntry>> entries;
-  for (size_t i = 0; i < ts.entries.size(); ++i) {
-    if (i != k) {
-      entries.push_back(std::move(ts.entries[i]));
-      continue;
-    }
-    for (auto& e : written) entries.push_back(std::make_unique<TableEntry>(std::move(e)));
+Status DatasetImpl::delete_samples(const std::vector<uint64_t>& indices) {
+  GTN_RETURN_IF_ERROR(check_writable_now());
+  std::vector<uint64_t> sorted = indices;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  for (uint64_t i : sorted) GTN_RETURN_IF_ERROR(check_index(i));
+  if (sorted.empty()) return Status::OK();
+  // Rows in pending chunks are sealed first, so every row is a slice of a chunk file.
+  GTN_RETURN_IF_ERROR(seal_all());
+  std::vector<TableEdit> edits(sorted.size());
+  for (size_t k = 0; k < sorted.size(); ++k) {
+    edits[k].index = sorted[k];
+    edits[k].erase = true;
   }
-  ts.entries = std::move(entries);
-  ts.firsts.clear();
-  for (const auto& e : ts.entries) ts.firsts.push_back(e->entry.first_sample);
-}
-
-// The files of a table entry the tensor no longer references: deleted now when no manifest
-// ever named them, else after the next durable manifest when no reader is registered.
-void DatasetImpl::drop_files(const TensorState& ts, const ChunkEntry& e) {
-  for (const auto& f : e.files) {
-    std::string key = chunk_key(ts.meta.key, f.id);
-    {
-      std::lock_guard<std::mutex> g(files_mu_);
-      files_.erase(f.id);
-    }
-    if (unpublished_.erase(f.id)) {
-      (void)writer_.remove(key);  // a file left behind is an orphan, which fsck ignores
-    } else {
-      superseded_.push_back(std::move(key));
-    }
+  for (auto& ts : tensors_) {
+    std::vector<ChunkEntry> table = ts->table();
+    GTN_RETURN_IF_ERROR(cut_table(&table, length_, raw_fn(*ts)));
+    GTN_RETURN_IF_ERROR(edit_table(&table, edits, raw_fn(*ts)));
+    ts->set_table(std::move(table));
   }
-}
-
-void DatasetImpl::reclaim_superseded() {
-  if (superseded_.empty()) return;
-  auto guard = storage_->lock_out_readers();
-  if (!guard.ok() || !*guard) return;  // a reader may still need them: try again at the next flush
-  for (const auto& key : superseded_) (void)storage_->remove(key);
-  superseded_.clear();
+  GTN_RETURN_IF_ERROR(cut_ids(length_));
+  GTN_RETURN_IF_ERROR(edit_table(&ids_, edits, [](const ChunkEntry&, uint32_t, uint32_t) -> Result<uint64_t> {
+    return uint64_t{0};
+  }));
+  renumber(&ids_);
+  length_ -= sorted.size();
+  dirty_ = true;
+  return Status::OK();
 }
 
 Status DatasetImpl::pop() {
@@ -348,32 +395,22 @@ Status DatasetImpl::truncate(uint64_t length) {
                               std::to_string(length_));
   }
   for (auto& ts : tensors_) GTN_RETURN_IF_ERROR(truncate(*ts, length));
+  GTN_RETURN_IF_ERROR(cut_ids(length));
   length_ = length;
   dirty_ = true;
   return Status::OK();
 }
 
-// Cuts tensor `ts` to `n` samples: drops whole chunks past n and moves the samples of a
-// chunk that straddles n back into the pending chunk (write_manifest seals them again
-// before it publishes a length that needs them).
+// Cuts tensor `ts` to `n` samples: pending samples past n are dropped, and the chunk
+// table is cut to a slice (no chunk file is written).
 Status DatasetImpl::truncate(TensorState& ts, uint64_t n) {
   size_t esize = dtype_size(ts.meta.dtype);
   while (ts.committed + ts.pending.size() > n && ts.pending.size() > 0) ts.pending.pop_back(esize);
-  while (ts.committed > n) {
-    std::unique_ptr<TableEntry> last = std::move(ts.entries.back());
-    ts.entries.pop_back();
-    ts.firsts.pop_back();
-    ts.committed = last->entry.first_sample;
+  if (ts.committed > n) {
+    std::vector<ChunkEntry> table = ts.table();
+    GTN_RETURN_IF_ERROR(cut_table(&table, n, raw_fn(ts)));
+    ts.set_table(std::move(table));
     dirty_ = true;
-    if (last->entry.first_sample < n) {
-      // The pending chunk is empty here: everything after `committed` was cut above.
-      uint64_t keep = n - last->entry.first_sample;
-      uint64_t j = 0;
-      GTN_RETURN_IF_ERROR(gather(ts, *last, [&](std::string_view s, const Shape& shape) {
-        if (j++ < keep) ts.pending.add(s, shape, static_cast<uint64_t>(shape_numel(shape)) * esize);
-      }));
-    }
-    drop_files(ts, last->entry);
   }
   return Status::OK();
 }
@@ -384,9 +421,17 @@ Status DatasetImpl::seal_pending(TensorState& ts) {
   uint64_t first = ts.committed;
   GTN_RETURN_IF_ERROR(writer_.seal(ts.meta, &ts.pending, &first, &written));
   for (auto& e : written) {
-    for (const auto& f : e.files) unpublished_[f.id] = chunk_key(ts.meta.key, f.id);
+    for (const auto& f : e.files) {
+      unpublished_[f.id] = chunk_key(ts.meta.key, f.id);
+      fresh_[f.id] = chunk_key(ts.meta.key, f.id);
+    }
     ts.push_entry(std::move(e));
   }
+  return Status::OK();
+}
+
+Status DatasetImpl::seal_all() {
+  for (auto& ts : tensors_) GTN_RETURN_IF_ERROR(seal_pending(*ts));
   return Status::OK();
 }
 
@@ -402,41 +447,107 @@ Status DatasetImpl::flush() {
   return Status::OK();
 }
 
-// Publishes the chunk tables in the version's manifest (renamed into place atomically).
-// `durable`: first make every chunk file written since the last durable manifest durable,
-// then fsync the manifest (see Durability).
-Status DatasetImpl::write_manifest(bool durable) {
-  // A published length never drops below what the writer has not deleted: samples that a
-  // pop or truncate moved back into a pending chunk are sealed again first.
+// Publishes the chunk tables in the uncommitted state's manifest (renamed into place
+// atomically), starting a new uncommitted state on top of the head commit first when the
+// branch names a commit. `durable`: first make every chunk file written since the last
+// durable manifest durable, then fsync the manifest (see Durability). `commit`: the
+// manifest is written frozen, with this record (always durable).
+Status DatasetImpl::write_manifest(bool durable, const CommitMeta* commit) {
+  if (detached_) return Status::Internal("write to a checked-out commit");
+  // A published length never drops below what the writer has not deleted.
   uint64_t floor = std::min(length_, published_length_);
   for (auto& ts : tensors_) {
     if (ts->committed < floor) GTN_RETURN_IF_ERROR(seal_pending(*ts));
   }
+  if (commit_.committed) GTN_RETURN_IF_ERROR(new_working_version());
   Manifest m;
   m.version_id = version_id_;
-  m.parent_id = parent_id_;
   m.length = length_;
   m.next_tensor_key = next_key_;
+  m.commit = commit ? *commit : commit_;
   for (const auto& ts : tensors_) {
     m.length = std::min(m.length, ts->committed);
     m.tensors.push_back(ts->meta);
-    std::vector<ChunkEntry> table;
-    table.reserve(ts->entries.size());
-    for (const auto& e : ts->entries) table.push_back(e->entry);
-    m.chunks.push_back(std::move(table));
   }
   if (tensors_.empty()) m.length = 0;
+  std::string section;
+  std::vector<NodeRef> placed;
+  std::vector<ChunkEntry> ids = ids_;
+  GTN_RETURN_IF_ERROR(cut_table(&ids, m.length, [](const ChunkEntry&, uint32_t, uint32_t) -> Result<uint64_t> {
+    return uint64_t{0};
+  }));
+  std::unordered_set<uint64_t> live;
+  m.roots.push_back(write_table(ids, version_id_, known_, &section, &placed));
+  for (const auto& ts : tensors_) {
+    std::vector<ChunkEntry> table = ts->table();
+    for (const auto& e : table) {
+      for (const auto& f : e.files) live.insert(f.id);
+    }
+    m.roots.push_back(write_table(table, version_id_, known_, &section, &placed));
+  }
+  durable = durable || ref_stale_ || commit;
   if (durable) {
     GTN_RETURN_IF_ERROR(writer_.sync_written());
-    GTN_RETURN_IF_ERROR(storage_->write_atomic(manifest_key(version_id_), encode_manifest(m)));
+    GTN_RETURN_IF_ERROR(storage_->write_atomic(manifest_key(version_id_), encode_manifest(m, section)));
   } else {
-    GTN_RETURN_IF_ERROR(storage_->write_atomic_unsynced(manifest_key(version_id_), encode_manifest(m)));
+    GTN_RETURN_IF_ERROR(storage_->write_atomic_unsynced(manifest_key(version_id_), encode_manifest(m, section)));
+  }
+  if (ref_stale_) {
+    GTN_RETURN_IF_ERROR(storage_->write_atomic(ref_key(branch_), encode_ref(version_id_)));
+    ref_stale_ = false;
+  }
+  if (commit) {
+    commit_ = *commit;
+    for (const auto& r : placed) known_.add(r);
   }
   published_length_ = m.length;
+  // Fresh chunk files the state no longer names: never published ones go now; the others
+  // once no reader of this state is registered (reclaim_superseded).
+  for (auto it = fresh_.begin(); it != fresh_.end();) {
+    if (live.count(it->first)) {
+      ++it;
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> g(files_mu_);
+      files_.erase(it->first);
+    }
+    if (unpublished_.count(it->first)) {
+      (void)writer_.remove(it->second);  // a file left behind is an orphan, which fsck ignores
+    } else {
+      superseded_.push_back(it->second);
+    }
+    it = fresh_.erase(it);
+  }
   unpublished_.clear();
+  if (commit) fresh_.clear();  // now named by a commit: only gc deletes them
   manifest_durable_ = durable;
   dirty_ = false;
   return Status::OK();
+}
+
+Status DatasetImpl::new_working_version() {
+  uint64_t parent = version_id_;
+  do {
+    version_id_ = rng_();
+  } while (version_id_ == 0);
+  commit_ = CommitMeta();
+  commit_.parents = {parent};
+  ref_stale_ = true;
+  return Status::OK();
+}
+
+void DatasetImpl::reclaim_superseded() {
+  if (superseded_.empty()) return;
+  auto guard = storage_->lock_registry(/*exclusive=*/true);
+  if (!guard.ok()) return;
+  auto readers = storage_->live_reader_versions();
+  if (!readers.ok()) return;
+  for (uint64_t v : *readers) {
+    if (v == version_id_) return;  // a reader of this state may still need them: try again at the next flush
+  }
+  for (const auto& key : superseded_) (void)storage_->remove(key);
+  superseded_.clear();
 }
 
 }  // namespace gtn::store

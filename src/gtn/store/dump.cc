@@ -65,9 +65,13 @@ Result<std::string> dump(const std::string& path, bool verbose) {
      << join(f.root.writer_features) << "]\n";
   os << "ref " << ref_key(f.root.head) << " -> version " << hex_id(f.version_id) << "\n";
   const Manifest& m = f.manifest;
-  os << "manifest " << manifest_key(f.version_id) << ": parent "
-     << (m.parent_id ? hex_id(m.parent_id) : std::string("none")) << ", " << m.length << " samples, "
-     << m.tensors.size() << " tensors\n";
+  std::string parents;
+  for (uint64_t p : m.commit.parents) parents += (parents.empty() ? "" : ", ") + hex_id(p);
+  os << "manifest " << manifest_key(f.version_id) << " (format " << m.format << "): "
+     << (m.commit.committed ? "commit \"" + m.commit.message + "\" by " + m.commit.author
+                            : std::string("uncommitted state"))
+     << ", parents [" << parents << "], " << m.length << " samples, " << m.tensors.size() << " tensors, "
+     << f.ids.size() << " sample id runs\n";
   std::set<std::string> referenced;
   for (size_t t = 0; t < m.tensors.size(); ++t) {
     const TensorMeta& meta = m.tensors[t];
@@ -79,7 +83,8 @@ Result<std::string> dump(const std::string& path, bool verbose) {
        << m.chunks[t].size() << " chunk entries, " << held << " samples held\n";
     for (const auto& e : m.chunks[t]) {
       os << "    samples [" << e.first_sample << ", " << e.first_sample + e.num_samples << "), " << e.raw_bytes
-         << " raw bytes" << (e.is_tiled() ? ", tiled over " + std::to_string(e.files.size()) + " files" : "") << "\n";
+         << " raw bytes" << (e.is_tiled() ? ", tiled over " + std::to_string(e.files.size()) + " files" : "")
+         << (e.chunk_offset ? ", from sample " + std::to_string(e.chunk_offset) + " of its chunk" : "") << "\n";
       for (const auto& ref : e.files) {
         referenced.insert(chunk_key(meta.key, ref.id));
         dump_chunk_file(os, f, meta, ref, verbose, e.first_sample);

@@ -1,5 +1,6 @@
 // fsck: verifies every file of a dataset and names the exact broken object.
 #include <algorithm>
+#include <map>
 #include <cstdint>
 #include <set>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "gtn/codec/compression.h"
 #include "gtn/dataset.h"
 #include "gtn/store/checksum.h"
+#include "gtn/store/coding.h"
 #include "gtn/store/chunk_format.h"
 #include "gtn/store/dataset_files.h"
 #include "gtn/store/tensor_rules.h"
@@ -18,6 +20,23 @@ namespace {
 struct Checker {
   Storage* storage;
   std::vector<FsckIssue>* issues;
+  // Files checked already (slices of one chunk file share it): id -> (bytes, header), or
+  // a null file when it is broken (reported once).
+  std::map<uint64_t, std::pair<std::shared_ptr<const Bytes>, ChunkHeader>> checked;
+
+  bool load_once(const TensorMeta& meta, const ChunkFileRef& ref, std::shared_ptr<const Bytes>* file, ChunkHeader* h) {
+    auto it = checked.find(ref.id);
+    if (it == checked.end()) {
+      std::shared_ptr<const Bytes> f;
+      ChunkHeader hh;
+      if (!load(meta, ref, &f, &hh)) f.reset();
+      it = checked.emplace(ref.id, std::make_pair(f, std::move(hh))).first;
+    }
+    if (!it->second.first) return false;
+    *file = it->second.first;
+    *h = it->second.second;
+    return true;
+  }
 
   void report(const std::string& object, const std::string& problem) { issues->push_back({object, problem}); }
 
@@ -97,7 +116,7 @@ struct Checker {
       for (size_t i = 0; i < e.files.size(); ++i) {
         std::shared_ptr<const Bytes> file;
         ChunkHeader h;
-        if (!load(meta, e.files[i], &file, &h)) return;
+        if (!load_once(meta, e.files[i], &file, &h)) return;
         std::string key = chunk_key(meta.key, e.files[i].id);
         if (!h.is_tile() || h.tile.index != i || h.tile.count != e.files.size() || h.tile.offset != stored.size()) {
           report(key, "tile " + std::to_string(i) + " of sample " + std::to_string(e.first_sample) + " is out of place");
@@ -114,13 +133,14 @@ struct Checker {
     } else {
       std::shared_ptr<const Bytes> file;
       ChunkHeader h;
-      if (!load(meta, e.files[0], &file, &h)) return;
+      if (!load_once(meta, e.files[0], &file, &h)) return;
       if (h.is_tile()) {
         report(key0, "a tile where the manifest expects a whole chunk");
         return;
       }
-      if (h.num_samples != e.num_samples) {
-        report(key0, "holds " + std::to_string(h.num_samples) + " samples, the manifest says " + std::to_string(e.num_samples));
+      if (h.num_samples < static_cast<uint64_t>(e.chunk_offset) + e.num_samples) {
+        report(key0, "holds " + std::to_string(h.num_samples) + " samples, the manifest names samples " +
+                         std::to_string(e.chunk_offset) + " to " + std::to_string(e.chunk_offset + e.num_samples - 1));
         return;
       }
       std::string_view region = file->view().substr(h.data_offset, h.stored_data_bytes);
@@ -134,10 +154,12 @@ struct Checker {
         }
         region = decompressed;
       }
-      for (uint32_t j = 0; j < h.num_samples; ++j) {
+      for (uint32_t j = e.chunk_offset; j < e.chunk_offset + e.num_samples; ++j) {
         uint64_t off, len;
         h.positions.locate(j, &off, &len);
-        if (!decode(key0, meta, h.shapes.shape(j), region.substr(off, len), &raw, e.first_sample + j)) return;
+        if (!decode(key0, meta, h.shapes.shape(j), region.substr(off, len), &raw, e.first_sample + j - e.chunk_offset)) {
+          return;
+        }
       }
     }
     if (raw != e.raw_bytes) {
@@ -191,7 +213,25 @@ Result<std::vector<FsckIssue>> fsck(const std::string& path) {
     auto bytes = files.storage->read(key);
     store::Manifest other;
     Status ms = bytes.ok() ? store::decode_manifest((*bytes)->view(), &other) : bytes.status();
+    store::Tables tables;
+    if (ms.ok()) ms = store::load_tables(*files.storage, other, &tables, nullptr);
     if (!ms.ok()) issues.push_back({key, ms.message()});
+  }
+  // Every branch and tag names a manifest that exists.
+  for (const char* prefix : {"refs/heads/", "refs/tags/"}) {
+    auto refs = files.storage->list(prefix);
+    if (!refs.ok()) return refs.status();
+    for (const auto& key : *refs) {
+      if (key.find(".tmp-") != std::string::npos) continue;
+      auto bytes = files.storage->read(key);
+      uint64_t v = 0;
+      Status rs = bytes.ok() ? store::decode_ref((*bytes)->view(), &v) : bytes.status();
+      if (rs.ok()) {
+        auto there = files.storage->exists(store::manifest_key(v));
+        if (!there.ok() || !*there) rs = Status::Corruption("names version " + store::hex_id(v) + ", whose manifest is missing");
+      }
+      if (!rs.ok()) issues.push_back({key, rs.message()});
+    }
   }
   return issues;
 }

@@ -45,7 +45,7 @@ Status check_readable(const RootFile& root) {
                                " is not supported (this build reads version 1)");
   }
   for (const std::string& f : root.reader_features) {
-    if (f != kFeatureBlockChecksums) {
+    if (f != kFeatureBlockChecksums && f != kFeatureVersions) {
       return Status::Unsupported("dataset needs reader feature '" + f + "', which this build does not have");
     }
   }
@@ -70,6 +70,38 @@ Status check_writable(const RootFile& root) {
 }
 
 std::string ref_key(const std::string& branch) { return "refs/heads/" + branch; }
+
+std::string tag_key(const std::string& tag) { return "refs/tags/" + tag; }
+
+Status check_ref_name(const std::string& name, const char* what) {
+  auto bad = [&](const std::string& why) {
+    std::string shown;
+    for (char c : name) shown += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+    return Status::InvalidArgument(std::string(what) + " name '" + shown + "' is not valid: " + why +
+                                   " (use letters, digits, '.', '_', '-' and '/' between parts)");
+  };
+  if (name.empty()) return bad("it is empty");
+  if (name.size() > 200) return bad("it is longer than 200 characters");
+  if (name == "HEAD") return bad("HEAD names the current commit");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-' || c == '/';
+    if (!ok) return bad("it holds a character other than letters, digits, '.', '_', '-', '/'");
+  }
+  if (name.find("..") != std::string::npos) return bad("it holds \"..\"");
+  if (name.find("//") != std::string::npos) return bad("it holds \"//\"");
+  if (name.back() == '/' || name.back() == '.') return bad("it ends with '/' or '.'");
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('/', start);
+    if (end == std::string::npos) end = name.size();
+    std::string part = name.substr(start, end - start);
+    if (part.empty() || part[0] == '.' || part[0] == '-') return bad("a part starts with '.' or '-'");
+    if (part.size() >= 5 && part.compare(part.size() - 5, 5, ".lock") == 0) return bad("a part ends with \".lock\"");
+    start = end + 1;
+  }
+  return Status::OK();
+}
 
 std::string encode_ref(uint64_t version_id) { return hex_id(version_id) + "\n"; }
 

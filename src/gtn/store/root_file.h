@@ -1,5 +1,6 @@
 // The root file gtn.json (format version, feature flags, current branch) and the ref
-// files refs/heads/<branch> that name a version (docs/format.md, "Root and refs").
+// files refs/heads/<branch> and refs/tags/<tag> that name a version (docs/format.md,
+// "Root and refs").
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,10 @@ inline constexpr const char* kRootKey = "gtn.json";
 // on first touch; docs/format.md, "Chunk files"). Every dataset a writer of this build
 // has written to carries it.
 inline constexpr const char* kFeatureBlockChecksums = "block_checksums";
+// Reader feature: manifests of format 2 (commits, table trees shared between versions,
+// chunk slices, sample ids; docs/format.md, "Manifest"). Every dataset a writer of this
+// build has written to carries it.
+inline constexpr const char* kFeatureVersions = "versions";
 
 struct RootFile {
   int format_version = kFormatVersion;
@@ -33,8 +38,13 @@ Status check_writable(const RootFile& root);
 // Adds `feature` to root->reader_features if missing; true if it was added.
 bool add_reader_feature(RootFile* root, const std::string& feature);
 
-// "refs/heads/<branch>".
+// "refs/heads/<branch>" and "refs/tags/<tag>".
 std::string ref_key(const std::string& branch);
+std::string tag_key(const std::string& tag);
+// InvalidArgument unless `name` is a valid branch or tag name (git's rules, simplified):
+// 1-200 characters of letters, digits, '.', '_', '-', '/'; no "..", "//", no part that
+// starts with '.' or '-' or ends with ".lock"; not ending in '/' or '.'; not "HEAD".
+Status check_ref_name(const std::string& name, const char* what);
 // A ref file's bytes: the version id as 16 hex digits and a newline.
 std::string encode_ref(uint64_t version_id);
 Status decode_ref(std::string_view bytes, uint64_t* version_id);

@@ -1,0 +1,197 @@
+// Garbage collection of unreachable files and compaction of fragmented chunk tables
+// (docs/versions.md; see dataset_impl.h for the other concerns).
+#include <algorithm>
+#include <queue>
+#include <unordered_set>
+
+#include "gtn/store/coding.h"
+#include "gtn/store/dataset_impl.h"
+
+namespace gtn::store {
+namespace {
+
+// A tensor's table is fragmented past this many entries beyond twice what its bytes need.
+constexpr uint64_t kFragmentSlack = 1024;
+// Automatic compaction rewrites at most this many bytes per commit.
+constexpr uint64_t kAutoCompactBytes = 64ull << 20;
+
+bool is_tmp(const std::string& key) { return key.find(".tmp-") != std::string::npos; }
+
+}  // namespace
+
+Result<GcStats> DatasetImpl::gc() {
+  GTN_RETURN_IF_ERROR(check_open());
+  if (options_.read_only) return Status::InvalidArgument("dataset " + path_ + " is open read-only; gc needs the writer");
+  if (!detached_) GTN_RETURN_IF_ERROR(flush());
+  GcStats stats;
+  // New readers wait while files are deleted; readers already open are in the registry.
+  GTN_ASSIGN_OR_RETURN(auto registry, storage_->lock_registry(/*exclusive=*/true));
+  std::vector<uint64_t> roots{version_id_};
+  for (const char* prefix : {"refs/heads/", "refs/tags/"}) {
+    GTN_ASSIGN_OR_RETURN(auto keys, storage_->list(prefix));
+    for (const auto& k : keys) {
+      if (is_tmp(k)) continue;
+      GTN_ASSIGN_OR_RETURN(auto bytes, storage_->read(k));
+      uint64_t v = 0;
+      GTN_RETURN_IF_ERROR(decode_ref(bytes->view(), &v).WithContext(path_ + "/" + k));
+      roots.push_back(v);
+    }
+  }
+  GTN_ASSIGN_OR_RETURN(auto readers, storage_->live_reader_versions());
+  bool reader_of_uncommitted = false;
+  // Every version reachable from a ref, this state or a reader, and what each names.
+  std::unordered_set<uint64_t> versions, holders;
+  std::unordered_set<std::string> chunks;
+  std::queue<std::pair<uint64_t, bool>> todo;  // (version, named by a reader only)
+  for (uint64_t v : roots) todo.push({v, false});
+  for (uint64_t v : readers) todo.push({v, true});
+  while (!todo.empty()) {
+    auto [v, reader_only] = todo.front();
+    todo.pop();
+    if (versions.count(v)) continue;
+    Manifest m;
+    std::shared_ptr<const Bytes> keep;
+    Status st = load_manifest(v, &m, &keep);
+    if (!st.ok()) {
+      if (reader_only) {
+        reader_of_uncommitted = true;  // its manifest was replaced: be safe
+        continue;
+      }
+      return st.WithContext("gc found a broken reference; nothing was deleted");
+    }
+    versions.insert(v);
+    if (reader_only && !m.commit.committed) reader_of_uncommitted = true;
+    NodeIndex nodes;
+    Tables tables;
+    GTN_RETURN_IF_ERROR(load_tables(*storage_, m, &tables, &nodes).WithContext("gc; nothing was deleted"));
+    for (size_t t = 0; t < m.tensors.size(); ++t) {
+      for (const auto& e : tables.tensors[t]) {
+        for (const auto& f : e.files) chunks.insert(chunk_key(m.tensors[t].key, f.id));
+      }
+    }
+    for (uint64_t p : m.commit.parents) todo.push({p, false});
+    // Manifests holding this version's table nodes must stay.
+    nodes_holders(nodes, &holders);
+  }
+  std::vector<std::string> doomed;
+  GTN_ASSIGN_OR_RETURN(auto chunk_keys, storage_->list("chunks/"));
+  for (const auto& k : chunk_keys) {
+    if (chunks.count(k)) continue;
+    if (reader_of_uncommitted && !is_tmp(k)) {
+      ++stats.files_kept_for_readers;
+      continue;
+    }
+    doomed.push_back(k);
+  }
+  GTN_ASSIGN_OR_RETURN(auto version_keys, storage_->list("versions/"));
+  for (const auto& k : version_keys) {
+    uint64_t v = 0;
+    bool named = k.size() == 9 + 16 + 9 && parse_hex_id(k.substr(9, 16), &v);
+    if (named && (versions.count(v) || holders.count(v))) continue;
+    if (!named && !is_tmp(k)) continue;  // not ours to judge
+    if (named) ++stats.versions_deleted;
+    doomed.push_back(k);
+  }
+  GTN_ASSIGN_OR_RETURN(auto ref_keys, storage_->list("refs/"));
+  for (const auto& k : ref_keys) {
+    if (is_tmp(k)) doomed.push_back(k);
+  }
+  for (const auto& k : doomed) {
+    uint64_t size = 0;
+    {
+      auto bytes = storage_->read(k);
+      if (bytes.ok()) size = (*bytes)->size();
+    }
+    if (storage_->remove(k).ok()) {
+      ++stats.files_deleted;
+      stats.bytes_freed += size;
+    }
+  }
+  superseded_.clear();
+  return stats;
+}
+
+void DatasetImpl::nodes_holders(const NodeIndex& nodes, std::unordered_set<uint64_t>* versions) const {
+  for (uint64_t v : nodes.versions()) versions->insert(v);
+}
+
+// Rewrites groups of consecutive entries of `ts` that hold small slices into chunks of the
+// target size, up to `max_bytes` raw bytes.
+Status DatasetImpl::compact_tensor(TensorState& ts, uint64_t max_bytes, CompactStats* stats) {
+  std::vector<ChunkEntry> table = ts.table();
+  uint64_t target = ts.meta.chunk_target_bytes;
+  std::vector<ChunkEntry> out;
+  uint64_t budget = max_bytes;
+  size_t i = 0;
+  std::string stored;
+  while (i < table.size()) {
+    // A group: consecutive untiled entries up to the target size.
+    size_t j = i;
+    uint64_t raw = 0;
+    bool small = false;
+    while (j < table.size() && !table[j].is_tiled() && (j == i || raw + table[j].raw_bytes <= target)) {
+      raw += table[j].raw_bytes;
+      small = small || table[j].raw_bytes < target / 8;
+      ++j;
+    }
+    if (j - i < 2 || !small || raw > budget) {
+      for (size_t k = i; k < std::max(j, i + 1); ++k) append_entry(&out, table[k]);
+      i = std::max(j, i + 1);
+      continue;
+    }
+    PendingChunk pending;
+    uint64_t first = table_samples(out);
+    std::vector<ChunkEntry> written;
+    for (size_t k = i; k < j; ++k) {
+      TableEntry e(table[k]);
+      GTN_RETURN_IF_ERROR(gather(ts, e, [&](std::string_view s, const Shape& shape) {
+        pending.add(s, shape, static_cast<uint64_t>(shape_numel(shape)) * dtype_size(ts.meta.dtype));
+      }));
+      stats->samples_rewritten += table[k].num_samples;
+    }
+    GTN_RETURN_IF_ERROR(writer_.seal(ts.meta, &pending, &first, &written));
+    for (auto& e : written) {
+      for (const auto& f : e.files) {
+        unpublished_[f.id] = chunk_key(ts.meta.key, f.id);
+        fresh_[f.id] = chunk_key(ts.meta.key, f.id);
+      }
+      append_entry(&out, std::move(e));
+    }
+    budget -= raw;
+    i = j;
+  }
+  ts.set_table(std::move(out));
+  return Status::OK();
+}
+
+Result<CompactStats> DatasetImpl::compact() {
+  GTN_RETURN_IF_ERROR(check_writable_now());
+  GTN_RETURN_IF_ERROR(seal_all());
+  CompactStats stats;
+  for (auto& ts : tensors_) {
+    stats.entries_before += ts->entries.size();
+    GTN_RETURN_IF_ERROR(compact_tensor(*ts, UINT64_MAX, &stats));
+    stats.entries_after += ts->entries.size();
+  }
+  if (stats.samples_rewritten) {
+    dirty_ = true;
+    GTN_RETURN_IF_ERROR(write_manifest(/*durable=*/true));
+  }
+  return stats;
+}
+
+// Compacts tensors whose tables passed the bound, within kAutoCompactBytes.
+Status DatasetImpl::auto_compact() {
+  for (auto& ts : tensors_) {
+    uint64_t raw = 0;
+    for (const auto& e : ts->entries) raw += e->entry.raw_bytes;
+    uint64_t natural = raw / ts->meta.chunk_target_bytes + 1;
+    if (ts->entries.size() <= 2 * natural + kFragmentSlack) continue;
+    CompactStats stats;
+    GTN_RETURN_IF_ERROR(compact_tensor(*ts, kAutoCompactBytes, &stats));
+    if (stats.samples_rewritten) dirty_ = true;
+  }
+  return Status::OK();
+}
+
+}  // namespace gtn::store
