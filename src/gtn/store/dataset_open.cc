@@ -84,6 +84,10 @@ Status DatasetImpl::open_or_create(bool create) {
     return Status::OK();
   }
   GTN_RETURN_IF_ERROR(upgrade_root());
+  {
+    // The writer creates the reader registry, so later readers register.
+    GTN_ASSIGN_OR_RETURN(auto registry, storage_->lock_registry(/*exclusive=*/true));
+  }
   // Samples past the last complete row (a writer stopped between two tensors' chunks)
   // are cut from the tables.
   for (auto& ts : tensors_) GTN_RETURN_IF_ERROR(truncate(*ts, length_));
@@ -107,6 +111,9 @@ Status DatasetImpl::create_new() {
   do {
     version_id_ = rng_();
   } while (version_id_ == 0);
+  {
+    GTN_ASSIGN_OR_RETURN(auto registry, storage_->lock_registry(/*exclusive=*/true));
+  }
   GTN_RETURN_IF_ERROR(write_manifest(/*durable=*/true));
   GTN_RETURN_IF_ERROR(storage_->write_atomic(ref_key(root_.head), encode_ref(version_id_)));
   return storage_->write_atomic(kRootKey, encode_root(root_));

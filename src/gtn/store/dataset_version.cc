@@ -90,6 +90,7 @@ Status DatasetImpl::install_state(State& st) {
 Status DatasetImpl::register_read() {
   GTN_ASSIGN_OR_RETURN(auto registry, storage_->lock_registry(/*exclusive=*/false));
   reader_lock_.reset();
+  if (!registry) return Status::OK();  // no registry (read-only media, or no writer yet)
   GTN_ASSIGN_OR_RETURN(reader_lock_, storage_->register_reader({version_id_}));
   return Status::OK();
 }

@@ -157,7 +157,8 @@ TEST(Integrity, OrphanChunksAreHarmless) {
   TempDir dir;
   build(dir.path());
   {
-    std::ofstream orphan(dir.sub("chunks/t0/00000000deadbeef.chunk"));
+    std::string folder = fs::directory_iterator(dir.sub("chunks"))->path().string();
+    std::ofstream orphan(folder + "/00000000deadbeef.chunk");
     orphan << "left by an interrupted write";
   }
   auto issues = fsck(dir.path());
@@ -165,7 +166,7 @@ TEST(Integrity, OrphanChunksAreHarmless) {
   EXPECT_TRUE(issues->empty());
   auto text = store::dump(dir.path(), false);
   ASSERT_TRUE(text.ok());
-  EXPECT_NE(text->find("chunks/t0/00000000deadbeef.chunk"), std::string::npos);
+  EXPECT_NE(text->find("/00000000deadbeef.chunk"), std::string::npos);
 }
 
 TEST(Integrity, DumpShowsChunksAndSamples) {
@@ -174,7 +175,8 @@ TEST(Integrity, DumpShowsChunksAndSamples) {
   auto text = store::dump(dir.path(), false);
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   EXPECT_NE(text->find("ref refs/heads/main -> version "), std::string::npos);
-  EXPECT_NE(text->find("tensor 'x' (t0): htype generic, dtype uint8"), std::string::npos);
+  EXPECT_NE(text->find("tensor 'x' (t0-"), std::string::npos) << *text;
+  EXPECT_NE(text->find("): htype generic, dtype uint8"), std::string::npos);
   EXPECT_NE(text->find("samples [5, 10), 500 raw bytes"), std::string::npos) << *text;
   EXPECT_EQ(text->find("sample 7: offset"), std::string::npos);
   auto verbose = store::dump(dir.path(), true);

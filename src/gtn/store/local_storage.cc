@@ -301,6 +301,9 @@ class LocalStorage final : public Storage {
   Result<std::shared_ptr<void>> lock_registry(bool exclusive) override {
     std::string path = full(kReadersFile);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Only writers create the registry: a reader of a dataset no writer of this build has
+    // opened leaves the folder untouched (and is not registered).
+    if (fd < 0 && errno == ENOENT && !exclusive) return std::shared_ptr<void>();
     if (fd < 0 && errno == ENOENT) fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
       int err = errno;

@@ -283,6 +283,13 @@ TEST(StorageRegistry, LocalExclusiveLockWaitsForAndHoldsOffReaders) {
   TempDir dir;
   auto s = local(dir);
   ASSERT_NE(s, nullptr);
+  // Readers never create the registry (a dataset no writer of this build opened stays
+  // untouched); the first exclusive lock (a writer) does.
+  auto before = s->lock_registry(false);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(*before, nullptr);
+  EXPECT_FALSE(fs::exists(dir.sub("gtn.readers")));
+  { ASSERT_TRUE(s->lock_registry(true).ok()); }
   exercise_registry_lock(s);
   EXPECT_TRUE(fs::is_regular_file(dir.sub("gtn.readers")));
 }
