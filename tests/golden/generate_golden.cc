@@ -57,9 +57,23 @@ int main(int argc, char** argv) {
     check((*ds)->pop());
     check((*ds)->update("caption", golden::kUpdatedSample, golden::caption(golden::kUpdatedSample)));
     check((*ds)->flush());
+    // History (manifest format 2, v3 on): the samples above as a tagged commit on main,
+    // and a branch "relabel" whose commit changes the label of sample 0.
+    auto first = (*ds)->commit("golden samples", "golden");
+    check(first.status());
+    check((*ds)->tag("golden"));
+    CheckoutOptions create;
+    create.create = true;
+    check((*ds)->checkout("relabel", create));
+    Array label = golden::value("label", 0);
+    check((*ds)->update("label", 0, Array::Scalar<int64_t>(DType::kInt64, (label.data_as<int64_t>()[0] + 1) % 3)));
+    check((*ds)->commit("relabel sample 0", "golden").status());
+    check((*ds)->checkout("main"));
+    check((*ds)->close());
   }
   fs::remove(fs::path(dir) / "gtn.lock");
   fs::remove(fs::path(dir) / "gtn.readers");
+  fs::remove_all(fs::path(dir) / "readers");
   // The chunk files that update() and pop() replaced stay, referenced by nothing: old
   // readers may still use them and fsck ignores them (docs/format.md, "Crash safety").
   std::vector<std::string> files;

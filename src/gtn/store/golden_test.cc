@@ -1,6 +1,7 @@
 // The golden datasets (tests/golden/v1: chunk format 1; v2: chunk format 2 with block
-// checksums) must keep reading back exactly, and their files must keep their bytes
-// (tests/golden/<v>.xxh3). Both hold the same samples (golden_v1.h).
+// checksums; v3: manifest format 2 with history) must keep reading back exactly, and
+// their files must keep their bytes (tests/golden/<v>.xxh3). All hold the same samples
+// on their head branch (golden_v1.h).
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
@@ -91,7 +92,43 @@ TEST_P(Golden, EverySampleReadsBack) {
   EXPECT_TRUE(issues->empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(FormatVersions, Golden, ::testing::Values("v1", "v2"));
+INSTANTIATE_TEST_SUITE_P(FormatVersions, Golden, ::testing::Values("v1", "v2", "v3"));
+
+// v3 (manifest format 2) holds history: a tagged commit on main and a branch whose commit
+// relabels sample 0.
+TEST(GoldenHistory, CommitsBranchesAndTagsReadBack) {
+  ASSERT_FALSE(source_dir().empty()) << "GTN_SOURCE_DIR must name the source tree";
+  std::string dir = source_dir() + "/tests/golden/v3";
+  OpenOptions ro;
+  ro.read_only = true;
+  auto ds = Dataset::Open(dir, ro);
+  ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+  EXPECT_EQ((*ds)->current_branch(), "main");
+  auto branches = (*ds)->branches();
+  ASSERT_TRUE(branches.ok());
+  EXPECT_EQ(*branches, (std::vector<std::string>{"main", "relabel"}));
+  auto log = (*ds)->log("relabel");
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[0].message, "relabel sample 0");
+  EXPECT_EQ((*log)[1].message, "golden samples");
+  EXPECT_EQ((*log)[0].parents, (std::vector<std::string>{(*log)[1].id}));
+  auto tags = (*ds)->tags();
+  ASSERT_TRUE(tags.ok());
+  ASSERT_EQ(tags->size(), 1u);
+  EXPECT_EQ((*tags)[0].second, (*log)[1].id);
+  auto diff = (*ds)->diff("golden", "relabel");
+  ASSERT_TRUE(diff.ok()) << diff.status().ToString();
+  for (const auto& t : diff->tensors) {
+    EXPECT_EQ(t.updated, t.name == "label" ? std::vector<uint64_t>{0} : std::vector<uint64_t>{}) << t.name;
+  }
+  OpenOptions at = ro;
+  at.version = "relabel";
+  auto relabel = Dataset::Open(dir, at);
+  ASSERT_TRUE(relabel.ok());
+  EXPECT_EQ((*relabel)->read("label", 0)->data_as<int64_t>()[0], 1);
+  EXPECT_EQ((*relabel)->read("label", 1)->data_as<int64_t>()[0], 1);
+}
 
 }  // namespace
 }  // namespace gtn
