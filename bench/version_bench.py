@@ -833,7 +833,8 @@ def main():
             with open(jpath) as f:
                 r = json.load(f)
         except (OSError, ValueError):
-            r = {"system": name, "error": f"worker exited {proc.returncode}: {proc.stderr.strip()[-300:]}"}
+            tail = " ".join(w for w in proc.stderr.split() if w not in "-\\|/")[-300:]
+            r = {"system": name, "error": f"worker exited {proc.returncode}: {tail}"}
         os.unlink(jpath)
         r["wall_s"] = time.perf_counter() - t
         print(f"[{name}] done in {r['wall_s']:.0f} s" + (f": {r['error']}" if "error" in r else ""),
