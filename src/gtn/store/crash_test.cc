@@ -8,9 +8,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
+#include <memory>
 #include <random>
+#include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "gtn/dataset.h"
 #include "gtn/store/test_util.h"
@@ -232,6 +238,222 @@ TEST(CrashSafety, SigkillDuringPopTruncateUpdateKeepsEveryRowWhole) {
     ASSERT_TRUE(issues.ok());
     EXPECT_TRUE(issues->empty()) << (*issues)[0].object << ": " << (*issues)[0].problem;
   }
+}
+
+// --- version control under SIGKILL ---
+//
+// The third writer runs random version-control operations (extend, single and batch
+// updates, pop, truncate, delete_samples, commit, checkout between branches "main" and
+// "dev", merge with kTheirs, gc, compact). After each commit() (or merge) returns it
+// reports "<commit id> <checksum of the committed content>" on a pipe; only reported
+// commits count as complete. The parent kills it after a random delay and checks that the
+// dataset opens, fsck is clean, and every reported commit reads back, read-only at that
+// commit, with the reported checksum.
+//
+// GTN_CRASH_TRIALS sets the number of trials (default 40, to keep CI fast);
+// GTN_CRASH_TRIALS=1000 is the full run documented for release checks.
+
+uint64_t fnv(uint64_t h, const void* p, size_t n) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  for (size_t i = 0; i < n; ++i) {
+    h ^= b[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// A checksum of every sample of every tensor in row order (names, shapes and bytes).
+bool content_checksum(const Dataset& ds, uint64_t* out) {
+  uint64_t h = 1469598103934665603ull;
+  uint64_t n = ds.size();
+  h = fnv(h, &n, sizeof(n));
+  for (const auto& name : ds.tensor_names()) {
+    h = fnv(h, name.data(), name.size() + 1);
+    if (n == 0) continue;
+    auto rows = ds.read_range(name, 0, n);
+    if (!rows.ok()) return false;
+    for (const auto& a : *rows) {
+      uint64_t rank = a.shape().size();
+      h = fnv(h, &rank, sizeof(rank));
+      for (auto d : a.shape()) h = fnv(h, &d, sizeof(d));
+      auto v = a.as_string_view();
+      h = fnv(h, v.data(), v.size());
+    }
+  }
+  *out = h;
+  return true;
+}
+
+Array vc_blob(std::mt19937_64& rng) { return random_u8({static_cast<int64_t>(rng() % 120)}, rng()); }
+
+[[noreturn]] void version_writer_child(const std::string& path, int report_fd, uint64_t seed) {
+  auto opened = Dataset::Open(path);
+  if (!opened.ok()) _exit(2);
+  Dataset& ds = **opened;
+  std::mt19937_64 rng(seed);
+  auto fail = [](int code) { _exit(code); };
+  auto report = [&](const std::string& id) {
+    uint64_t sum = 0;
+    if (!content_checksum(ds, &sum)) fail(20);
+    char line[64];
+    int len = std::snprintf(line, sizeof(line), "%s %016llx\n", id.c_str(), static_cast<unsigned long long>(sum));
+    if (write(report_fd, line, static_cast<size_t>(len)) != len) fail(6);
+  };
+  auto do_commit = [&]() {
+    auto c = ds.commit("c" + std::to_string(rng() % 1000));
+    if (!c.ok()) fail(10);
+    report(*c);
+  };
+  auto names = ds.tensor_names();
+  if (std::find(names.begin(), names.end(), "x") == names.end()) {
+    TensorSpec x;
+    x.name = "x";
+    x.dtype = DType::kInt64;
+    x.chunk_target_bytes = 512;
+    if (!ds.create_tensor(x).ok()) fail(3);
+  }
+  if (std::find(names.begin(), names.end(), "b") == names.end()) {
+    TensorSpec b;
+    b.name = "b";
+    b.dtype = DType::kUInt8;
+    b.chunk_target_bytes = 2048;
+    b.chunk_compression = Compression::kLz4;
+    if (!ds.create_tensor(b).ok()) fail(3);
+  }
+  if (ds.head_commit().empty() || ds.has_uncommitted_changes()) do_commit();
+  auto branches = ds.branches();
+  if (!branches.ok()) fail(11);
+  if (std::find(branches->begin(), branches->end(), "dev") == branches->end()) {
+    if (!ds.branch("dev").ok()) fail(12);
+  }
+  for (;;) {
+    uint64_t n = ds.size();
+    uint64_t op = rng() % 100;
+    if (op < 25 || n < 4) {  // extend
+      uint64_t k = 1 + rng() % 30;
+      SampleBatch batch;
+      for (uint64_t i = 0; i < k; ++i) {
+        batch["x"].push_back(Array::Scalar<int64_t>(DType::kInt64, static_cast<int64_t>(rng())));
+        batch["b"].push_back(vc_blob(rng));
+      }
+      if (!ds.extend(batch).ok()) fail(4);
+    } else if (op < 40) {  // single update
+      uint64_t i = rng() % n;
+      Status st = rng() % 2 ? ds.update("x", i, Array::Scalar<int64_t>(DType::kInt64, static_cast<int64_t>(rng())))
+                            : ds.update("b", i, vc_blob(rng));
+      if (!st.ok()) fail(9);
+    } else if (op < 50) {  // batch update
+      std::vector<uint64_t> rows;
+      std::vector<Array> xs, bs;
+      for (int k = 0; k < 1 + static_cast<int>(rng() % 8); ++k) {
+        rows.push_back(rng() % n);
+        xs.push_back(Array::Scalar<int64_t>(DType::kInt64, static_cast<int64_t>(rng())));
+        bs.push_back(vc_blob(rng));
+      }
+      if (!ds.update("x", rows, xs).ok()) fail(9);
+      if (!ds.update("b", rows, bs).ok()) fail(9);
+    } else if (op < 55) {
+      if (!ds.pop().ok()) fail(7);
+    } else if (op < 60) {
+      std::vector<uint64_t> rows;
+      for (int k = 0; k < 1 + static_cast<int>(rng() % 3); ++k) rows.push_back(rng() % n);
+      if (!ds.delete_samples(rows).ok()) fail(13);
+    } else if (op < 62 && n > 600) {
+      if (!ds.truncate(300 + rng() % 200).ok()) fail(8);
+    } else if (op < 80) {
+      if (ds.has_uncommitted_changes()) do_commit();
+    } else if (op < 87) {  // switch branch (uncommitted changes stay on their branch)
+      std::string other = ds.current_branch() == "main" ? "dev" : "main";
+      CheckoutOptions co;
+      co.force = true;
+      if (!ds.checkout(other, co).ok()) fail(14);
+    } else if (op < 93) {  // merge the other branch
+      if (ds.has_uncommitted_changes()) do_commit();
+      std::string other = ds.current_branch() == "main" ? "dev" : "main";
+      auto r = ds.merge(other, MergePolicy::kTheirs);
+      if (!r.ok()) fail(15);
+      if (!r->commit.empty() && !r->up_to_date) report(r->commit);
+    } else if (op < 96) {
+      if (!ds.gc().ok()) fail(16);
+    } else {
+      if (!ds.compact().ok()) fail(17);
+    }
+  }
+}
+
+TEST(CrashSafety, SigkillDuringVersionControlKeepsEveryCommit) {
+  int trials = 40;
+  if (const char* env = std::getenv("GTN_CRASH_TRIALS")) trials = std::max(1, std::atoi(env));
+  std::mt19937_64 rng(4242);
+  std::unique_ptr<store::testing::TempDir> dir;
+  std::map<std::string, uint64_t> reported;  // commit id -> checksum, in this folder
+  uint64_t total_commits = 0;
+  for (int trial = 0; trial < trials; ++trial) {
+    if (trial % 10 == 0) {  // a fresh folder every ten trials bounds the checking work
+      dir = std::make_unique<store::testing::TempDir>();
+      reported.clear();
+    }
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(fds[0]);
+      version_writer_child(dir->path(), fds[1], rng());
+    }
+    close(fds[1]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(3 + rng() % 200));
+    kill(pid, SIGKILL);
+    std::string text;
+    char buf[4096];
+    ssize_t got;
+    while ((got = read(fds[0], buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(got));
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "trial " << trial << ": writer exited early with status "
+                                     << WEXITSTATUS(status);
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (lines.eof()) break;  // no newline: not a complete report
+      std::istringstream f(line);
+      std::string id, hex;
+      f >> id >> hex;
+      ASSERT_EQ(id.size(), 16u) << line;
+      uint64_t sum = std::stoull(hex, nullptr, 16);
+      auto [it, fresh] = reported.emplace(id, sum);
+      if (!fresh) ASSERT_EQ(it->second, sum) << "commit " << id << " reported twice with different content";
+      if (fresh) ++total_commits;
+    }
+
+    {
+      auto w = Dataset::Open(dir->path());
+      ASSERT_TRUE(w.ok()) << "trial " << trial << ": " << w.status().ToString();
+      ASSERT_TRUE((*w)->close().ok());
+    }
+    OpenOptions ro;
+    ro.read_only = true;
+    auto r = Dataset::Open(dir->path(), ro);
+    ASSERT_TRUE(r.ok()) << "trial " << trial << ": " << r.status().ToString();
+    uint64_t ignored = 0;
+    ASSERT_TRUE(content_checksum(**r, &ignored)) << "trial " << trial;
+    r->reset();
+    auto issues = fsck(dir->path());
+    ASSERT_TRUE(issues.ok()) << issues.status().ToString();
+    ASSERT_TRUE(issues->empty()) << "trial " << trial << ": " << (*issues)[0].object << ": " << (*issues)[0].problem;
+    for (const auto& [id, sum] : reported) {
+      ro.version = id;
+      auto c = Dataset::Open(dir->path(), ro);
+      ASSERT_TRUE(c.ok()) << "trial " << trial << ": commit " << id << ": " << c.status().ToString();
+      uint64_t have = 0;
+      ASSERT_TRUE(content_checksum(**c, &have)) << "trial " << trial << ": commit " << id;
+      ASSERT_EQ(have, sum) << "trial " << trial << ": commit " << id << " reads back other content";
+    }
+  }
+  std::printf("version-control crash trials: %d, commits checked: %llu\n", trials,
+              static_cast<unsigned long long>(total_commits));
+  EXPECT_GT(total_commits, 0u);
 }
 
 }  // namespace
