@@ -141,15 +141,39 @@ std::vector<uint64_t> all_positions(uint64_t n) {
 
 }  // namespace
 
-// The stored bytes and shape of sample j of entry e of a tensor (a pending sample of the
-// current state when e is the pending marker).
 Result<bool> DatasetImpl::same_sample(const TensorMeta& ma, const ChunkEntry& ea, uint32_t ja, const TensorMeta& mb,
-                                      const ChunkEntry& eb, uint32_t jb) const {
-  std::string sa, sb;
+                                      const ChunkEntry& eb, uint32_t jb, ViewCache* cache) const {
   Shape ha, hb;
-  GTN_RETURN_IF_ERROR(stored_sample(ma, ea, ja, &sa, &ha));
-  GTN_RETURN_IF_ERROR(stored_sample(mb, eb, jb, &sb, &hb));
+  GTN_ASSIGN_OR_RETURN(std::string_view sa, stored_view(ma, ea, ja, &ha, cache));
+  GTN_ASSIGN_OR_RETURN(std::string_view sb, stored_view(mb, eb, jb, &hb, cache));
   return ha == hb && sa == sb;
+}
+
+Result<std::string_view> DatasetImpl::stored_view(const TensorMeta& meta, const ChunkEntry& e, uint32_t j, Shape* shape,
+                                                  ViewCache* cache) const {
+  if (e.is_tiled() || (e.files.size() == 1 && e.files[0].id == kPendingFile)) {
+    auto bytes = std::make_unique<std::string>();
+    GTN_RETURN_IF_ERROR(stored_sample(meta, e, j, bytes.get(), shape));
+    std::string_view v(*bytes);
+    cache->tiled.push_back(std::move(bytes));
+    return v;
+  }
+  auto it = cache->chunks.find(e.files[0].id);
+  if (it == cache->chunks.end()) {
+    TensorState probe;
+    probe.meta = meta;
+    TableEntry entry(e);
+    GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(probe, entry));
+    ViewCache::Resolved r;
+    r.chunk = c;
+    GTN_ASSIGN_OR_RETURN(r.base, data_for(*c, 0, c->header.stored_data_bytes, &r.keep));
+    it = cache->chunks.emplace(e.files[0].id, std::move(r)).first;
+  }
+  const ViewCache::Resolved& r = it->second;
+  uint64_t off, len;
+  r.chunk->header.positions.locate(j, &off, &len);
+  *shape = r.chunk->header.shapes.shape(j);
+  return std::string_view(reinterpret_cast<const char*>(r.base + off), len);
 }
 
 Status DatasetImpl::stored_sample(const TensorMeta& meta, const ChunkEntry& e, uint32_t j, std::string* bytes,
@@ -229,12 +253,13 @@ Result<DatasetDiff> DatasetImpl::diff_states(const State& a, const State& b) con
     d.added = out.rows_added;
     d.deleted = out.rows_deleted;
     std::vector<std::pair<uint64_t, uint64_t>> changed;
+    ViewCache cache;
     const TensorMeta& ma = ta[i];
     const TensorMeta& mb = tb[j];
     GTN_RETURN_IF_ERROR(changed_samples(
         a.tables.tensors[i], b.tables.tensors[j], al.matched,
         [&](const ChunkEntry& ea, uint32_t ja, const ChunkEntry& eb, uint32_t jb) {
-          return same_sample(ma, ea, ja, mb, eb, jb);
+          return same_sample(ma, ea, ja, mb, eb, jb, &cache);
         },
         &changed));
     for (const auto& c : changed) d.updated.push_back(c.second);

@@ -10,8 +10,10 @@
 namespace gtn::store {
 namespace {
 
-// A tensor's table is fragmented past this many entries beyond twice what its bytes need.
-constexpr uint64_t kFragmentSlack = 1024;
+// A tensor's table is fragmented past twice the entries its bytes need plus this many,
+// plus one per 256 samples (a table of slices reads as fast as one of whole chunks; the
+// bound keeps tables and patch files from growing without end).
+constexpr uint64_t kFragmentSlack = 4096;
 // Automatic compaction rewrites at most this many bytes per commit.
 constexpr uint64_t kAutoCompactBytes = 64ull << 20;
 
@@ -42,41 +44,52 @@ Result<GcStats> DatasetImpl::gc() {
   // Every version reachable from a ref, this state or a reader, and what each names.
   std::unordered_set<uint64_t> versions, holders;
   std::unordered_set<std::string> chunks;
-  std::queue<std::pair<uint64_t, bool>> todo;  // (version, named by a reader only)
-  for (uint64_t v : roots) todo.push({v, false});
-  for (uint64_t v : readers) todo.push({v, true});
-  while (!todo.empty()) {
-    auto [v, reader_only] = todo.front();
-    todo.pop();
-    if (versions.count(v)) continue;
-    Manifest m;
-    std::shared_ptr<const Bytes> keep;
-    Status st = load_manifest(v, &m, &keep);
-    if (!st.ok()) {
-      if (reader_only) {
-        reader_of_uncommitted = true;  // its manifest was replaced: be safe
-        continue;
-      }
-      return st.WithContext("gc found a broken reference; nothing was deleted");
+  std::queue<std::pair<uint64_t, bool>> todo;  // (version, reached from a reader's only)
+  // Refs first, then readers: what only readers reach is "kept for readers".
+  std::unordered_set<std::string> from_refs;
+  for (int phase = 0; phase < 2; ++phase) {
+    if (phase == 0) {
+      for (uint64_t v : roots) todo.push({v, false});
+    } else {
+      from_refs = chunks;
+      for (uint64_t v : readers) todo.push({v, true});
     }
-    versions.insert(v);
-    if (reader_only && !m.commit.committed) reader_of_uncommitted = true;
-    NodeIndex nodes;
-    Tables tables;
-    GTN_RETURN_IF_ERROR(load_tables(*storage_, m, &tables, &nodes).WithContext("gc; nothing was deleted"));
-    for (size_t t = 0; t < m.tensors.size(); ++t) {
-      for (const auto& e : tables.tensors[t]) {
-        for (const auto& f : e.files) chunks.insert(chunk_key(m.tensors[t].key, f.id));
+    while (!todo.empty()) {
+      auto [v, reader_only] = todo.front();
+      todo.pop();
+      if (versions.count(v)) continue;
+      Manifest m;
+      std::shared_ptr<const Bytes> keep;
+      Status st = load_manifest(v, &m, &keep);
+      if (!st.ok()) {
+        if (reader_only) {
+          reader_of_uncommitted = true;  // its manifest was replaced: be safe
+          continue;
+        }
+        return st.WithContext("gc found a broken reference; nothing was deleted");
       }
+      versions.insert(v);
+      if (reader_only && !m.commit.committed) reader_of_uncommitted = true;
+      NodeIndex nodes;
+      Tables tables;
+      GTN_RETURN_IF_ERROR(load_tables(*storage_, m, &tables, &nodes).WithContext("gc; nothing was deleted"));
+      for (size_t t = 0; t < m.tensors.size(); ++t) {
+        for (const auto& e : tables.tensors[t]) {
+          for (const auto& f : e.files) chunks.insert(chunk_key(m.tensors[t].key, f.id));
+        }
+      }
+      for (uint64_t p : m.commit.parents) todo.push({p, reader_only});
+      // Manifests holding this version's table nodes must stay.
+      nodes_holders(nodes, &holders);
     }
-    for (uint64_t p : m.commit.parents) todo.push({p, false});
-    // Manifests holding this version's table nodes must stay.
-    nodes_holders(nodes, &holders);
   }
   std::vector<std::string> doomed;
   GTN_ASSIGN_OR_RETURN(auto chunk_keys, storage_->list("chunks/"));
   for (const auto& k : chunk_keys) {
-    if (chunks.count(k)) continue;
+    if (chunks.count(k)) {
+      if (!from_refs.count(k)) ++stats.files_kept_for_readers;
+      continue;
+    }
     if (reader_of_uncommitted && !is_tmp(k)) {
       ++stats.files_kept_for_readers;
       continue;
@@ -186,7 +199,7 @@ Status DatasetImpl::auto_compact() {
     uint64_t raw = 0;
     for (const auto& e : ts->entries) raw += e->entry.raw_bytes;
     uint64_t natural = raw / ts->meta.chunk_target_bytes + 1;
-    if (ts->entries.size() <= 2 * natural + kFragmentSlack) continue;
+    if (ts->entries.size() <= 2 * natural + kFragmentSlack + ts->committed / 256) continue;
     CompactStats stats;
     GTN_RETURN_IF_ERROR(compact_tensor(*ts, kAutoCompactBytes, &stats));
     if (stats.samples_rewritten) dirty_ = true;

@@ -89,6 +89,17 @@ struct TensorState {
   }
 };
 
+// Chunks resolved for reading many samples' stored bytes without copies (diff, merge).
+struct ViewCache {
+  struct Resolved {
+    const LoadedChunk* chunk = nullptr;
+    const uint8_t* base = nullptr;  // the (decompressed) data region
+    std::shared_ptr<const std::string> keep;
+  };
+  std::unordered_map<uint64_t, Resolved> chunks;
+  std::vector<std::unique_ptr<std::string>> tiled;  // joined tiles, kept for the views
+};
+
 // A state (a version's manifest and tables) loaded on its own, for diff and merge.
 struct State {
   uint64_t version = 0;
@@ -199,7 +210,10 @@ class DatasetImpl final : public Dataset {
   Result<DatasetDiff> diff_states(const State& a, const State& b) const;
   Result<std::unique_ptr<State>> current_state() const;
   Result<bool> same_sample(const TensorMeta& ma, const ChunkEntry& ea, uint32_t ja, const TensorMeta& mb,
-                           const ChunkEntry& eb, uint32_t jb) const;
+                           const ChunkEntry& eb, uint32_t jb, ViewCache* cache) const;
+  // The stored bytes of sample j of an entry's file (valid while *cache lives).
+  Result<std::string_view> stored_view(const TensorMeta& meta, const ChunkEntry& e, uint32_t j, Shape* shape,
+                                       ViewCache* cache) const;
   Status stored_sample(const TensorMeta& meta, const ChunkEntry& e, uint32_t j, std::string* bytes,
                        Shape* shape) const;
   // dataset_merge.cc: installs the merge of `theirs` into `ours` (the current state) from

@@ -130,10 +130,11 @@ Status DatasetImpl::merge_states(const State& base, const State& ours, const Sta
       std::vector<bool>& bits = (&x == &ours ? changed_o : changed_t)[mb.key];
       bits.assign(nx, false);
       std::vector<std::pair<uint64_t, uint64_t>> ch;
+      ViewCache cache;
       const TensorMeta& mx = x.manifest.tensors[static_cast<size_t>(ix)];
       GTN_RETURN_IF_ERROR(changed_samples(B.tensors[static_cast<size_t>(ib)], tx, al.matched,
                                           [&](const ChunkEntry& ea, uint32_t ja, const ChunkEntry& eb, uint32_t jb) {
-                                            return same_sample(mb, ea, ja, mx, eb, jb);
+                                            return same_sample(mb, ea, ja, mx, eb, jb, &cache);
                                           },
                                           &ch));
       for (const auto& c : ch) {
@@ -265,6 +266,7 @@ Status DatasetImpl::merge_states(const State& base, const State& ours, const Sta
       }
     }
     uint64_t next_empty = 0;
+    ViewCache cache;
     TableBuilder tb;
     for (const Row& r : rows) {
       if (r.from_theirs) {
@@ -298,7 +300,8 @@ Status DatasetImpl::merge_states(const State& base, const State& ours, const Sta
                                            static_cast<uint32_t>(r.pos - eo.first_sample + eo.chunk_offset),
                                            mT[static_cast<size_t>(o.it)], et,
                                            static_cast<uint32_t>(static_cast<uint64_t>(pt_row) - et.first_sample +
-                                                                 et.chunk_offset)));
+                                                                 et.chunk_offset),
+                                           &cache));
           if (!same) {
             conflict(o.meta.name, sample_id_at(O.ids, r.pos), static_cast<int64_t>(r.pos), pt_row, "both updated");
             take = take_theirs;

@@ -21,7 +21,7 @@ DatasetImpl::DatasetImpl(std::string path, std::shared_ptr<Storage> storage, con
 }
 
 DatasetImpl::~DatasetImpl() {
-  if (ready_ && !closed_ && !options_.read_only) (void)flush();
+  if (ready_ && !closed_ && !options_.read_only && !detached_) (void)flush();
 }
 
 Status DatasetImpl::init(bool create) {
@@ -32,7 +32,7 @@ Status DatasetImpl::init(bool create) {
 
 Status DatasetImpl::close() {
   if (closed_) return Status::OK();
-  Status st = options_.read_only || !ready_ ? Status::OK() : flush();
+  Status st = options_.read_only || !ready_ || detached_ ? Status::OK() : flush();
   closed_ = true;
   lock_.reset();
   reader_lock_.reset();

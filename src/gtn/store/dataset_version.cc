@@ -421,7 +421,6 @@ Status DatasetImpl::checkout(const std::string& target, const CheckoutOptions& o
                                    " has uncommitted changes: commit them, reset, or check out with force (they "
                                    "stay on '" + branch_ + "')");
   }
-  GTN_RETURN_IF_ERROR(check_ref_name(target, "branch").ok() ? Status::OK() : Status::OK());
   GTN_ASSIGN_OR_RETURN(bool is_branch,
                        check_ref_name(target, "branch").ok() ? storage_->exists(ref_key(target)) : Result<bool>(false));
   uint64_t v = 0;
