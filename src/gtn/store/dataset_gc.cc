@@ -10,10 +10,11 @@
 namespace gtn::store {
 namespace {
 
-// A tensor's table is fragmented past twice the entries its bytes need plus this many,
-// plus one per 256 samples (a table of slices reads as fast as one of whole chunks; the
-// bound keeps tables and patch files from growing without end).
-constexpr uint64_t kFragmentSlack = 4096;
+// Automatic compaction rewrites a group of entries (up to the chunk target) once it holds
+// at least this many entries, weighing (at about kEntryBytes each in table nodes) more
+// than half its samples' raw bytes.
+constexpr uint64_t kMinAutoGroup = 16;
+constexpr uint64_t kEntryBytes = 48;
 // Automatic compaction rewrites at most this many bytes per commit.
 constexpr uint64_t kAutoCompactBytes = 64ull << 20;
 
@@ -130,7 +131,7 @@ void DatasetImpl::nodes_holders(const NodeIndex& nodes, std::unordered_set<uint6
 
 // Rewrites groups of consecutive entries of `ts` that hold small slices into chunks of the
 // target size, up to `max_bytes` raw bytes.
-Status DatasetImpl::compact_tensor(TensorState& ts, uint64_t max_bytes, CompactStats* stats) {
+Status DatasetImpl::compact_tensor(TensorState& ts, uint64_t max_bytes, bool automatic, CompactStats* stats) {
   std::vector<ChunkEntry> table = ts.table();
   uint64_t target = ts.meta.chunk_target_bytes;
   std::vector<ChunkEntry> out;
@@ -147,7 +148,12 @@ Status DatasetImpl::compact_tensor(TensorState& ts, uint64_t max_bytes, CompactS
       small = small || table[j].raw_bytes < target / 8;
       ++j;
     }
-    if (j - i < 2 || !small || raw > budget) {
+    // Explicitly: any group holding small slices. On its own: only groups whose table
+    // entries weigh about as much as their samples (~48 bytes an entry against half the
+    // raw bytes), where rewriting saves more than it costs.
+    uint64_t n = j - i;
+    bool worth = automatic ? n >= kMinAutoGroup && n * kEntryBytes * 2 > raw : n >= 2 && small;
+    if (!worth || raw > budget) {
       for (size_t k = i; k < std::max(j, i + 1); ++k) append_entry(&out, table[k]);
       i = std::max(j, i + 1);
       continue;
@@ -183,7 +189,7 @@ Result<CompactStats> DatasetImpl::compact() {
   CompactStats stats;
   for (auto& ts : tensors_) {
     stats.entries_before += ts->entries.size();
-    GTN_RETURN_IF_ERROR(compact_tensor(*ts, UINT64_MAX, &stats));
+    GTN_RETURN_IF_ERROR(compact_tensor(*ts, UINT64_MAX, /*automatic=*/false, &stats));
     stats.entries_after += ts->entries.size();
   }
   if (stats.samples_rewritten) {
@@ -193,15 +199,13 @@ Result<CompactStats> DatasetImpl::compact() {
   return stats;
 }
 
-// Compacts tensors whose tables passed the bound, within kAutoCompactBytes.
+// Compacts the groups of entries whose metadata outweighs their data, within
+// kAutoCompactBytes per call (commit).
 Status DatasetImpl::auto_compact() {
+  uint64_t budget = kAutoCompactBytes;
   for (auto& ts : tensors_) {
-    uint64_t raw = 0;
-    for (const auto& e : ts->entries) raw += e->entry.raw_bytes;
-    uint64_t natural = raw / ts->meta.chunk_target_bytes + 1;
-    if (ts->entries.size() <= 2 * natural + kFragmentSlack + ts->committed / 256) continue;
     CompactStats stats;
-    GTN_RETURN_IF_ERROR(compact_tensor(*ts, kAutoCompactBytes, &stats));
+    GTN_RETURN_IF_ERROR(compact_tensor(*ts, budget, /*automatic=*/true, &stats));
     if (stats.samples_rewritten) dirty_ = true;
   }
   return Status::OK();

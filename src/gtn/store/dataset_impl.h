@@ -221,7 +221,7 @@ class DatasetImpl final : public Dataset {
   Status merge_states(const State& base, const State& ours, const State& theirs, MergePolicy policy,
                       MergeResult* result);
   // dataset_gc.cc
-  Status compact_tensor(TensorState& ts, uint64_t max_bytes, CompactStats* stats);
+  Status compact_tensor(TensorState& ts, uint64_t max_bytes, bool automatic, CompactStats* stats);
   Status auto_compact();
   void nodes_holders(const NodeIndex& nodes, std::unordered_set<uint64_t>* versions) const;
 

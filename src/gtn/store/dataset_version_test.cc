@@ -962,8 +962,6 @@ TEST(Gc, KeepsWhatAnOpenReaderNeeds) {
 // GcStats::files_kept_for_readers: "unreachable files kept because a registered reader's
 // version still needs them". A reader of a commit no ref reaches holds such files.
 TEST(Gc, CountsFilesKeptForReaders) {
-  GTEST_SKIP() << "engine bug: gc reports files_kept_for_readers = 0 for files only a reader of an unreachable "
-                  "commit needs (CORE_BUGS.md, 'files_kept_for_readers')";
   TempDir dir;
   std::string c1;
   auto ds = make_x(dir.path(), iota(200), 256, &c1);

@@ -7,7 +7,7 @@
 namespace gtn::store {
 namespace {
 
-constexpr uint32_t kBoundaryMask = 31;   // a boundary after 1 in 32 items on average
+constexpr uint32_t kBoundaryMask = 15;   // a boundary after 1 in 16 items on average
 constexpr uint32_t kMaxItems = 256;      // and after at most this many
 constexpr size_t kNodeHeaderBytes = 8;  // u8 level, 3 reserved, u32 item count
 constexpr size_t kRefBytes = 56;  // put_node_ref
