@@ -100,6 +100,9 @@ struct IngestOptions {
   // Called once per file that is not part of the source (non-image files in an image
   // folder), with a one-line message. Skipped items are listed in IngestReport::skipped.
   std::function<void(const std::string& message)> warn;
+  // When set, the ingest ends with a commit with this message (IngestReport::commit), so
+  // the ingested state has a name and a parent (docs/versions.md).
+  std::optional<std::string> commit;
 };
 
 // An item skipped under OnError::kSkip.
@@ -116,6 +119,7 @@ struct IngestReport {
   std::vector<SkippedItem> skipped;  // unreadable items skipped (OnError::kSkip)
   uint64_t kept_encoded = 0;   // images stored with their source file's bytes as they are
   std::vector<std::string> tensors;
+  std::string commit;  // the commit made (IngestOptions::commit), else empty
 };
 
 // Appends the samples of `src` to `dst`. `dst` must have no tensors (they are created) or

@@ -41,6 +41,7 @@ nb::dict report_dict(const ingest::IngestReport& r, const std::vector<std::strin
   out["kept_encoded"] = r.kept_encoded;
   out["tensors"] = r.tensors;
   out["warnings"] = warnings;
+  out["commit"] = r.commit.empty() ? nb::object(nb::none()) : nb::object(nb::str(r.commit.c_str()));
   return out;
 }
 
@@ -77,10 +78,12 @@ nb::dict ingest_path(const std::string& src, const std::string& dst, const std::
                      const std::string& on_error, const std::string& header, std::optional<std::string> delimiter,
                      const std::string& encoding, std::vector<std::string> columns, const std::string& label_column,
                      std::vector<std::string> class_names, std::vector<std::string> stack,
-                     const std::string& stack_name, size_t batch_size, nb::object progress) {
+                     const std::string& stack_name, size_t batch_size, nb::object progress,
+                     std::optional<std::string> commit) {
   ingest::IngestOptions options =
       make_options(format, image_compression, image_mode, on_error, header, delimiter, encoding, std::move(columns),
                    label_column, std::move(class_names), std::move(stack), stack_name, batch_size);
+  options.commit = std::move(commit);
   std::vector<std::string> warnings;
   options.progress = progress_callback(progress);
   options.warn = [&warnings](const std::string& message) { warnings.push_back(message); };
@@ -150,7 +153,8 @@ Array sample_from(nb::handle item, DType dtype) {
 // list of JPEG/PNG file bytes)}.
 nb::dict ingest_columns(nb::list columns, const std::string& dst, const std::string& source,
                         const std::string& on_error, std::optional<std::string> image_compression,
-                        const std::string& image_mode, size_t batch_size, nb::object progress) {
+                        const std::string& image_mode, size_t batch_size, nb::object progress,
+                        std::optional<std::string> commit) {
   std::vector<ingest::InputColumn> cols;
   for (nb::handle h : columns) {
     nb::dict d = nb::borrow<nb::dict>(h);
@@ -178,6 +182,7 @@ nb::dict ingest_columns(nb::list columns, const std::string& dst, const std::str
   options.image_mode = unwrap(ingest::parse_image_mode(image_mode));
   options.batch_size = batch_size;
   options.progress = progress_callback(progress);
+  options.commit = std::move(commit);
   Result<ingest::IngestReport> report = Status::Internal("unset");
   {
     nb::gil_scoped_release release;
@@ -192,10 +197,11 @@ void bind(nb::module_& m) {
         nb::arg("header") = "auto", nb::arg("delimiter") = nb::none(), nb::arg("encoding") = "utf-8",
         nb::arg("columns") = std::vector<std::string>{}, nb::arg("label_column") = "",
         nb::arg("class_names") = std::vector<std::string>{}, nb::arg("stack") = std::vector<std::string>{},
-        nb::arg("stack_name") = "features", nb::arg("batch_size") = 256, nb::arg("progress") = nb::none());
+        nb::arg("stack_name") = "features", nb::arg("batch_size") = 256, nb::arg("progress") = nb::none(),
+        nb::arg("commit") = nb::none());
   m.def("ingest_columns", &ingest_columns, nb::arg("columns"), nb::arg("dst"), nb::arg("source"),
         nb::arg("on_error") = "raise", nb::arg("image_compression") = nb::none(), nb::arg("image_mode") = "keep",
-        nb::arg("batch_size") = 256, nb::arg("progress") = nb::none());
+        nb::arg("batch_size") = 256, nb::arg("progress") = nb::none(), nb::arg("commit") = nb::none());
 }
 
 RegisterBinding reg(20, bind);

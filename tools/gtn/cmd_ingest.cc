@@ -22,6 +22,7 @@ struct IngestArgs {
   std::string columns, label, class_names, stack, stack_name = "features";
   bool skip_errors = false;
   size_t batch_size = 256;
+  std::optional<std::string> commit;
 };
 
 constexpr size_t kShownWarnings = 10;
@@ -57,6 +58,7 @@ Status run(const IngestArgs& args) {
   options.table.stack_name = args.stack_name;
   options.on_error = args.skip_errors ? ingest::OnError::kSkip : ingest::OnError::kRaise;
   options.batch_size = args.batch_size;
+  options.commit = args.commit;
   size_t warnings = 0;
   options.warn = [&warnings](const std::string& message) {
     // Skipped unreadable items are listed in full after the ingest; this shows stray files.
@@ -75,6 +77,7 @@ Status run(const IngestArgs& args) {
             << ") from " << args.src << " into " << args.dst << "; tensors:";
   for (const std::string& t : report.tensors) std::cout << " " << t;
   std::cout << "\n";
+  if (!report.commit.empty()) std::cout << "committed " << report.commit << "\n";
   if (report.kept_encoded) {
     std::cout << "kept " << report.kept_encoded << " image file(s) as they are (no re-encoding)\n";
   }
@@ -110,6 +113,7 @@ void add(CLI::App& app) {
   cmd->add_option("--stack", args->stack, "Comma-separated numeric columns to stack into one tensor ('*': all)");
   cmd->add_option("--stack-name", args->stack_name, "Name of the stacked tensor")->capture_default_str();
   cmd->add_option("--batch-size", args->batch_size, "Samples per write")->capture_default_str();
+  cmd->add_option("-m,--commit", args->commit, "End with a commit with this message");
   cmd->callback([args] { exit_on_error(run(*args)); });
 }
 

@@ -331,6 +331,11 @@ Result<IngestReport> run(Plan& plan, Dataset& dst, const IngestOptions& options)
   report.items = n;
   Status st = dst.flush();
   if (!st.ok()) return fail(n - 1, st);
+  if (options.commit) {
+    Result<std::string> id = dst.commit(*options.commit);
+    if (!id.ok()) return id.status().WithContext("ingest: the samples are written, the commit failed");
+    report.commit = *id;
+  }
   return report;
 }
 

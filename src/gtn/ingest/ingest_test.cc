@@ -130,6 +130,35 @@ TEST_F(IngestTest, CsvParsesNumbersFromText) {
   EXPECT_DOUBLE_EQ(*ds->read("weight", 0)->data_as<double>(), 70.5);
 }
 
+// Asked to, an ingest ends with one commit whose parent is the state before it.
+TEST_F(IngestTest, CommitWhenAskedNamesTheIngestedState) {
+  std::ofstream(root_ / "a.csv") << "x\n1\n2\n";
+  std::ofstream(root_ / "b.csv") << "x\n3\n";
+  auto ds = open("ds");
+  IngestOptions options;
+  options.commit = "first batch";
+  auto first = ingest((root_ / "a.csv").string(), *ds, options);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->commit.size(), 16u);
+  EXPECT_FALSE(ds->has_uncommitted_changes());
+  options.commit = "second batch";
+  auto second = ingest((root_ / "b.csv").string(), *ds, options);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  auto log = ds->log();
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[0].id, second->commit);
+  EXPECT_EQ((*log)[0].message, "second batch");
+  EXPECT_EQ((*log)[0].parents, (std::vector<std::string>{first->commit}));
+  EXPECT_EQ((*log)[0].length, 3u);
+  EXPECT_EQ((*log)[1].length, 2u);
+  // Without the option nothing is committed.
+  auto plain = ingest((root_ / "b.csv").string(), *ds);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->commit.empty());
+  EXPECT_TRUE(ds->has_uncommitted_changes());
+}
+
 TEST_F(IngestTest, MissingImagePathNamesColumnAndRow) {
   std::ofstream(root_ / "t.csv") << "img\nnope.png\n";
   auto ds = open("ds");
