@@ -385,14 +385,13 @@ Array vc_blob(std::mt19937_64& rng) { return random_u8({static_cast<int64_t>(rng
 // A writer killed while Open() creates a dataset leaves gtn.json.tmp-<pid>-<n> behind in
 // the otherwise empty folder; the next Open() must still work (create or recover).
 TEST(CrashSafety, KilledCreateLeavesAnOpenableFolder) {
-  GTEST_SKIP() << "engine bug: a folder holding only a leftover gtn.json.tmp-* is refused as 'not a GTN "
-                  "dataset' (CORE_BUGS.md, 'killed while creating')";
   store::testing::TempDir dir;
   std::filesystem::create_directories(dir.path());
   { std::FILE* f = std::fopen((dir.path() + "/gtn.json.tmp-12345-2").c_str(), "w"); ASSERT_NE(f, nullptr); std::fclose(f); }
   auto ds = Dataset::Open(dir.path());
   ASSERT_TRUE(ds.ok()) << ds.status().ToString();
-  ASSERT_TRUE((*ds)->create_tensor(TensorSpec{.name = "x"}).ok());
+  Status st = (*ds)->create_tensor(TensorSpec{.name = "x", .dtype = DType::kInt64});
+  ASSERT_TRUE(st.ok()) << st.ToString();
 }
 
 TEST(CrashSafety, SigkillDuringVersionControlKeepsEveryCommit) {
@@ -406,11 +405,13 @@ TEST(CrashSafety, SigkillDuringVersionControlKeepsEveryCommit) {
     if (trial % 10 == 0) {  // a fresh folder every ten trials bounds the checking work
       dir = std::make_unique<store::testing::TempDir>();
       reported.clear();
-      // Created here, not in a child: a writer killed while creating the folder leaves it
-      // unopenable (CORE_BUGS.md; CrashSafety.KilledCreateLeavesAnOpenableFolder).
-      auto ds = Dataset::Open(dir->path());
-      ASSERT_TRUE(ds.ok()) << ds.status().ToString();
-      ASSERT_TRUE((*ds)->close().ok());
+      // Every tenth folder is created here, the others by the killed child (a creation
+      // killed midway must leave an openable folder: KilledCreateLeavesAnOpenableFolder).
+      if (trial % 20 == 0) {
+        auto ds = Dataset::Open(dir->path());
+        ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+        ASSERT_TRUE((*ds)->close().ok());
+      }
     }
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);

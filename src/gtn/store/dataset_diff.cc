@@ -281,7 +281,9 @@ Result<DatasetDiff> DatasetImpl::diff(const std::string& a, const std::string& b
   GTN_RETURN_IF_ERROR(check_open());
   GTN_ASSIGN_OR_RETURN(uint64_t va, resolve(a));
   std::unique_ptr<State> sa, sb;
-  if (va == version_id_) {
+  // A commit is read from its manifest; the uncommitted state of the current branch is
+  // what is in memory (unflushed writes included).
+  if (va == version_id_ && !commit_.committed) {
     GTN_ASSIGN_OR_RETURN(sa, current_state());
   } else {
     GTN_ASSIGN_OR_RETURN(sa, load_state(va));
@@ -290,7 +292,7 @@ Result<DatasetDiff> DatasetImpl::diff(const std::string& a, const std::string& b
     GTN_ASSIGN_OR_RETURN(sb, current_state());
   } else {
     GTN_ASSIGN_OR_RETURN(uint64_t vb, resolve(b));
-    if (vb == version_id_) {
+    if (vb == version_id_ && !commit_.committed) {
       GTN_ASSIGN_OR_RETURN(sb, current_state());
     } else {
       GTN_ASSIGN_OR_RETURN(sb, load_state(vb));

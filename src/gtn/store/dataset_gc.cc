@@ -84,7 +84,17 @@ Result<GcStats> DatasetImpl::gc() {
       nodes_holders(nodes, &holders);
     }
   }
+  // Manifests go first: a gc stopped midway never leaves a manifest naming deleted chunks.
   std::vector<std::string> doomed;
+  GTN_ASSIGN_OR_RETURN(auto version_keys, storage_->list("versions/"));
+  for (const auto& k : version_keys) {
+    uint64_t v = 0;
+    bool named = k.size() == 9 + 16 + 9 && parse_hex_id(k.substr(9, 16), &v);
+    if (named && (versions.count(v) || holders.count(v))) continue;
+    if (!named && !is_tmp(k)) continue;  // not ours to judge
+    if (named) ++stats.versions_deleted;
+    doomed.push_back(k);
+  }
   GTN_ASSIGN_OR_RETURN(auto chunk_keys, storage_->list("chunks/"));
   for (const auto& k : chunk_keys) {
     if (chunks.count(k)) {
@@ -95,15 +105,6 @@ Result<GcStats> DatasetImpl::gc() {
       ++stats.files_kept_for_readers;
       continue;
     }
-    doomed.push_back(k);
-  }
-  GTN_ASSIGN_OR_RETURN(auto version_keys, storage_->list("versions/"));
-  for (const auto& k : version_keys) {
-    uint64_t v = 0;
-    bool named = k.size() == 9 + 16 + 9 && parse_hex_id(k.substr(9, 16), &v);
-    if (named && (versions.count(v) || holders.count(v))) continue;
-    if (!named && !is_tmp(k)) continue;  // not ours to judge
-    if (named) ++stats.versions_deleted;
     doomed.push_back(k);
   }
   GTN_ASSIGN_OR_RETURN(auto ref_keys, storage_->list("refs/"));

@@ -140,7 +140,7 @@ class DatasetImpl final : public Dataset {
   Result<TensorInfo> tensor_info(const std::string& name) const override;
   Result<TensorSpec> tensor_spec(const std::string& name) const override;
   uint64_t size() const override { return length_; }
-  bool read_only() const override { return options_.read_only; }
+  bool read_only() const override { return options_.read_only || detached_; }
   std::string summary() const override;
 
   // --- writes (dataset_write.cc) ---
@@ -217,8 +217,8 @@ class DatasetImpl final : public Dataset {
   Status stored_sample(const TensorMeta& meta, const ChunkEntry& e, uint32_t j, std::string* bytes,
                        Shape* shape) const;
   // dataset_merge.cc: installs the merge of `theirs` into `ours` (the current state) from
-  // `base`, or only lists conflicts (kFail).
-  Status merge_states(const State& base, const State& ours, const State& theirs, MergePolicy policy,
+  // `base`; `dry`: only lists the conflicts (writes and installs nothing).
+  Status merge_states(const State& base, const State& ours, const State& theirs, MergePolicy policy, bool dry,
                       MergeResult* result);
   // dataset_gc.cc
   Status compact_tensor(TensorState& ts, uint64_t max_bytes, bool automatic, CompactStats* stats);

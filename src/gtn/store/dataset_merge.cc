@@ -87,7 +87,7 @@ const RawBytesFn kNoRaw = [](const ChunkEntry&, uint32_t, uint32_t) -> Result<ui
 }  // namespace
 
 Status DatasetImpl::merge_states(const State& base, const State& ours, const State& theirs, MergePolicy policy,
-                                 MergeResult* result) {
+                                 bool dry, MergeResult* result) {
   const auto& B = base.tables;
   const auto& O = ours.tables;
   const auto& T = theirs.tables;
@@ -155,11 +155,20 @@ Status DatasetImpl::merge_states(const State& base, const State& ours, const Sta
   };
   std::vector<Row> rows;
   rows.reserve(nO + nT / 16);
+  // A row deleted on one side and changed on the other: a conflict for each tensor changed.
+  auto row_conflicts = [&](const std::unordered_map<std::string, std::vector<bool>>& changed,
+                           const std::vector<TensorMeta>& metas, uint64_t pos, const std::vector<ChunkEntry>& ids,
+                           int64_t o, int64_t t, const char* kind) {
+    for (const auto& m : metas) {
+      auto it = changed.find(m.key);
+      if (it != changed.end() && it->second[pos]) conflict(m.name, sample_id_at(ids, pos), o, t, kind);
+    }
+  };
   for (uint64_t i = 0; i < nO; ++i) {
     bool deleted_there = o_in_t[i] == kNone && o_in_b[i] != kNone;
     if (deleted_there) {
       if (row_changed_o[i]) {
-        conflict("", sample_id_at(O.ids, i), static_cast<int64_t>(i), kNone, "updated here, deleted there");
+        row_conflicts(changed_o, mO, i, O.ids, static_cast<int64_t>(i), kNone, "updated here, deleted there");
         if (!take_theirs) rows.push_back({false, i});
       }
       if (!row_changed_o[i] || take_theirs) ++result->rows_deleted;
@@ -173,7 +182,7 @@ Status DatasetImpl::merge_states(const State& base, const State& ours, const Sta
       rows.push_back({true, j});
       ++result->rows_added;
     } else if (row_changed_t[j]) {
-      conflict("", sample_id_at(T.ids, j), kNone, static_cast<int64_t>(j), "deleted here, updated there");
+      row_conflicts(changed_t, mT, j, T.ids, kNone, static_cast<int64_t>(j), "deleted here, updated there");
       if (take_theirs) {
         rows.push_back({true, j});
         ++result->rows_added;
@@ -233,9 +242,7 @@ Status DatasetImpl::merge_states(const State& base, const State& ours, const Sta
     }
     outs.push_back(std::move(o));
   }
-  if (policy == MergePolicy::kFail && !result->conflicts.empty()) return Status::OK();
-
-  // Value conflicts, and the tables.
+  // Value conflicts, and the tables (a dry run only looks for conflicts).
   std::vector<std::vector<ChunkEntry>> tables;
   std::vector<std::unique_ptr<TensorState>> probes;
   for (auto& o : outs) {
@@ -255,7 +262,7 @@ Status DatasetImpl::merge_states(const State& base, const State& ours, const Sta
       if (!have) ++empties;
     }
     std::vector<ChunkEntry> empty_table;
-    if (empties) {
+    if (empties && !dry) {
       PendingChunk pending;
       pending.add_empty(static_cast<uint32_t>(empties));
       uint64_t first = 0;
@@ -269,6 +276,7 @@ Status DatasetImpl::merge_states(const State& base, const State& ours, const Sta
     ViewCache cache;
     TableBuilder tb;
     for (const Row& r : rows) {
+      if (dry && (r.from_theirs || o.use_theirs_values)) continue;
       if (r.from_theirs) {
         if (tt) {
           GTN_RETURN_IF_ERROR(tb.add(tt, &ft, r.pos));
@@ -311,26 +319,18 @@ Status DatasetImpl::merge_states(const State& base, const State& ours, const Sta
         }
         if (take) {
           ++result->samples_updated;
-          GTN_RETURN_IF_ERROR(tb.add(tt, &ft, static_cast<uint64_t>(pt_row)));
+          if (!dry) GTN_RETURN_IF_ERROR(tb.add(tt, &ft, static_cast<uint64_t>(pt_row)));
           continue;
         }
       }
-      GTN_RETURN_IF_ERROR(tb.add(to, &fo, r.pos));
+      if (!dry) GTN_RETURN_IF_ERROR(tb.add(to, &fo, r.pos));
     }
     GTN_RETURN_IF_ERROR(tb.flush());
     tables.push_back(std::move(tb.out));
     probes.push_back(std::move(po));
     probes.push_back(std::move(pt));
   }
-  if (policy == MergePolicy::kFail && !result->conflicts.empty()) {
-    // Drop the empty-sample chunks written for a merge that does not happen.
-    for (const auto& [id, key] : unpublished_) {
-      (void)writer_.remove(key);
-      fresh_.erase(id);
-    }
-    unpublished_.clear();
-    return Status::OK();
-  }
+  if (dry) return Status::OK();
   // Ids of the merged rows.
   TableBuilder ib;
   for (const Row& r : rows) GTN_RETURN_IF_ERROR(ib.add(r.from_theirs ? &T.ids : &O.ids, &kNoRaw, r.pos));
@@ -384,8 +384,14 @@ Result<MergeResult> DatasetImpl::merge(const std::string& source, MergePolicy po
   GTN_ASSIGN_OR_RETURN(auto sb, load_state(base));
   GTN_ASSIGN_OR_RETURN(auto so, load_state(ours));
   GTN_ASSIGN_OR_RETURN(auto st, load_state(theirs));
-  GTN_RETURN_IF_ERROR(merge_states(*sb, *so, *st, policy, &result));
-  if (policy == MergePolicy::kFail && !result.conflicts.empty()) return result;
+  if (policy == MergePolicy::kFail) {
+    // Every conflict is listed before anything is written; none: the policy never applies.
+    GTN_RETURN_IF_ERROR(merge_states(*sb, *so, *st, policy, /*dry=*/true, &result));
+    if (!result.conflicts.empty()) return result;
+    result = MergeResult();
+  }
+  GTN_RETURN_IF_ERROR(merge_states(*sb, *so, *st, MergePolicy::kOurs == policy ? policy : MergePolicy::kTheirs,
+                                   /*dry=*/false, &result));
   std::string msg = message.empty() ? "Merge '" + source + "' into '" + branch_ + "'" : message;
   uint64_t id = 0;
   GTN_RETURN_IF_ERROR(commit_now(msg, "", {theirs}, &id));
@@ -407,7 +413,7 @@ Result<std::string> DatasetImpl::cherry_pick(const std::string& target) {
   GTN_ASSIGN_OR_RETURN(auto sb, load_state(sp->manifest.commit.parents[0]));
   GTN_ASSIGN_OR_RETURN(auto so, load_state(version_id_));
   MergeResult result;
-  GTN_RETURN_IF_ERROR(merge_states(*sb, *so, *sp, MergePolicy::kFail, &result));
+  GTN_RETURN_IF_ERROR(merge_states(*sb, *so, *sp, MergePolicy::kFail, /*dry=*/true, &result));
   if (!result.conflicts.empty()) {
     std::string list;
     for (size_t i = 0; i < result.conflicts.size() && i < 5; ++i) {
@@ -418,6 +424,8 @@ Result<std::string> DatasetImpl::cherry_pick(const std::string& target) {
     return Status::InvalidArgument("cherry-pick of " + hex_id(pick) + " conflicts with '" + branch_ + "' (" +
                                    std::to_string(result.conflicts.size()) + " conflicts: " + list + ")");
   }
+  result = MergeResult();
+  GTN_RETURN_IF_ERROR(merge_states(*sb, *so, *sp, MergePolicy::kTheirs, /*dry=*/false, &result));
   std::string msg = sp->manifest.commit.message + " (cherry picked from commit " + hex_id(pick) + ")";
   uint64_t id = 0;
   GTN_RETURN_IF_ERROR(commit_now(msg, sp->manifest.commit.author, {}, &id));

@@ -125,6 +125,7 @@ namespace fs = std::filesystem;
 
 // What a dataset folder may hold before gtn.json exists (a creation that stopped midway).
 bool is_dataset_entry(const std::string& name) {
+  if (name.rfind("gtn.json.tmp-", 0) == 0) return true;  // a creation killed while writing gtn.json
   return name == "gtn.lock" || name == "gtn.readers" || name == "readers" || name == "refs" || name == "versions" ||
          name == "chunks";
 }

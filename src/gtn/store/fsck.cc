@@ -198,7 +198,7 @@ Result<std::vector<FsckIssue>> fsck(const std::string& path) {
                       colon == std::string::npos ? msg : msg.substr(colon + 2)});
     return issues;
   }
-  store::Checker checker{files.storage.get(), &issues};
+  store::Checker checker{files.storage.get(), &issues, {}};
   const store::Manifest& m = files.manifest;
   for (size_t t = 0; t < m.tensors.size(); ++t) {
     for (const auto& e : m.chunks[t]) checker.check_entry(m.tensors[t], e);
@@ -218,28 +218,10 @@ Result<std::vector<FsckIssue>> fsck(const std::string& path) {
                             std::to_string(held - 1) + " are unreachable"});
     }
   }
-  // Manifests of other versions must parse too.
-  auto manifests = files.storage->list("versions/");
-  if (!manifests.ok()) return manifests.status();
-  for (const auto& key : *manifests) {
-    if (key.size() < 9 || key.compare(key.size() - 9, 9, ".manifest") != 0) continue;
-    if (key == store::manifest_key(files.version_id)) continue;
-    auto bytes = files.storage->read(key);
-    store::Manifest other;
-    Status ms = bytes.ok() ? store::decode_manifest((*bytes)->view(), &other) : bytes.status();
-    store::Tables tables;
-    if (ms.ok()) ms = store::load_tables(*files.storage, other, &tables, nullptr);
-    if (!ms.ok()) {
-      issues.push_back({key, ms.message()});
-      continue;
-    }
-    // Every chunk file another version names is there and whole (each file checked once;
-    // its samples are decoded only for the current version).
-    for (size_t t = 0; t < other.tensors.size(); ++t) {
-      for (const auto& e : tables.tensors[t]) checker.check_files(other.tensors[t], e);
-    }
-  }
-  // Every branch and tag names a manifest that exists.
+  // Every branch and tag names a manifest that exists; the versions they reach (through
+  // parents) load, and every chunk file they name is there, whole and holds its slices
+  // (each file checked once; samples are decoded only for the current version).
+  std::vector<uint64_t> todo;
   for (const char* prefix : {"refs/heads/", "refs/tags/"}) {
     auto refs = files.storage->list(prefix);
     if (!refs.ok()) return refs.status();
@@ -252,8 +234,45 @@ Result<std::vector<FsckIssue>> fsck(const std::string& path) {
         auto there = files.storage->exists(store::manifest_key(v));
         if (!there.ok() || !*there) rs = Status::Corruption("names version " + store::hex_id(v) + ", whose manifest is missing");
       }
-      if (!rs.ok()) issues.push_back({key, rs.message()});
+      if (!rs.ok()) {
+        issues.push_back({key, rs.message()});
+        continue;
+      }
+      todo.push_back(v);
     }
+  }
+  std::set<uint64_t> reached{files.version_id};
+  for (uint64_t p : m.commit.parents) todo.push_back(p);
+  while (!todo.empty()) {
+    uint64_t v = todo.back();
+    todo.pop_back();
+    if (!reached.insert(v).second) continue;
+    std::string key = store::manifest_key(v);
+    auto bytes = files.storage->read(key);
+    store::Manifest other;
+    Status ms = bytes.ok() ? store::decode_manifest((*bytes)->view(), &other) : bytes.status();
+    store::Tables tables;
+    if (ms.ok()) ms = store::load_tables(*files.storage, other, &tables, nullptr);
+    if (!ms.ok()) {
+      issues.push_back({key, ms.message()});
+      continue;
+    }
+    for (size_t t = 0; t < other.tensors.size(); ++t) {
+      for (const auto& e : tables.tensors[t]) checker.check_files(other.tensors[t], e);
+    }
+    for (uint64_t p : other.commit.parents) todo.push_back(p);
+  }
+  // Manifests nothing reaches (left for gc) must still parse.
+  auto manifests = files.storage->list("versions/");
+  if (!manifests.ok()) return manifests.status();
+  for (const auto& key : *manifests) {
+    if (key.size() < 9 || key.compare(key.size() - 9, 9, ".manifest") != 0) continue;
+    uint64_t v = 0;
+    if (key.size() == 9 + 16 + 9 && store::parse_hex_id(key.substr(9, 16), &v) && reached.count(v)) continue;
+    auto bytes = files.storage->read(key);
+    store::Manifest other;
+    Status ms = bytes.ok() ? store::decode_manifest((*bytes)->view(), &other) : bytes.status();
+    if (!ms.ok()) issues.push_back({key, ms.message()});
   }
   return issues;
 }

@@ -9,9 +9,34 @@ namespace {
 
 constexpr uint32_t kBoundaryMask = 15;   // a boundary after 1 in 16 items on average
 constexpr uint32_t kMaxItems = 256;      // and after at most this many
-constexpr size_t kNodeHeaderBytes = 8;  // u8 level, 3 reserved, u32 item count
-constexpr size_t kRefBytes = 56;  // put_node_ref
+constexpr size_t kNodeHeaderBytes = 8;   // u8 level, u8 encoding, u16 reserved, u32 item count
+constexpr size_t kRefBytes = 56;         // put_node_ref
+// Node encodings: 0 fixed-width items (read only), 1 compact (a file or version dictionary
+// and LEB128 varints; written).
+constexpr uint8_t kFixedEncoding = 0;
+constexpr uint8_t kCompactEncoding = 1;
 
+void put_varint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// LEB128; false on truncation or more than 64 bits.
+bool get_varint(ByteReader& in, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    uint8_t b = in.get<uint8_t>();
+    if (!in.ok()) return false;
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return shift < 63 || b <= 1;
+  }
+  return false;
+}
+
+// The fixed-width form of an entry: what node boundaries are decided on (and encoding 0).
 void put_entry(std::string* out, const ChunkEntry& e) {
   put_le<uint32_t>(out, e.num_samples);
   put_le<uint32_t>(out, e.chunk_offset);
@@ -24,9 +49,9 @@ void put_entry(std::string* out, const ChunkEntry& e) {
   }
 }
 
-void put_header(std::string* out, uint32_t level, uint32_t count) {
+void put_header(std::string* out, uint32_t level, uint8_t encoding, uint32_t count) {
   put_le<uint8_t>(out, static_cast<uint8_t>(level));
-  put_le<uint8_t>(out, 0);
+  put_le<uint8_t>(out, encoding);
   put_le<uint16_t>(out, 0);
   put_le<uint32_t>(out, count);
 }
@@ -41,13 +66,58 @@ void put_child_content(std::string* out, const NodeRef& r) {
   put_le<uint64_t>(out, r.raw_bytes);
 }
 
-// A node being built: its stored bytes and the bytes its content hash covers.
-struct Building {
-  uint32_t level = 0;
-  std::string items, content;
-  uint32_t count = 0;
-  uint64_t samples = 0, raw = 0;
-};
+// Encoding 1 of a leaf: u32-less header, varint file count, the distinct files (24 bytes
+// each), then per entry varints: samples, chunk offset, raw bytes, file count, file indices.
+std::string encode_leaf(const std::vector<const ChunkEntry*>& items) {
+  std::vector<const ChunkFileRef*> files;
+  std::unordered_map<uint64_t, uint64_t> index;
+  std::string body;
+  for (const ChunkEntry* e : items) {
+    put_varint(&body, e->num_samples);
+    put_varint(&body, e->chunk_offset);
+    put_varint(&body, e->raw_bytes);
+    put_varint(&body, e->files.size());
+    for (const auto& f : e->files) {
+      auto [it, added] = index.emplace(f.id, files.size());
+      if (added) files.push_back(&f);
+      put_varint(&body, it->second);
+    }
+  }
+  std::string node;
+  put_header(&node, 0, kCompactEncoding, static_cast<uint32_t>(items.size()));
+  put_varint(&node, files.size());
+  for (const ChunkFileRef* f : files) {
+    put_le<uint64_t>(&node, f->id);
+    put_le<uint64_t>(&node, f->size);
+    put_le<uint64_t>(&node, f->checksum);
+  }
+  return node + body;
+}
+
+// Encoding 1 of an internal node: varint version count, the distinct versions (u64 each),
+// then per child: u64 hash low, u64 hash high, varints version index, offset, size,
+// samples, raw bytes (its level is the node's minus one).
+std::string encode_internal(uint32_t level, const std::vector<NodeRef>& children) {
+  std::vector<uint64_t> versions;
+  std::unordered_map<uint64_t, uint64_t> index;
+  std::string body;
+  for (const NodeRef& c : children) {
+    auto [it, added] = index.emplace(c.version, versions.size());
+    if (added) versions.push_back(c.version);
+    put_le<uint64_t>(&body, c.hash_lo);
+    put_le<uint64_t>(&body, c.hash_hi);
+    put_varint(&body, it->second);
+    put_varint(&body, c.offset);
+    put_varint(&body, c.size);
+    put_varint(&body, c.samples);
+    put_varint(&body, c.raw_bytes);
+  }
+  std::string node;
+  put_header(&node, level, kCompactEncoding, static_cast<uint32_t>(children.size()));
+  put_varint(&node, versions.size());
+  for (uint64_t v : versions) put_le<uint64_t>(&node, v);
+  return node + body;
+}
 
 struct TreeWriter {
   uint64_t version;
@@ -56,21 +126,16 @@ struct TreeWriter {
   std::vector<NodeRef>* placed;
   std::unordered_map<std::string, NodeRef> local;  // content hash bytes -> placed here
 
-  NodeRef finish(Building& b) {
-    std::string node, content;
-    put_header(&node, b.level, b.count);
-    content = node;
-    node += b.items;
-    content += b.level == 0 ? b.items : b.content;
+  // Places (or finds) a node given its bytes and the bytes its content hash covers.
+  NodeRef place(const std::string& node, const std::string& content, uint32_t level, uint64_t samples, uint64_t raw) {
     XXH128_hash_t h = XXH3_128bits(content.data(), content.size());
     NodeRef r;
     r.hash_lo = h.low64;
     r.hash_hi = h.high64;
     r.size = static_cast<uint32_t>(node.size());
-    r.level = b.level;
-    r.samples = b.samples;
-    r.raw_bytes = b.raw;
-    b = Building{b.level};
+    r.level = level;
+    r.samples = samples;
+    r.raw_bytes = raw;
     if (const NodeRef* k = known.find(r)) return *k;
     std::string key(reinterpret_cast<const char*>(&h), sizeof(h));
     auto it = local.find(key);
@@ -83,38 +148,49 @@ struct TreeWriter {
     return r;
   }
 
-  // One level: items (entries at level 0, child refs above) into nodes.
   std::vector<NodeRef> level0(const std::vector<ChunkEntry>& entries) {
     std::vector<NodeRef> out;
-    Building b;
+    std::vector<const ChunkEntry*> items;
+    uint64_t samples = 0, raw = 0;
     std::string one;
+    auto finish = [&] {
+      std::string node = encode_leaf(items);
+      out.push_back(place(node, node, 0, samples, raw));
+      items.clear();
+      samples = raw = 0;
+    };
     for (const auto& e : entries) {
       one.clear();
       put_entry(&one, e);
-      b.items += one;
-      ++b.count;
-      b.samples += e.num_samples;
-      b.raw += e.raw_bytes;
-      if ((XXH3_64bits(one.data(), one.size()) & kBoundaryMask) == kBoundaryMask || b.count >= kMaxItems) {
-        out.push_back(finish(b));
-      }
+      items.push_back(&e);
+      samples += e.num_samples;
+      raw += e.raw_bytes;
+      if ((XXH3_64bits(one.data(), one.size()) & kBoundaryMask) == kBoundaryMask || items.size() >= kMaxItems) finish();
     }
-    if (b.count) out.push_back(finish(b));
+    if (!items.empty()) finish();
     return out;
   }
 
   std::vector<NodeRef> upper(const std::vector<NodeRef>& children, uint32_t level) {
     std::vector<NodeRef> out;
-    Building b{level};
+    std::vector<NodeRef> items;
+    uint64_t samples = 0, raw = 0;
+    auto finish = [&] {
+      std::string node = encode_internal(level, items);
+      std::string content;
+      put_header(&content, level, kCompactEncoding, static_cast<uint32_t>(items.size()));
+      for (const auto& c : items) put_child_content(&content, c);
+      out.push_back(place(node, content, level, samples, raw));
+      items.clear();
+      samples = raw = 0;
+    };
     for (const auto& c : children) {
-      put_node_ref(&b.items, c);
-      put_child_content(&b.content, c);
-      ++b.count;
-      b.samples += c.samples;
-      b.raw += c.raw_bytes;
-      if ((c.hash_lo & kBoundaryMask) == kBoundaryMask || b.count >= kMaxItems) out.push_back(finish(b));
+      items.push_back(c);
+      samples += c.samples;
+      raw += c.raw_bytes;
+      if ((c.hash_lo & kBoundaryMask) == kBoundaryMask || items.size() >= kMaxItems) finish();
     }
-    if (b.count) out.push_back(finish(b));
+    if (!items.empty()) finish();
     return out;
   }
 };
@@ -159,71 +235,146 @@ Result<std::string_view> NodeSource::node(const NodeRef& r) {
   if (r.offset > nodes.size() || r.size > nodes.size() - r.offset || r.size < kNodeHeaderBytes) {
     return bad_node(r, "lies outside the node section (" + std::to_string(nodes.size()) + " bytes)");
   }
-  std::string_view node = nodes.substr(r.offset, r.size);
-  ByteReader in(node);
-  uint32_t level = in.get<uint8_t>();
-  in.bytes(3);
-  uint32_t count = in.get<uint32_t>();
-  std::string content;
-  std::string_view hashed = node;
-  if (level > 0) {
-    content.assign(node.substr(0, kNodeHeaderBytes));
-    if (static_cast<uint64_t>(count) * kRefBytes != in.remaining()) return bad_node(r, "has a bad size");
-    for (uint32_t i = 0; i < count; ++i) put_child_content(&content, get_node_ref(in));
-    hashed = content;
-  }
-  XXH128_hash_t h = XXH3_128bits(hashed.data(), hashed.size());
-  if (h.low64 != r.hash_lo || h.high64 != r.hash_hi || level != r.level) {
-    return bad_node(r, "does not match its content hash");
-  }
-  return node;
+  return nodes.substr(r.offset, r.size);
 }
 
-Status read_table(const NodeRef& root, NodeSource* src, std::vector<ChunkEntry>* entries, NodeIndex* known) {
-  if (root.empty()) return Status::OK();
-  GTN_ASSIGN_OR_RETURN(std::string_view node, src->node(root));
-  if (known && src->shareable(root)) known->add(root);
+namespace {
+
+// A node's items, decoded from either encoding and checked against its content hash.
+struct DecodedNode {
+  uint32_t level = 0;
+  std::vector<ChunkEntry> entries;  // level 0
+  std::vector<NodeRef> children;    // above
+};
+
+Status decode_node(std::string_view node, const NodeRef& r, DecodedNode* out) {
   ByteReader in(node);
   uint32_t level = in.get<uint8_t>();
-  in.bytes(3);
+  uint8_t encoding = in.get<uint8_t>();
+  in.get<uint16_t>();
   uint32_t count = in.get<uint32_t>();
-  uint64_t samples = 0, raw = 0;
+  if (!in.ok() || level != r.level || (encoding != kFixedEncoding && encoding != kCompactEncoding) ||
+      count == 0 || count > kMaxItems * 4) {
+    return bad_node(r, "has a bad header");
+  }
+  out->level = level;
+  auto malformed = [&](uint32_t i) { return bad_node(r, "holds a malformed item " + std::to_string(i)); };
   if (level == 0) {
-    uint64_t next = entries->empty() ? 0 : entries->back().first_sample + entries->back().num_samples;
-    for (uint32_t i = 0; i < count; ++i) {
-      ChunkEntry e;
-      e.first_sample = next;
-      e.num_samples = in.get<uint32_t>();
-      e.chunk_offset = in.get<uint32_t>();
-      e.raw_bytes = in.get<uint64_t>();
-      uint32_t nfiles = in.get<uint32_t>();
-      if (!in.ok() || nfiles == 0 || static_cast<uint64_t>(nfiles) * 24 > in.remaining() || e.num_samples == 0 ||
-          (nfiles > 1 && (e.num_samples != 1 || e.chunk_offset != 0))) {
-        return bad_node(root, "holds a malformed entry " + std::to_string(i));
-      }
-      for (uint32_t f = 0; f < nfiles; ++f) {
+    std::vector<ChunkFileRef> dict;
+    if (encoding == kCompactEncoding) {
+      uint64_t nfiles = 0;
+      if (!get_varint(in, &nfiles) || nfiles * 24 > in.remaining()) return bad_node(r, "has a bad file list");
+      for (uint64_t f = 0; f < nfiles; ++f) {
         ChunkFileRef fr;
         fr.id = in.get<uint64_t>();
         fr.size = in.get<uint64_t>();
         fr.checksum = in.get<uint64_t>();
-        e.files.push_back(fr);
+        dict.push_back(fr);
       }
+    }
+    for (uint32_t i = 0; i < count; ++i) {
+      ChunkEntry e;
+      uint64_t n = 0, off = 0, nfiles = 0;
+      if (encoding == kCompactEncoding) {
+        if (!get_varint(in, &n) || !get_varint(in, &off) || !get_varint(in, &e.raw_bytes) || !get_varint(in, &nfiles) ||
+            n > UINT32_MAX || off > UINT32_MAX || nfiles > in.remaining()) {
+          return malformed(i);
+        }
+        for (uint64_t f = 0; f < nfiles; ++f) {
+          uint64_t k = 0;
+          if (!get_varint(in, &k) || k >= dict.size()) return malformed(i);
+          e.files.push_back(dict[k]);
+        }
+      } else {
+        n = in.get<uint32_t>();
+        off = in.get<uint32_t>();
+        e.raw_bytes = in.get<uint64_t>();
+        nfiles = in.get<uint32_t>();
+        if (!in.ok() || nfiles * 24 > in.remaining()) return malformed(i);
+        for (uint64_t f = 0; f < nfiles; ++f) {
+          ChunkFileRef fr;
+          fr.id = in.get<uint64_t>();
+          fr.size = in.get<uint64_t>();
+          fr.checksum = in.get<uint64_t>();
+          e.files.push_back(fr);
+        }
+      }
+      e.num_samples = static_cast<uint32_t>(n);
+      e.chunk_offset = static_cast<uint32_t>(off);
+      if (!in.ok() || nfiles == 0 || e.num_samples == 0 || (nfiles > 1 && (e.num_samples != 1 || e.chunk_offset != 0))) {
+        return malformed(i);
+      }
+      out->entries.push_back(std::move(e));
+    }
+  } else {
+    std::vector<uint64_t> versions;
+    if (encoding == kCompactEncoding) {
+      uint64_t nv = 0;
+      if (!get_varint(in, &nv) || nv * 8 > in.remaining()) return bad_node(r, "has a bad version list");
+      for (uint64_t v = 0; v < nv; ++v) versions.push_back(in.get<uint64_t>());
+    } else if (static_cast<uint64_t>(count) * kRefBytes != in.remaining()) {
+      return bad_node(r, "has a bad size");
+    }
+    for (uint32_t i = 0; i < count; ++i) {
+      NodeRef c;
+      if (encoding == kCompactEncoding) {
+        c.hash_lo = in.get<uint64_t>();
+        c.hash_hi = in.get<uint64_t>();
+        uint64_t vi = 0, size = 0;
+        if (!get_varint(in, &vi) || vi >= versions.size() || !get_varint(in, &c.offset) || !get_varint(in, &size) ||
+            size > UINT32_MAX || !get_varint(in, &c.samples) || !get_varint(in, &c.raw_bytes)) {
+          return malformed(i);
+        }
+        c.version = versions[vi];
+        c.size = static_cast<uint32_t>(size);
+        c.level = level - 1;
+      } else {
+        c = get_node_ref(in);
+      }
+      if (!in.ok() || c.level + 1 != level || c.size == 0) return malformed(i);
+      out->children.push_back(c);
+    }
+  }
+  if (!in.ok() || in.remaining() != 0) return bad_node(r, "has trailing or missing bytes");
+  // The content hash: a leaf's bytes; an internal node's header and children's contents.
+  std::string content;
+  std::string_view hashed = node;
+  if (level > 0) {
+    content.assign(node.substr(0, kNodeHeaderBytes));
+    for (const auto& c : out->children) put_child_content(&content, c);
+    hashed = content;
+  }
+  XXH128_hash_t h = XXH3_128bits(hashed.data(), hashed.size());
+  if (h.low64 != r.hash_lo || h.high64 != r.hash_hi) return bad_node(r, "does not match its content hash");
+  return Status::OK();
+}
+
+}  // namespace
+
+Status read_table(const NodeRef& root, NodeSource* src, std::vector<ChunkEntry>* entries, NodeIndex* known) {
+  if (root.empty()) return Status::OK();
+  GTN_ASSIGN_OR_RETURN(std::string_view bytes, src->node(root));
+  DecodedNode node;
+  GTN_RETURN_IF_ERROR(decode_node(bytes, root, &node));
+  if (known && src->shareable(root)) known->add(root);
+  uint64_t samples = 0, raw = 0;
+  if (node.level == 0) {
+    uint64_t next = entries->empty() ? 0 : entries->back().first_sample + entries->back().num_samples;
+    for (auto& e : node.entries) {
+      e.first_sample = next;
       next += e.num_samples;
       samples += e.num_samples;
       raw += e.raw_bytes;
       entries->push_back(std::move(e));
     }
   } else {
-    if (level != root.level) return bad_node(root, "is at the wrong level");
-    for (uint32_t i = 0; i < count; ++i) {
-      NodeRef child = get_node_ref(in);
-      if (!in.ok() || child.level + 1 != level) return bad_node(root, "holds a malformed child " + std::to_string(i));
+    for (const auto& child : node.children) {
       GTN_RETURN_IF_ERROR(read_table(child, src, entries, known));
       samples += child.samples;
       raw += child.raw_bytes;
     }
   }
-  if (!in.ok() || in.remaining() != 0 || samples != root.samples || raw != root.raw_bytes) {
+  if (samples != root.samples || raw != root.raw_bytes) {
     return bad_node(root, "does not add up to the samples and bytes its parent records");
   }
   return Status::OK();

@@ -55,7 +55,7 @@ class NodeSource {
       : storage_(storage), self_version_(self_version), self_nodes_(self_nodes), self_frozen_(self_frozen) {}
   // Whether a node may be referenced by later versions (it lives in a frozen manifest).
   bool shareable(const NodeRef& r) const { return r.version != self_version_ || self_frozen_; }
-  // The node's bytes, verified against its content hash.
+  // The node's bytes (read_table decodes them and checks their content hash).
   Result<std::string_view> node(const NodeRef& r);
 
  private:
