@@ -40,8 +40,8 @@ def dataset(path, read_only=False, create=True, verify_checksums=True, overwrite
     ``read_only`` (open only, never write) or ``create=False``.
 
     ``version`` opens a branch (writable unless ``read_only``), or a tag or commit id (a
-    read-only snapshot of the past; ``read_only`` may be left False). ``None``: the branch
-    the dataset names as head. ``author`` is recorded in the commits made through this
+    snapshot of the past: pass ``read_only=True``, a writable open of one is refused).
+    ``None``: the branch the dataset names as head. ``author`` is recorded in the commits made through this
     handle (default: $GTN_AUTHOR, else $USER). docs/versions.md explains version control.
 
     A dataset is created only in a new or empty folder: a folder holding other files is
