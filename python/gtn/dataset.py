@@ -257,7 +257,7 @@ class Dataset(_core.Dataset):
         first so that the copy sees every write so far; the writer keeps its lock."""
         if self.closed:
             raise ValueError(f"cannot pickle the closed dataset {self.path}")
-        if not self.read_only:
+        if not self.read_only and self._current_branch():  # a detached checkout has nothing to flush
             self.flush()
         return (_reopen_read_only, (self.path, self._version()))
 

@@ -145,7 +145,8 @@ class TorchDataset(_TorchMapDataset):
             if dataset.read_only:
                 self._ds = dataset  # already safe to read from any thread of this process
             else:
-                dataset.flush()  # readers see the last flushed version
+                if dataset.current_branch:  # a detached checkout (a commit) has nothing to flush
+                    dataset.flush()  # readers see the last flushed version
                 self._ds = None
         self._pid = os.getpid()
         names = self._dataset()._tensor_names()

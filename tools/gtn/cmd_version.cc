@@ -4,6 +4,7 @@
 //   gtn reset PATH [TARGET]                   gtn merge PATH SOURCE [--policy P] [-m MSG]
 //   gtn cherry-pick PATH COMMIT               gtn gc PATH
 // (gtn log is cmd_log.cc; gtn status and gtn diff are cmd_diff.cc.)
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -77,18 +78,25 @@ struct CheckoutArgs {
 
 Status run_checkout(const CheckoutArgs& a) {
   GTN_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> ds, open(a.path, false));
+  if (!a.create) {
+    // The dataset remembers a checked-out branch, not a tag or commit: a detached checkout
+    // would end with this command.
+    GTN_ASSIGN_OR_RETURN(std::vector<std::string> branches, ds->branches());
+    if (std::find(branches.begin(), branches.end(), a.target) == branches.end()) {
+      GTN_RETURN_IF_ERROR(ds->log(a.target).status());  // NotFound names an unknown target
+      return Status::InvalidArgument("'" + a.target + "' is a tag or commit, not a branch: the dataset stays on a "
+                                     "branch between commands; read it with --version " + a.target +
+                                     " (gtn show, gtn info), gtn log/diff PATH " + a.target +
+                                     ", or branch from it: gtn branch PATH NAME " + a.target);
+    }
+  }
   CheckoutOptions options;
   options.create = a.create;
   options.force = a.force;
   GTN_RETURN_IF_ERROR(ds->checkout(a.target, options));
   std::string branch = ds->current_branch();
-  std::string head = ds->head_commit();
   GTN_RETURN_IF_ERROR(ds->close());
-  if (branch.empty()) {
-    std::cout << "HEAD is now at " << head << " (detached, read-only)\n";
-  } else {
-    std::cout << (a.create ? "switched to a new branch " : "switched to branch ") << branch << "\n";
-  }
+  std::cout << (a.create ? "switched to a new branch " : "switched to branch ") << branch << "\n";
   return Status::OK();
 }
 
@@ -219,9 +227,9 @@ void add(CLI::App& app) {
   b->callback([branch] { exit_on_error(run_branch(*branch)); });
 
   auto checkout = std::make_shared<CheckoutArgs>();
-  CLI::App* co = app.add_subcommand("checkout", "Switch to a branch, or to a tag or commit (read-only)");
+  CLI::App* co = app.add_subcommand("checkout", "Switch to a branch (the dataset stays on it for later commands)");
   co->add_option("path", checkout->path, "Dataset folder")->required();
-  co->add_option("target", checkout->target, "Branch, tag or commit")->required();
+  co->add_option("target", checkout->target, "Branch (a tag or commit: read it with --version)")->required();
   co->add_flag("-b", checkout->create, "Create the branch TARGET at the current commit first");
   co->add_flag("-f,--force", checkout->force, "Switch even with uncommitted changes (they stay on their branch)");
   co->callback([checkout] { exit_on_error(run_checkout(*checkout)); });
