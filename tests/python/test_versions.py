@@ -467,6 +467,27 @@ def test_merge_carries_a_new_tensor(tmp_path):
     assert [ds[i]["note"] for i in range(5)] == ["dev note", "", "", "", "dev row"]
 
 
+def test_merge_of_unrelated_histories_is_refused(tmp_path):
+    # The API never makes a second root (branching needs a commit), so graft one in as a
+    # fetch from another dataset would: its manifests, chunks and a ref (docs/format.md).
+    import shutil
+    for name, v in (("a", 1), ("b", 2)):
+        with gtn.dataset(tmp_path / name) as d:
+            d.create_tensor("x", dtype="int64")
+            d.append({"x": v})
+            d.commit(f"root {name}")
+    a, b = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(b / "chunks", a / "chunks", dirs_exist_ok=True)
+    shutil.copytree(b / "versions", a / "versions", dirs_exist_ok=True)
+    shutil.copy(b / "refs" / "heads" / "main", a / "refs" / "heads" / "other")
+    ds = gtn.dataset(a)
+    head = ds.head_commit
+    assert [c["message"] for c in ds.log("other")] == ["root b"]
+    with pytest.raises(ValueError, match="unrelated"):
+        ds.merge("other")
+    assert ds.head_commit == head and xs(ds) == [1] and not ds.has_uncommitted_changes
+
+
 def test_merge_needs_a_clean_branch_and_a_known_source(tmp_path):
     ds, main, base = two_branches(tmp_path / "ds", 3)
     ds.checkout("dev")
