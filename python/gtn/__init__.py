@@ -11,7 +11,8 @@ import os as _os
 if _os.environ.get("GTN_CORE_DIR"):
     __path__.insert(0, _os.environ["GTN_CORE_DIR"])  # noqa: F821 (package __path__)
 
-from gtn._core import CorruptionError, GTNError, LockedError, UnsupportedError, fsck  # noqa: E402
+from gtn._core import (CorruptionError, GTNError, LockedError, MergeConflictError,  # noqa: E402
+                       UnsupportedError, fsck)
 
 from gtn.dataset import Dataset, Tensor, dataset  # noqa: E402
 from gtn.ingest import ingest  # noqa: E402
@@ -19,5 +20,5 @@ from gtn import ml  # noqa: E402  (gtn.ml.convert / load / supported)
 
 __version__ = "0.1.0"
 
-__all__ = ["fsck", "GTNError", "CorruptionError", "LockedError", "UnsupportedError", "__version__",
+__all__ = ["fsck", "GTNError", "CorruptionError", "LockedError", "MergeConflictError", "UnsupportedError", "__version__",
            "Dataset", "Tensor", "dataset", "ingest", "ml"]

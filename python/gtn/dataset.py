@@ -16,6 +16,7 @@ go into any integer dtype whose range holds them.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import operator
 import os
@@ -25,12 +26,23 @@ import numpy as np
 
 from gtn import _core
 
-__all__ = ["Dataset", "Tensor", "TensorSample", "TensorBatch", "dataset"]
+__all__ = ["Dataset", "Tensor", "TensorSample", "TensorBatch", "dataset", "MergeConflictError"]
+
+MergeConflictError = _core.MergeConflictError
+
+_MERGE_POLICIES = ("fail", "ours", "theirs")
+_CONFLICTS_IN_MESSAGE = 5
 
 
-def dataset(path, read_only=False, create=True, verify_checksums=True, overwrite=False):
+def dataset(path, read_only=False, create=True, verify_checksums=True, overwrite=False, version=None,
+            author=None):
     """Opens the dataset at ``path``; creates an empty one when missing unless
     ``read_only`` (open only, never write) or ``create=False``.
+
+    ``version`` opens a branch (writable unless ``read_only``), or a tag or commit id (a
+    snapshot of the past: pass ``read_only=True``, a writable open of one is refused).
+    ``None``: the branch the dataset names as head. ``author`` is recorded in the commits made through this
+    handle (default: $GTN_AUTHOR, else $USER). docs/versions.md explains version control.
 
     A dataset is created only in a new or empty folder: a folder holding other files is
     refused (``ValueError``), never turned into a dataset. ``overwrite=True`` deletes an
@@ -41,11 +53,25 @@ def dataset(path, read_only=False, create=True, verify_checksums=True, overwrite
         if read_only:
             raise ValueError("overwrite=True deletes the dataset; it cannot be combined with read_only=True")
         _remove_dataset(path)
-    return Dataset(path, read_only=read_only, create=create, verify_checksums=verify_checksums)
+    return Dataset(path, read_only=read_only, create=create, verify_checksums=verify_checksums,
+                   version=version, author=author)
 
 
-def _reopen_read_only(path):
-    return Dataset(path, read_only=True)
+def _reopen_read_only(path, version=None):
+    return Dataset(path, read_only=True, version=version)
+
+
+def _target(value, what="target"):
+    """A branch, tag or commit name for the bindings ("" = not given)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} is a str (a branch, a tag or a commit id), not {type(value).__name__}")
+    return value
+
+
+def _time(ms):
+    return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc)
 
 
 def _remove_dataset(path):
@@ -83,12 +109,13 @@ class Dataset(_core.Dataset):
     come from the C++ base class too.
     """
 
-    def __init__(self, path, read_only=False, create=True, verify_checksums=True):
+    def __init__(self, path, read_only=False, create=True, verify_checksums=True, version=None, author=None):
         if not isinstance(path, (str, bytes, os.PathLike)):
             raise TypeError(f"a dataset path is a str or os.PathLike, not {type(path).__name__}")
         path = os.fsdecode(os.fspath(path))
         super().__init__(path, read_only=read_only, create_if_missing=create,
-                         verify_checksums=verify_checksums)
+                         verify_checksums=verify_checksums, version=_target(version, "version"),
+                         author=_target(author, "author"))
 
     # --- reading ---
     def _getitem(self, key):
@@ -182,6 +209,26 @@ class Dataset(_core.Dataset):
         """Removes the last sample of every tensor."""
         self._pop()
 
+    def delete_samples(self, indices):
+        """Deletes the samples at ``indices`` (an int, or a sequence or array of ints;
+        negative ones count from the end) from every tensor; later samples move up. Also
+        ``del ds[i]``, ``del ds[[i, j]]`` and ``del ds[a:b]``."""
+        if isinstance(indices, (int, np.integer)) and not isinstance(indices, bool):
+            indices = [int(indices)]
+        elif isinstance(indices, (list, tuple, np.ndarray, range)):
+            indices = _to_index_list(indices, len(self))
+        else:
+            raise TypeError(f"delete_samples takes an int or a sequence of ints, not {type(indices).__name__}")
+        self._delete_samples(indices)
+
+    def __delitem__(self, key):
+        if isinstance(key, slice):
+            self.delete_samples(range(*key.indices(len(self))))
+        elif isinstance(key, str):
+            raise TypeError(f"del ds[{key!r}]: delete a tensor with ds.delete_tensor({key!r})")
+        else:
+            self.delete_samples(key)
+
     def truncate(self, length):
         """Keeps the first ``length`` samples of every tensor."""
         self._truncate(operator.index(length))
@@ -204,14 +251,137 @@ class Dataset(_core.Dataset):
             self._close()
 
     def __reduce__(self):
-        """Pickles as its path (for multiprocessing, e.g. DataLoader workers under "spawn"):
-        the copy reopens the dataset read-only. A writable dataset is flushed first so that
-        the copy sees every write so far; the writer keeps its lock."""
+        """Pickles as its path and version (for multiprocessing, e.g. DataLoader workers
+        under "spawn"): the copy reopens the dataset read-only, at the same branch, or at
+        the same commit when a tag or commit is checked out. A writable dataset is flushed
+        first so that the copy sees every write so far; the writer keeps its lock."""
         if self.closed:
             raise ValueError(f"cannot pickle the closed dataset {self.path}")
-        if not self.read_only:
+        if not self.read_only and self._current_branch():  # a detached checkout has nothing to flush
             self.flush()
-        return (_reopen_read_only, (self.path,))
+        return (_reopen_read_only, (self.path, self._version()))
+
+    def _version(self):
+        """What reopens this state: the branch, or the commit of a detached checkout."""
+        return self._current_branch() or self._head_commit()
+
+    # --- version control (docs/versions.md) ---
+    def commit(self, message, author=None):
+        """Freezes the current branch's state as a commit; returns its id (16 hex digits).
+        ``ValueError`` when nothing changed since the last commit."""
+        if not isinstance(message, str):
+            raise TypeError(f"a commit message is a str, not {type(message).__name__}")
+        return self._commit(message, _target(author, "author"))
+
+    def log(self, target=None):
+        """The commits reachable from ``target`` (a branch, tag or commit; default: the
+        current state), newest first: dicts with id, parents, message, author, time (a UTC
+        datetime) and length (rows)."""
+        out = []
+        for c in self._log(_target(target)):
+            c["time"] = _time(c.pop("time_ms"))
+            out.append(c)
+        return out
+
+    def branch(self, name, target=None):
+        """Creates branch ``name`` at ``target`` (default: the current commit); the checked-out
+        branch stays as it is."""
+        self._branch(_target(name, "a branch name"), _target(target))
+
+    def checkout(self, target, create=False, force=False):
+        """Switches to branch ``target`` (writable), or to a tag or commit (read-only until a
+        branch is checked out). ``create=True`` creates the branch at the current commit
+        first. Refused with uncommitted changes unless ``force`` (they stay on their branch)."""
+        self._checkout(_target(target), create=bool(create), force=bool(force))
+
+    def delete_branch(self, name):
+        self._delete_branch(_target(name, "a branch name"))
+
+    def tag(self, name, target=None):
+        """Names commit ``target`` (default: the current commit). Tags never move."""
+        self._tag(_target(name, "a tag name"), _target(target))
+
+    def delete_tag(self, name):
+        self._delete_tag(_target(name, "a tag name"))
+
+    @property
+    def branches(self):
+        """The branch names."""
+        return list(self._branches())
+
+    @property
+    def tags(self):
+        """Tag name -> commit id."""
+        return dict(self._tags())
+
+    @property
+    def current_branch(self):
+        """The checked-out branch; None when a tag or commit is checked out."""
+        return self._current_branch()
+
+    @property
+    def head_commit(self):
+        """The commit the current state is, or is based on; None before the first commit."""
+        return self._head_commit()
+
+    @property
+    def has_uncommitted_changes(self):
+        return self._has_uncommitted_changes()
+
+    def status(self):
+        """The uncommitted changes: ``diff(head_commit)`` to the current state (see diff)."""
+        return self._status()
+
+    def diff(self, a, b=None):
+        """What changed from ``a`` to ``b`` (default: the current state), matched by sample
+        id: {"a", "b", "rows_added", "rows_deleted", "tensors": {name: {"old_name",
+        "schema_changes", "detail", "added", "updated", "deleted"}}}. Index arrays are
+        numpy uint64: added and updated are positions in b, deleted in a. Only the tensors
+        that changed are listed."""
+        return self._diff(_target(a), _target(b))
+
+    def reset(self, target=None):
+        """Drops the uncommitted changes; with ``target``, also moves the current branch
+        there (git reset --hard)."""
+        self._reset(_target(target))
+
+    def merge(self, source, policy="fail", message=None):
+        """Three-way merge of branch or commit ``source`` into the current branch, which
+        must have no uncommitted changes. ``policy`` settles samples both sides changed:
+        "fail" (raise MergeConflictError, change nothing), "ours" or "theirs". Returns
+        {"commit", "fast_forward", "up_to_date", "conflicts", "rows_added",
+        "rows_deleted", "samples_updated"}."""
+        if not isinstance(policy, str) or policy not in _MERGE_POLICIES:
+            raise ValueError(f"merge policy must be one of {', '.join(map(repr, _MERGE_POLICIES))}, got {policy!r}")
+        if message is not None and not isinstance(message, str):
+            raise TypeError(f"a merge message is a str, not {type(message).__name__}")
+        result = self._merge(_target(source, "source"), policy, message or "")
+        if result["commit"] is None and result["conflicts"]:
+            conflicts = result["conflicts"]
+            shown = "; ".join(f"{c['tensor']} sample {c['sample_id']} ({c['kind']}, ours {c['ours_index']}, "
+                              f"theirs {c['theirs_index']})" for c in conflicts[:_CONFLICTS_IN_MESSAGE])
+            more = f"; and {len(conflicts) - _CONFLICTS_IN_MESSAGE} more" \
+                if len(conflicts) > _CONFLICTS_IN_MESSAGE else ""
+            err = MergeConflictError(f"merge of {source!r}: {len(conflicts)} conflict(s), nothing changed "
+                                     f"(policy='ours' or 'theirs' settles them): {shown}{more}")
+            err.conflicts = conflicts
+            raise err
+        return result
+
+    def cherry_pick(self, target):
+        """Applies what commit ``target`` changed (relative to its first parent) to the
+        current branch and commits it; returns the new commit's id."""
+        return self._cherry_pick(_target(target))
+
+    def gc(self):
+        """Deletes the files no branch, tag, reachable commit or open reader needs:
+        {"files_deleted", "bytes_freed", "files_kept_for_readers", "versions_deleted"}."""
+        return self._gc()
+
+    def compact(self):
+        """Rewrites runs of small chunk slices of the current state into full chunks:
+        {"samples_rewritten", "entries_before", "entries_after"}."""
+        return self._compact()
 
     def __enter__(self):
         return self
@@ -223,7 +393,9 @@ class Dataset(_core.Dataset):
     def __repr__(self):
         if self.closed:
             return f"gtn.Dataset({self.path!r}, closed)"
-        return f"gtn.Dataset({self.path!r}, tensors={self._tensor_names()}, samples={len(self)})"
+        branch = self._current_branch()
+        at = f"branch={branch!r}" if branch else f"commit={self._head_commit()!r}"
+        return f"gtn.Dataset({self.path!r}, {at}, tensors={self._tensor_names()}, samples={len(self)})"
 
     # --- helpers ---
     def _info(self, name):

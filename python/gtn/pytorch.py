@@ -48,9 +48,9 @@ _MIN_WINDOW_BATCHES = 4
 
 # --- reading ---------------------------------------------------------------------------
 
-def _open_read_only(path):
+def _open_read_only(path, version=None):
     from gtn.dataset import Dataset  # deferred: gtn imports this module lazily
-    return Dataset(path, read_only=True)
+    return Dataset(path, read_only=True, version=version)
 
 
 def _writable_tensor(a):
@@ -137,13 +137,16 @@ class TorchDataset(_TorchMapDataset):
     def __init__(self, dataset, tensors=None, transform=None, return_index=False):
         if isinstance(dataset, (str, os.PathLike)):
             self.path = os.fspath(dataset)
+            self.version = None
             self._ds = None
         else:
             self.path = dataset.path
+            self.version = dataset._version()  # workers read the same branch or commit
             if dataset.read_only:
                 self._ds = dataset  # already safe to read from any thread of this process
             else:
-                dataset.flush()  # readers see the last flushed version
+                if dataset.current_branch:  # a detached checkout (a commit) has nothing to flush
+                    dataset.flush()  # readers see the last flushed version
                 self._ds = None
         self._pid = os.getpid()
         names = self._dataset()._tensor_names()
@@ -166,7 +169,7 @@ class TorchDataset(_TorchMapDataset):
 
     # Pickled as the path and the options: the open dataset stays in its process.
     def __getstate__(self):
-        return {"path": self.path, "tensors": self.tensors, "transform": self.transform,
+        return {"path": self.path, "version": self.version, "tensors": self.tensors, "transform": self.transform,
                 "return_index": self.return_index}
 
     def __setstate__(self, state):
@@ -178,7 +181,7 @@ class TorchDataset(_TorchMapDataset):
         """The read-only dataset of this process, opened on first use after a fork or an
         unpickling (a dataset object is never shared across processes)."""
         if self._ds is None or self._pid != os.getpid():
-            self._ds = _open_read_only(self.path)
+            self._ds = _open_read_only(self.path, getattr(self, "version", None))
             self._pid = os.getpid()
         return self._ds
 

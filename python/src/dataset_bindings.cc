@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -251,17 +252,62 @@ uint64_t normalize_index(int64_t index, uint64_t size) {
   return static_cast<uint64_t>(index);
 }
 
+// A numpy uint64 array that owns `v` (moved to the heap; no Python loop, no copy per item).
+nb::object index_array(std::vector<uint64_t> v) {
+  auto* heap = new std::vector<uint64_t>(std::move(v));
+  if (heap->empty()) heap->reserve(1);  // a non-null data pointer
+  nb::capsule owner(heap, [](void* p) noexcept { delete static_cast<std::vector<uint64_t>*>(p); });
+  size_t shape[1] = {heap->size()};
+  return nb::cast(nb::ndarray<nb::numpy, uint64_t, nb::ndim<1>>(heap->data(), 1, shape, owner));
+}
+
+nb::object str_or_none(const std::string& s) { return s.empty() ? nb::none() : nb::cast(s); }
+
+// A DatasetDiff as dataset.py documents it: only the tensors that changed are listed.
+nb::dict diff_to_python(DatasetDiff diff) {
+  nb::dict out;
+  out["a"] = str_or_none(diff.a);
+  out["b"] = str_or_none(diff.b);
+  out["rows_added"] = index_array(std::move(diff.rows_added));
+  out["rows_deleted"] = index_array(std::move(diff.rows_deleted));
+  nb::dict tensors;
+  for (TensorDiff& t : diff.tensors) {
+    if (t.empty()) continue;
+    nb::dict d;
+    d["old_name"] = str_or_none(t.old_name);
+    d["schema_changes"] = nb::cast(t.schema_changes);
+    d["detail"] = t.detail;
+    d["added"] = index_array(std::move(t.added));
+    d["updated"] = index_array(std::move(t.updated));
+    d["deleted"] = index_array(std::move(t.deleted));
+    tensors[nb::cast(t.name)] = d;
+  }
+  out["tensors"] = tensors;
+  return out;
+}
+
+MergePolicy parse_policy(const std::string& policy) {
+  if (policy == "fail") return MergePolicy::kFail;
+  if (policy == "ours") return MergePolicy::kOurs;
+  if (policy == "theirs") return MergePolicy::kTheirs;
+  throw_if_error(Status::InvalidArgument("merge policy must be one of 'fail', 'ours', 'theirs', got '" + policy + "'"));
+  return MergePolicy::kFail;  // unreachable
+}
+
 class PyDataset {
  public:
   PyDataset(std::shared_ptr<Dataset> ds, std::string path) : ds_(std::move(ds)), path_(std::move(path)) {
     refresh_slots();
   }
 
-  static PyDataset open(const std::string& path, bool read_only, bool create_if_missing, bool verify_checksums) {
+  static PyDataset open(const std::string& path, bool read_only, bool create_if_missing, bool verify_checksums,
+                        const std::string& version, const std::string& author) {
     OpenOptions options;
     options.read_only = read_only;
     options.create_if_missing = create_if_missing;
     options.verify_checksums = verify_checksums;
+    options.version = version;
+    options.author = author;
     Result<std::unique_ptr<Dataset>> ds = Status::Internal("unset");
     {
       nb::gil_scoped_release release;
@@ -415,6 +461,176 @@ class PyDataset {
   }
 
   void pop() { throw_if_error(ds().pop()); }
+
+  void delete_samples(const std::vector<int64_t>& indices) {
+    std::vector<uint64_t> at = normalize_all(indices);
+    Status st;
+    {
+      nb::gil_scoped_release release;
+      st = ds().delete_samples(at);
+    }
+    throw_if_error(st);
+  }
+
+  // --- version control ---
+  std::string commit(const std::string& message, const std::string& author) {
+    Result<std::string> id = Status::Internal("unset");
+    {
+      nb::gil_scoped_release release;
+      id = ds().commit(message, author);
+    }
+    return unwrap(std::move(id));
+  }
+
+  // time_ms stays an int here; dataset.py makes it a datetime.
+  nb::list log(const std::string& target) const {
+    Result<std::vector<CommitInfo>> commits = Status::Internal("unset");
+    {
+      nb::gil_scoped_release release;
+      commits = ds().log(target);
+    }
+    nb::list out;
+    for (const CommitInfo& c : unwrap(std::move(commits))) {
+      nb::dict d;
+      d["id"] = c.id;
+      d["parents"] = nb::cast(c.parents);
+      d["message"] = c.message;
+      d["author"] = c.author;
+      d["time_ms"] = c.time_ms;
+      d["length"] = c.length;
+      out.append(d);
+    }
+    return out;
+  }
+
+  void branch(const std::string& name, const std::string& target) { throw_if_error(ds().branch(name, target)); }
+
+  void checkout(const std::string& target, bool create, bool force) {
+    CheckoutOptions options;
+    options.create = create;
+    options.force = force;
+    Status st;
+    {
+      nb::gil_scoped_release release;
+      st = ds().checkout(target, options);
+    }
+    refresh_slots();  // the other state may have other tensors
+    throw_if_error(st);
+  }
+
+  void delete_branch(const std::string& name) { throw_if_error(ds().delete_branch(name)); }
+  void tag(const std::string& name, const std::string& target) { throw_if_error(ds().tag(name, target)); }
+  void delete_tag(const std::string& name) { throw_if_error(ds().delete_tag(name)); }
+  std::vector<std::string> branches() const { return unwrap(ds().branches()); }
+
+  nb::dict tags() const {
+    nb::dict out;
+    for (auto& [name, id] : unwrap(ds().tags())) out[nb::cast(name)] = id;
+    return out;
+  }
+
+  nb::object current_branch() const { return str_or_none(ds().current_branch()); }
+  nb::object head_commit() const { return str_or_none(ds().head_commit()); }
+  bool has_uncommitted_changes() const { return ds().has_uncommitted_changes(); }
+
+  nb::dict status() const {
+    Result<DatasetDiff> diff = Status::Internal("unset");
+    {
+      nb::gil_scoped_release release;
+      diff = ds().status();
+    }
+    return diff_to_python(unwrap(std::move(diff)));
+  }
+
+  nb::dict diff(const std::string& a, const std::string& b) const {
+    Result<DatasetDiff> diff = Status::Internal("unset");
+    {
+      nb::gil_scoped_release release;
+      diff = ds().diff(a, b);
+    }
+    return diff_to_python(unwrap(std::move(diff)));
+  }
+
+  void reset(const std::string& target) {
+    Status st;
+    {
+      nb::gil_scoped_release release;
+      st = ds().reset(target);
+    }
+    refresh_slots();
+    throw_if_error(st);
+  }
+
+  // The MergeResult as a dict; dataset.py raises MergeConflictError when conflicts stopped
+  // the merge (empty commit).
+  nb::dict merge(const std::string& source, const std::string& policy, const std::string& message) {
+    MergePolicy p = parse_policy(policy);
+    Result<MergeResult> result = Status::Internal("unset");
+    {
+      nb::gil_scoped_release release;
+      result = ds().merge(source, p, message);
+    }
+    refresh_slots();
+    MergeResult r = unwrap(std::move(result));
+    nb::dict out;
+    out["commit"] = str_or_none(r.commit);
+    out["fast_forward"] = r.fast_forward;
+    out["up_to_date"] = r.up_to_date;
+    nb::list conflicts;
+    for (const MergeConflict& c : r.conflicts) {
+      nb::dict d;
+      d["tensor"] = c.tensor;
+      d["sample_id"] = c.sample_id;
+      d["ours_index"] = c.ours_index < 0 ? nb::none() : nb::cast(c.ours_index);
+      d["theirs_index"] = c.theirs_index < 0 ? nb::none() : nb::cast(c.theirs_index);
+      d["kind"] = c.kind;
+      conflicts.append(d);
+    }
+    out["conflicts"] = conflicts;
+    out["rows_added"] = r.rows_added;
+    out["rows_deleted"] = r.rows_deleted;
+    out["samples_updated"] = r.samples_updated;
+    return out;
+  }
+
+  std::string cherry_pick(const std::string& target) {
+    Result<std::string> id = Status::Internal("unset");
+    {
+      nb::gil_scoped_release release;
+      id = ds().cherry_pick(target);
+    }
+    refresh_slots();
+    return unwrap(std::move(id));
+  }
+
+  nb::dict gc() {
+    Result<GcStats> stats = Status::Internal("unset");
+    {
+      nb::gil_scoped_release release;
+      stats = ds().gc();
+    }
+    GcStats s = unwrap(std::move(stats));
+    nb::dict out;
+    out["files_deleted"] = s.files_deleted;
+    out["bytes_freed"] = s.bytes_freed;
+    out["files_kept_for_readers"] = s.files_kept_for_readers;
+    out["versions_deleted"] = s.versions_deleted;
+    return out;
+  }
+
+  nb::dict compact() {
+    Result<CompactStats> stats = Status::Internal("unset");
+    {
+      nb::gil_scoped_release release;
+      stats = ds().compact();
+    }
+    CompactStats s = unwrap(std::move(stats));
+    nb::dict out;
+    out["samples_rewritten"] = s.samples_rewritten;
+    out["entries_before"] = s.entries_before;
+    out["entries_after"] = s.entries_after;
+    return out;
+  }
 
   void truncate(uint64_t length) {
     Status st;
@@ -661,11 +877,12 @@ void bind(nb::module_& m) {
       .def(
           "__init__",
           [](PyDataset* self, const std::string& path, bool read_only, bool create_if_missing,
-             bool verify_checksums) {
-            new (self) PyDataset(PyDataset::open(path, read_only, create_if_missing, verify_checksums));
+             bool verify_checksums, const std::string& version, const std::string& author) {
+            new (self) PyDataset(
+                PyDataset::open(path, read_only, create_if_missing, verify_checksums, version, author));
           },
           nb::arg("path"), nb::arg("read_only") = false, nb::arg("create_if_missing") = true,
-          nb::arg("verify_checksums") = true)
+          nb::arg("verify_checksums") = true, nb::arg("version") = "", nb::arg("author") = "")
       .def("__getitem__",
            [](nb::handle self, nb::handle key) -> nb::object {
              if (PyLong_CheckExact(key.ptr())) {
@@ -710,7 +927,29 @@ void bind(nb::module_& m) {
       .def("_range", &PyDataset::range)
       .def("_read", &PyDataset::read)
       .def("_read_range", &PyDataset::read_range)
-      .def("_read_many", &PyDataset::read_many);
+      .def("_read_many", &PyDataset::read_many)
+      .def("_delete_samples", &PyDataset::delete_samples)
+      // version control (gtn/version.h); "" stands for "not given" in every target.
+      .def("_commit", &PyDataset::commit, nb::arg("message"), nb::arg("author") = "")
+      .def("_log", &PyDataset::log, nb::arg("target") = "")
+      .def("_branch", &PyDataset::branch, nb::arg("name"), nb::arg("target") = "")
+      .def("_checkout", &PyDataset::checkout, nb::arg("target"), nb::arg("create") = false,
+           nb::arg("force") = false)
+      .def("_delete_branch", &PyDataset::delete_branch)
+      .def("_tag", &PyDataset::tag, nb::arg("name"), nb::arg("target") = "")
+      .def("_delete_tag", &PyDataset::delete_tag)
+      .def("_branches", &PyDataset::branches)
+      .def("_tags", &PyDataset::tags)
+      .def("_current_branch", &PyDataset::current_branch)
+      .def("_head_commit", &PyDataset::head_commit)
+      .def("_has_uncommitted_changes", &PyDataset::has_uncommitted_changes)
+      .def("_status", &PyDataset::status)
+      .def("_diff", &PyDataset::diff, nb::arg("a"), nb::arg("b") = "")
+      .def("_reset", &PyDataset::reset, nb::arg("target") = "")
+      .def("_merge", &PyDataset::merge, nb::arg("source"), nb::arg("policy") = "fail", nb::arg("message") = "")
+      .def("_cherry_pick", &PyDataset::cherry_pick)
+      .def("_gc", &PyDataset::gc)
+      .def("_compact", &PyDataset::compact);
   m.def("fsck", &fsck_path, nb::arg("path"),
         "Verifies every file of the dataset at `path`; returns a list of (object, problem).");
 }

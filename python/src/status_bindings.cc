@@ -8,6 +8,7 @@ PyObject* g_gtn_error = nullptr;
 PyObject* g_corruption_error = nullptr;
 PyObject* g_locked_error = nullptr;
 PyObject* g_unsupported_error = nullptr;
+PyObject* g_merge_conflict_error = nullptr;
 
 PyObject* make_exception(nb::module_& m, const char* name, PyObject* base, const char* doc) {
   std::string qual = std::string("gtn.") + name;
@@ -28,6 +29,12 @@ void bind(nb::module_& m) {
   g_unsupported_error = make_exception(m, "UnsupportedError", unsup_bases,
                                        "A valid request this version of GTN cannot serve.");
   Py_DECREF(unsup_bases);
+  // Raised by gtn.Dataset.merge (python/gtn/dataset.py), which sets .conflicts.
+  PyObject* merge_bases = PyTuple_Pack(2, g_gtn_error, PyExc_ValueError);
+  g_merge_conflict_error = make_exception(m, "MergeConflictError", merge_bases,
+                                          "merge(policy='fail') found samples both sides changed; nothing "
+                                          "changed. .conflicts lists them.");
+  Py_DECREF(merge_bases);
 }
 
 RegisterBinding reg(0, bind);

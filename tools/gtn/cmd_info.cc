@@ -1,4 +1,4 @@
-// gtn info PATH (alias: gtn summary PATH): the dataset's tensors, dtypes, shapes and sizes.
+// gtn info PATH [--version TARGET] (alias: gtn summary PATH): the dataset's tensors, dtypes, shapes and sizes.
 #include <iostream>
 #include <memory>
 
@@ -8,9 +8,10 @@
 namespace gtn::cli {
 namespace {
 
-Status run(const std::string& path) {
+Status run(const std::string& path, const std::string& version) {
   OpenOptions options;
   options.read_only = true;
+  options.version = version;
   GTN_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> ds, Dataset::Open(path, options));
   std::cout << ds->summary();
   return Status::OK();
@@ -18,10 +19,12 @@ Status run(const std::string& path) {
 
 void add(CLI::App& app) {
   auto path = std::make_shared<std::string>();
+  auto version = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("info", "Print a summary of a dataset (alias: summary)");
   cmd->alias("summary");
   cmd->add_option("path", *path, "Dataset folder")->required();
-  cmd->callback([path] { exit_on_error(run(*path)); });
+  cmd->add_option("--version", *version, "Branch, tag or commit to read (default: the checked-out state)");
+  cmd->callback([path, version] { exit_on_error(run(*path, *version)); });
 }
 
 RegisterCommand reg(30, add);

@@ -1,4 +1,4 @@
-// gtn show PATH INDEX [--tensor T] [--out FILE]: print one sample, or write one tensor's
+// gtn show PATH INDEX [--tensor T] [--out FILE] [--version TARGET]: print one sample, or write one tensor's
 // value to FILE (.png/.jpg/.jpeg for uint8 images, .npy for any numeric value).
 #include <charconv>
 #include <cstdint>
@@ -20,6 +20,7 @@ struct ShowArgs {
   std::string index;
   std::string tensor;
   std::string out;
+  std::string version;
 };
 
 constexpr int64_t kShownValues = 16;
@@ -105,6 +106,7 @@ Status run(const ShowArgs& args) {
   GTN_ASSIGN_OR_RETURN(int64_t requested, parse_index(args.index));
   OpenOptions options;
   options.read_only = true;
+  options.version = args.version;
   GTN_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> ds, Dataset::Open(args.path, options));
   int64_t size = static_cast<int64_t>(ds->size());
   int64_t index = requested < 0 ? requested + size : requested;
@@ -143,6 +145,7 @@ void add(CLI::App& app) {
   cmd->add_option("index", args->index, "Sample index (negative counts from the end)")->required();
   cmd->add_option("-t,--tensor", args->tensor, "Only this tensor");
   cmd->add_option("-o,--out", args->out, "Write the value to this .png/.jpg/.npy file");
+  cmd->add_option("--version", args->version, "Branch, tag or commit to read (default: the checked-out state)");
   cmd->callback([args] { exit_on_error(run(*args)); });
 }
 
