@@ -175,8 +175,6 @@ def test_checkout_of_a_tag_or_commit_is_read_only_past(tmp_path):
     assert xs(now) == [0, 11, 2]
 
 
-@pytest.mark.xfail(strict=True, reason="core: Dataset::read_only() stays false after a checkout of a tag or "
-                                      "commit, though every write is refused (CORE_BUGS.md)")
 def test_a_detached_checkout_says_read_only(tmp_path):
     ds = make(tmp_path / "ds", 3)
     c1 = ds.commit("c1")
@@ -275,8 +273,6 @@ def test_diff_updates_appends_pops_and_deletes(tmp_path):
     assert d["b"] is None and list(d["tensors"]) == ["t"] and as_list(d["tensors"]["t"]["updated"]) == [2]
 
 
-@pytest.mark.xfail(strict=True, reason="core: diff(a) (b = the current state) misses writes not yet flushed, "
-                                      "status() sees them (CORE_BUGS.md)")
 def test_diff_sees_unflushed_changes(tmp_path):
     ds = make(tmp_path / "ds", 3)
     c1 = ds.commit("c1")
@@ -426,8 +422,6 @@ def test_merge_conflict_of_an_update_and_a_deletion(tmp_path):
     assert c["kind"] == "deleted here, updated there" and c["ours_index"] is None and c["theirs_index"] == 3
 
 
-@pytest.mark.xfail(strict=True, reason="core: with a row-level conflict (updated here, deleted there) merge() "
-                                      "reports only that one, with tensor '' (CORE_BUGS.md)")
 def test_merge_reports_every_conflict_with_its_tensor(tmp_path):
     ds, m1, d1 = conflicting(tmp_path / "ds")
     with pytest.raises(gtn.MergeConflictError) as e:
