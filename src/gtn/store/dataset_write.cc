@@ -8,6 +8,10 @@
 #include "gtn/store/tensor_rules.h"
 
 namespace gtn::store {
+namespace {
+// A version's table trees reference nodes of at most about this many other manifests.
+constexpr size_t kMaxNodeHolders = 4;
+}  // namespace
 
 size_t ColumnReader::size() const {
   if (arrays) return arrays->size();
@@ -477,13 +481,33 @@ Status DatasetImpl::write_manifest(bool durable, const CommitMeta* commit) {
     return uint64_t{0};
   }));
   std::unordered_set<uint64_t> live;
-  m.roots.push_back(write_table(ids, version_id_, known_, &section, &placed));
+  std::vector<std::vector<ChunkEntry>> tables;
   for (const auto& ts : tensors_) {
-    std::vector<ChunkEntry> table = ts->table();
-    for (const auto& e : table) {
+    tables.push_back(ts->table());
+    for (const auto& e : tables.back()) {
       for (const auto& f : e.files) live.insert(f.id);
     }
-    m.roots.push_back(write_table(table, version_id_, known_, &section, &placed));
+  }
+  // The tables share nodes of earlier manifests. When those spread over more than
+  // kMaxNodeHolders manifests, the nodes of the ones holding the fewest bytes are written
+  // here again (with every internal node), so opening any version reads a bounded number
+  // of files however long its history.
+  NodeHolders holders;
+  auto write_all = [&](const std::unordered_set<uint64_t>* evacuate) {
+    m.roots.clear();
+    m.roots.push_back(write_table(ids, version_id_, known_, &section, &placed, &holders, evacuate));
+    for (const auto& t : tables) m.roots.push_back(write_table(t, version_id_, known_, &section, &placed, &holders, evacuate));
+  };
+  write_all(nullptr);
+  if (holders.size() > kMaxNodeHolders) {
+    std::vector<std::pair<uint64_t, uint64_t>> by_bytes(holders.begin(), holders.end());
+    std::sort(by_bytes.begin(), by_bytes.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    std::unordered_set<uint64_t> evacuate;
+    for (size_t i = 0; i + kMaxNodeHolders / 2 < by_bytes.size(); ++i) evacuate.insert(by_bytes[i].first);
+    section.clear();
+    placed.clear();
+    holders.clear();
+    write_all(&evacuate);
   }
   durable = durable || ref_stale_ || commit;
   if (durable) {

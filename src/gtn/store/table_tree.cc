@@ -124,6 +124,8 @@ struct TreeWriter {
   const NodeIndex& known;
   std::string* section;
   std::vector<NodeRef>* placed;
+  NodeHolders* holders;
+  const std::unordered_set<uint64_t>* evacuate;
   std::unordered_map<std::string, NodeRef> local;  // content hash bytes -> placed here
 
   // Places (or finds) a node given its bytes and the bytes its content hash covers.
@@ -136,7 +138,13 @@ struct TreeWriter {
     r.level = level;
     r.samples = samples;
     r.raw_bytes = raw;
-    if (const NodeRef* k = known.find(r)) return *k;
+    if (const NodeRef* k = known.find(r)) {
+      bool move = evacuate && (level > 0 || evacuate->count(k->version));
+      if (!move) {
+        if (holders) (*holders)[k->version] += k->size;
+        return *k;
+      }
+    }
     std::string key(reinterpret_cast<const char*>(&h), sizeof(h));
     auto it = local.find(key);
     if (it != local.end()) return it->second;
@@ -209,9 +217,10 @@ const NodeRef* NodeIndex::find(const NodeRef& content) const {
 void NodeIndex::add(const NodeRef& r) { nodes_.emplace(std::make_pair(r.hash_lo, r.hash_hi), r); }
 
 NodeRef write_table(const std::vector<ChunkEntry>& entries, uint64_t version, const NodeIndex& known,
-                    std::string* section, std::vector<NodeRef>* placed) {
+                    std::string* section, std::vector<NodeRef>* placed, NodeHolders* holders,
+                    const std::unordered_set<uint64_t>* evacuate) {
   if (entries.empty()) return NodeRef{};
-  TreeWriter w{version, known, section, placed, {}};
+  TreeWriter w{version, known, section, placed, holders, evacuate, {}};
   std::vector<NodeRef> level = w.level0(entries);
   for (uint32_t l = 1; level.size() > 1; ++l) level = w.upper(level, l);
   return level[0];

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "gtn/storage.h"
@@ -41,11 +42,18 @@ class NodeIndex {
   std::unordered_map<std::pair<uint64_t, uint64_t>, NodeRef, Hash> nodes_;
 };
 
+// Where the nodes a tree references (but does not write) live: version -> their bytes.
+using NodeHolders = std::unordered_map<uint64_t, uint64_t>;
+
 // Builds the tree of `entries` (their first_sample is ignored) for manifest `version`.
 // Nodes `known` holds are referenced; the others are appended to *section (that
 // manifest's node section) and listed in *placed. Returns the root (size 0: empty table).
+// `holders` (optional) collects where the referenced nodes live. `evacuate` (optional):
+// nodes living in these versions are written again here instead of referenced, and so is
+// every internal node, so that a version's tree never spreads over many manifests.
 NodeRef write_table(const std::vector<ChunkEntry>& entries, uint64_t version, const NodeIndex& known,
-                    std::string* section, std::vector<NodeRef>* placed);
+                    std::string* section, std::vector<NodeRef>* placed, NodeHolders* holders = nullptr,
+                    const std::unordered_set<uint64_t>* evacuate = nullptr);
 
 // Fetches node bytes from the manifests that store them, each file read once.
 class NodeSource {
