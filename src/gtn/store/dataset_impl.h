@@ -193,6 +193,7 @@ class DatasetImpl final : public Dataset {
   // A branch, tag or commit id (or unique prefix): the version it names.
   Result<uint64_t> resolve(const std::string& target) const;
   Result<uint64_t> resolve_commit(const std::string& target) const;  // a committed version
+  Result<uint64_t> target_or_head(const std::string& target, const std::string& what) const;
   Result<std::unique_ptr<State>> load_state(uint64_t version) const;
   Status load_manifest(uint64_t version, Manifest* m, std::shared_ptr<const Bytes>* keep) const;
   // Replaces the in-memory state by `version` (branch_ and detached flags set by callers).

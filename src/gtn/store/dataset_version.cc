@@ -357,18 +357,18 @@ Status DatasetImpl::branch(const std::string& name, const std::string& target) {
   GTN_RETURN_IF_ERROR(check_ref_name(name, "branch"));
   GTN_ASSIGN_OR_RETURN(bool there, storage_->exists(ref_key(name)));
   if (there) return Status::AlreadyExists("branch '" + name + "' already exists in " + path_);
-  uint64_t v = 0;
-  if (target.empty()) {
-    std::string h = head_commit();
-    if (h.empty()) {
-      return Status::InvalidArgument("dataset " + path_ + " has no commit yet: commit before creating branch '" +
-                                     name + "'");
-    }
-    parse_hex_id(h, &v);
-  } else {
-    GTN_ASSIGN_OR_RETURN(v, resolve_commit(target));
-  }
+  GTN_ASSIGN_OR_RETURN(uint64_t v, target_or_head(target, "branch '" + name + "'"));
   return write_ref(ref_key(name), v);
+}
+
+// The commit `target` names, or the current one when it is empty.
+Result<uint64_t> DatasetImpl::target_or_head(const std::string& target, const std::string& what) const {
+  if (!target.empty()) return resolve_commit(target);
+  std::string h = head_commit();
+  if (h.empty()) return Status::InvalidArgument("dataset " + path_ + " has no commit yet: commit before creating " + what);
+  uint64_t v = 0;
+  parse_hex_id(h, &v);
+  return v;
 }
 
 Status DatasetImpl::delete_branch(const std::string& name) {
@@ -389,14 +389,7 @@ Status DatasetImpl::tag(const std::string& name, const std::string& target) {
   GTN_RETURN_IF_ERROR(check_ref_name(name, "tag"));
   GTN_ASSIGN_OR_RETURN(bool there, storage_->exists(tag_key(name)));
   if (there) return Status::AlreadyExists("tag '" + name + "' already exists in " + path_ + "; tags never move");
-  uint64_t v = 0;
-  if (target.empty()) {
-    std::string h = head_commit();
-    if (h.empty()) return Status::InvalidArgument("dataset " + path_ + " has no commit yet to tag");
-    parse_hex_id(h, &v);
-  } else {
-    GTN_ASSIGN_OR_RETURN(v, resolve_commit(target));
-  }
+  GTN_ASSIGN_OR_RETURN(uint64_t v, target_or_head(target, "tag '" + name + "'"));
   return write_ref(tag_key(name), v);
 }
 

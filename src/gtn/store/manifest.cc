@@ -138,11 +138,7 @@ void put_entry_v1(std::string* out, const ChunkEntry& e) {
   put_le<uint32_t>(out, e.num_samples);
   put_le<uint64_t>(out, e.raw_bytes);
   put_le<uint32_t>(out, static_cast<uint32_t>(e.files.size()));
-  for (const auto& f : e.files) {
-    put_le<uint64_t>(out, f.id);
-    put_le<uint64_t>(out, f.size);
-    put_le<uint64_t>(out, f.checksum);
-  }
+  for (const auto& f : e.files) put_file_ref(out, f);
 }
 
 Status check_trailer(std::string_view bytes) {
@@ -181,13 +177,7 @@ Status decode_v1_tables(ByteReader& in, Manifest* m) {
       if (!in.ok() || nfiles == 0 || static_cast<uint64_t>(nfiles) * kFileRefBytes > in.remaining()) {
         return Status::Corruption("manifest chunk entry of tensor '" + m->tensors[t].name + "' is truncated");
       }
-      for (uint32_t f = 0; f < nfiles; ++f) {
-        ChunkFileRef r;
-        r.id = in.get<uint64_t>();
-        r.size = in.get<uint64_t>();
-        r.checksum = in.get<uint64_t>();
-        e.files.push_back(r);
-      }
+      for (uint32_t f = 0; f < nfiles; ++f) e.files.push_back(get_file_ref(in));
       if (e.first_sample != next || e.num_samples == 0 || (nfiles > 1 && e.num_samples != 1)) {
         return Status::Corruption("manifest chunk table of tensor '" + m->tensors[t].name +
                                   "' is not a contiguous run of samples at entry " + std::to_string(i));
@@ -204,6 +194,20 @@ Status decode_v1_tables(ByteReader& in, Manifest* m) {
 }
 
 }  // namespace
+
+void put_file_ref(std::string* out, const ChunkFileRef& f) {
+  put_le<uint64_t>(out, f.id);
+  put_le<uint64_t>(out, f.size);
+  put_le<uint64_t>(out, f.checksum);
+}
+
+ChunkFileRef get_file_ref(ByteReader& in) {
+  ChunkFileRef f;
+  f.id = in.get<uint64_t>();
+  f.size = in.get<uint64_t>();
+  f.checksum = in.get<uint64_t>();
+  return f;
+}
 
 void put_node_ref(std::string* out, const NodeRef& r) {
   put_le<uint64_t>(out, r.hash_lo);

@@ -88,6 +88,9 @@ struct Manifest {
 class ByteReader;
 void put_node_ref(std::string* out, const NodeRef& r);
 NodeRef get_node_ref(ByteReader& in);
+// A chunk file reference: u64 id, u64 size, u64 checksum.
+void put_file_ref(std::string* out, const ChunkFileRef& f);
+ChunkFileRef get_file_ref(ByteReader& in);
 
 // "versions/<16 hex digits>.manifest".
 std::string manifest_key(uint64_t version_id);

@@ -42,11 +42,7 @@ void put_entry(std::string* out, const ChunkEntry& e) {
   put_le<uint32_t>(out, e.chunk_offset);
   put_le<uint64_t>(out, e.raw_bytes);
   put_le<uint32_t>(out, static_cast<uint32_t>(e.files.size()));
-  for (const auto& f : e.files) {
-    put_le<uint64_t>(out, f.id);
-    put_le<uint64_t>(out, f.size);
-    put_le<uint64_t>(out, f.checksum);
-  }
+  for (const auto& f : e.files) put_file_ref(out, f);
 }
 
 void put_header(std::string* out, uint32_t level, uint8_t encoding, uint32_t count) {
@@ -86,11 +82,7 @@ std::string encode_leaf(const std::vector<const ChunkEntry*>& items) {
   std::string node;
   put_header(&node, 0, kCompactEncoding, static_cast<uint32_t>(items.size()));
   put_varint(&node, files.size());
-  for (const ChunkFileRef* f : files) {
-    put_le<uint64_t>(&node, f->id);
-    put_le<uint64_t>(&node, f->size);
-    put_le<uint64_t>(&node, f->checksum);
-  }
+  for (const ChunkFileRef* f : files) put_file_ref(&node, *f);
   return node + body;
 }
 
@@ -273,13 +265,7 @@ Status decode_node(std::string_view node, const NodeRef& r, DecodedNode* out) {
     if (encoding == kCompactEncoding) {
       uint64_t nfiles = 0;
       if (!get_varint(in, &nfiles) || nfiles * 24 > in.remaining()) return bad_node(r, "has a bad file list");
-      for (uint64_t f = 0; f < nfiles; ++f) {
-        ChunkFileRef fr;
-        fr.id = in.get<uint64_t>();
-        fr.size = in.get<uint64_t>();
-        fr.checksum = in.get<uint64_t>();
-        dict.push_back(fr);
-      }
+      for (uint64_t f = 0; f < nfiles; ++f) dict.push_back(get_file_ref(in));
     }
     for (uint32_t i = 0; i < count; ++i) {
       ChunkEntry e;
@@ -300,13 +286,7 @@ Status decode_node(std::string_view node, const NodeRef& r, DecodedNode* out) {
         e.raw_bytes = in.get<uint64_t>();
         nfiles = in.get<uint32_t>();
         if (!in.ok() || nfiles * 24 > in.remaining()) return malformed(i);
-        for (uint64_t f = 0; f < nfiles; ++f) {
-          ChunkFileRef fr;
-          fr.id = in.get<uint64_t>();
-          fr.size = in.get<uint64_t>();
-          fr.checksum = in.get<uint64_t>();
-          e.files.push_back(fr);
-        }
+        for (uint64_t f = 0; f < nfiles; ++f) e.files.push_back(get_file_ref(in));
       }
       e.num_samples = static_cast<uint32_t>(n);
       e.chunk_offset = static_cast<uint32_t>(off);
