@@ -133,41 +133,45 @@ void DatasetImpl::nodes_holders(const NodeIndex& nodes, std::unordered_set<uint6
 // Rewrites groups of consecutive entries of `ts` that hold small slices into chunks of the
 // target size, up to `max_bytes` raw bytes.
 Status DatasetImpl::compact_tensor(TensorState& ts, uint64_t max_bytes, bool automatic, CompactStats* stats) {
-  std::vector<ChunkEntry> table = ts.table();
   uint64_t target = ts.meta.chunk_target_bytes;
-  std::vector<ChunkEntry> out;
+  // The groups to rewrite: runs of consecutive untiled entries up to the target size.
+  // Explicitly: any group holding small slices. On its own: only groups whose table entries
+  // weigh about as much as their samples (~48 bytes an entry against half the raw bytes),
+  // where rewriting saves more than it costs.
+  std::vector<std::pair<size_t, size_t>> groups;
   uint64_t budget = max_bytes;
-  size_t i = 0;
-  std::string stored;
-  while (i < table.size()) {
-    // A group: consecutive untiled entries up to the target size.
+  const auto& entries = ts.entries;
+  for (size_t i = 0; i < entries.size();) {
     size_t j = i;
     uint64_t raw = 0;
     bool small = false;
-    while (j < table.size() && !table[j].is_tiled() && (j == i || raw + table[j].raw_bytes <= target)) {
-      raw += table[j].raw_bytes;
-      small = small || table[j].raw_bytes < target / 8;
+    while (j < entries.size() && !entries[j]->entry.is_tiled() &&
+           (j == i || raw + entries[j]->entry.raw_bytes <= target)) {
+      raw += entries[j]->entry.raw_bytes;
+      small = small || entries[j]->entry.raw_bytes < target / 8;
       ++j;
     }
-    // Explicitly: any group holding small slices. On its own: only groups whose table
-    // entries weigh about as much as their samples (~48 bytes an entry against half the
-    // raw bytes), where rewriting saves more than it costs.
     uint64_t n = j - i;
     bool worth = automatic ? n >= kMinAutoGroup && n * kEntryBytes * 2 > raw : n >= 2 && small;
-    if (!worth || raw > budget) {
-      for (size_t k = i; k < std::max(j, i + 1); ++k) append_entry(&out, table[k]);
-      i = std::max(j, i + 1);
-      continue;
+    if (worth && raw <= budget) {
+      groups.emplace_back(i, j);
+      budget -= raw;
     }
+    i = std::max(j, i + 1);
+  }
+  if (groups.empty()) return Status::OK();
+  std::vector<ChunkEntry> out;
+  size_t next = 0;
+  for (const auto& [i, j] : groups) {
+    for (; next < i; ++next) append_entry(&out, entries[next]->entry);
     PendingChunk pending;
     uint64_t first = table_samples(out);
     std::vector<ChunkEntry> written;
     for (size_t k = i; k < j; ++k) {
-      TableEntry e(table[k]);
-      GTN_RETURN_IF_ERROR(gather(ts, e, [&](std::string_view s, const Shape& shape) {
+      GTN_RETURN_IF_ERROR(gather(ts, *entries[k], [&](std::string_view s, const Shape& shape) {
         pending.add(s, shape, static_cast<uint64_t>(shape_numel(shape)) * dtype_size(ts.meta.dtype));
       }));
-      stats->samples_rewritten += table[k].num_samples;
+      stats->samples_rewritten += entries[k]->entry.num_samples;
     }
     GTN_RETURN_IF_ERROR(writer_.seal(ts.meta, &pending, &first, &written));
     for (auto& e : written) {
@@ -177,9 +181,9 @@ Status DatasetImpl::compact_tensor(TensorState& ts, uint64_t max_bytes, bool aut
       }
       append_entry(&out, std::move(e));
     }
-    budget -= raw;
-    i = j;
+    next = j;
   }
+  for (; next < entries.size(); ++next) append_entry(&out, entries[next]->entry);
   ts.set_table(std::move(out));
   return Status::OK();
 }

@@ -49,26 +49,36 @@ struct LoadedChunk {
   size_t verified_words = 0;
 };
 
-// One entry of a tensor's in-memory chunk table. `loaded` is set once (under the
-// dataset's load mutex) and then read without locks.
-struct TableEntry {
-  explicit TableEntry(ChunkEntry e) : entry(std::move(e)) {}
-  ChunkEntry entry;
+// A chunk file as the entries of a table that slice it share it: `loaded` is set once
+// (under the dataset's load mutex) and then read without locks, so the first read of any
+// slice of a file warms every slice of it.
+struct FileSlot {
   mutable std::atomic<const LoadedChunk*> loaded{nullptr};
   mutable std::shared_ptr<const LoadedChunk> holder;
+};
+
+// One entry of a tensor's in-memory chunk table.
+struct TableEntry {
+  explicit TableEntry(ChunkEntry e, std::shared_ptr<FileSlot> s = nullptr)
+      : entry(std::move(e)), slot(s ? std::move(s) : std::make_shared<FileSlot>()) {}
+  ChunkEntry entry;
+  std::shared_ptr<FileSlot> slot;  // of entry.files[0]
 };
 
 struct TensorState {
   TensorMeta meta;
   std::vector<std::unique_ptr<TableEntry>> entries;
   std::vector<uint64_t> firsts;  // entries[k]->entry.first_sample, for binary search
+  std::unordered_map<uint64_t, std::shared_ptr<FileSlot>> slots;  // by first file id
   uint64_t committed = 0;        // samples held by chunk files
   PendingChunk pending;          // samples [committed, committed + pending.size())
 
   void push_entry(ChunkEntry e) {
     committed = e.first_sample + e.num_samples;
     firsts.push_back(e.first_sample);
-    entries.push_back(std::make_unique<TableEntry>(std::move(e)));
+    auto& slot = slots[e.files[0].id];
+    if (!slot) slot = std::make_shared<FileSlot>();
+    entries.push_back(std::make_unique<TableEntry>(std::move(e), slot));
   }
   size_t find(uint64_t index) const {
     return static_cast<size_t>(std::upper_bound(firsts.begin(), firsts.end(), index) - firsts.begin()) - 1;
@@ -80,12 +90,44 @@ struct TensorState {
     for (const auto& e : entries) t.push_back(e->entry);
     return t;
   }
+  // Replaces entries [from, to) by `repl` (positions are fixed by renumber_from).
+  void splice(size_t from, size_t to, std::vector<ChunkEntry> repl) {
+    std::vector<std::unique_ptr<TableEntry>> added;
+    added.reserve(repl.size());
+    for (auto& e : repl) {
+      auto& slot = slots[e.files[0].id];
+      if (!slot) slot = std::make_shared<FileSlot>();
+      added.push_back(std::make_unique<TableEntry>(std::move(e), slot));
+    }
+    entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(from), entries.begin() + static_cast<std::ptrdiff_t>(to));
+    entries.insert(entries.begin() + static_cast<std::ptrdiff_t>(from), std::make_move_iterator(added.begin()),
+                   std::make_move_iterator(added.end()));
+  }
+  // Recomputes the positions of entries [from, end).
+  void renumber_from(size_t from) {
+    uint64_t next = from == 0 ? 0 : entries[from - 1]->entry.first_sample + entries[from - 1]->entry.num_samples;
+    firsts.resize(entries.size());
+    for (size_t i = from; i < entries.size(); ++i) {
+      entries[i]->entry.first_sample = next;
+      firsts[i] = next;
+      next += entries[i]->entry.num_samples;
+    }
+    committed = next;
+  }
   void set_table(std::vector<ChunkEntry> t) {
     entries.clear();
     firsts.clear();
     committed = 0;
     renumber(&t);
-    for (auto& e : t) push_entry(std::move(e));
+    entries.reserve(t.size());
+    firsts.reserve(t.size());
+    std::unordered_map<uint64_t, std::shared_ptr<FileSlot>> old;
+    old.swap(slots);
+    for (auto& e : t) {
+      auto it = old.find(e.files[0].id);
+      if (it != old.end()) slots.emplace(it->first, it->second);
+      push_entry(std::move(e));
+    }
   }
 };
 

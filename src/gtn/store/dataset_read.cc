@@ -251,23 +251,26 @@ Result<std::shared_ptr<const LoadedChunk>> DatasetImpl::load_file(const TensorSt
   return it->second;
 }
 
-// The loaded first file of a table entry; lock-free after the first call.
+// The loaded first file of a table entry (shared by every slice of that file); lock-free
+// after the file's first use. Every call checks that the file holds the entry's slice.
 Result<const LoadedChunk*> DatasetImpl::loaded(const TensorState& ts, const TableEntry& e) const {
-  const LoadedChunk* c = e.loaded.load(std::memory_order_acquire);
-  if (c) return c;
-  GTN_ASSIGN_OR_RETURN(auto sp, load_file(ts, e.entry.files[0]));
+  const LoadedChunk* c = e.slot->loaded.load(std::memory_order_acquire);
+  if (!c) {
+    GTN_ASSIGN_OR_RETURN(auto sp, load_file(ts, e.entry.files[0]));
+    std::lock_guard<std::mutex> g(load_mu_);
+    if (!e.slot->holder) {
+      e.slot->holder = sp;
+      e.slot->loaded.store(sp.get(), std::memory_order_release);
+    }
+    c = e.slot->holder.get();
+  }
   if (!e.entry.is_tiled() &&
-      sp->header.num_samples < static_cast<uint64_t>(e.entry.chunk_offset) + e.entry.num_samples) {
-    return Status::Corruption(path_ + "/" + sp->key + ": chunk holds " + std::to_string(sp->header.num_samples) +
+      c->header.num_samples < static_cast<uint64_t>(e.entry.chunk_offset) + e.entry.num_samples) {
+    return Status::Corruption(path_ + "/" + c->key + ": chunk holds " + std::to_string(c->header.num_samples) +
                               " samples, the manifest names samples " + std::to_string(e.entry.chunk_offset) + " to " +
                               std::to_string(e.entry.chunk_offset + e.entry.num_samples - 1));
   }
-  std::lock_guard<std::mutex> g(load_mu_);
-  if (!e.holder) {
-    e.holder = sp;
-    e.loaded.store(sp.get(), std::memory_order_release);
-  }
-  return e.holder.get();
+  return c;
 }
 
 // Chunk format 2: verifies the data blocks holding stored bytes [off, off + len) the first

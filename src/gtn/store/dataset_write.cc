@@ -350,9 +350,16 @@ Status DatasetImpl::write_patch(TensorState& ts, const std::map<uint64_t, const 
       fresh_[f.id] = chunk_key(ts.meta.key, f.id);
     }
   }
-  std::vector<ChunkEntry> table = ts.table();
-  GTN_RETURN_IF_ERROR(edit_table(&table, edits, raw_fn(ts)));
-  ts.set_table(std::move(table));
+  // Each entry holding updated samples is split in place, from the last to the first, so
+  // an update costs the entries it touches (plus renumbering positions).
+  std::map<size_t, std::vector<TableEdit>> by_entry;
+  for (auto& edit : edits) by_entry[ts.find(edit.index)].push_back(std::move(edit));
+  for (auto it = by_entry.rbegin(); it != by_entry.rend(); ++it) {
+    std::vector<ChunkEntry> pieces{ts.entries[it->first]->entry};
+    GTN_RETURN_IF_ERROR(edit_table(&pieces, it->second, raw_fn(ts)));
+    ts.splice(it->first, it->first + 1, std::move(pieces));
+  }
+  ts.renumber_from(by_entry.begin()->first);
   return Status::OK();
 }
 
@@ -480,18 +487,20 @@ Status DatasetImpl::write_manifest(bool durable, const CommitMeta* commit) {
   GTN_RETURN_IF_ERROR(cut_table(&ids, m.length, [](const ChunkEntry&, uint32_t, uint32_t) -> Result<uint64_t> {
     return uint64_t{0};
   }));
+  // Fresh chunk files the tables still name (the others are reclaimed below).
   std::unordered_set<uint64_t> live;
-  std::vector<std::vector<ChunkEntry>> tables;
+  std::vector<std::vector<const ChunkEntry*>> tables;
   for (const auto& ts : tensors_) {
-    tables.push_back(ts->table());
-    for (const auto& e : tables.back()) {
-      for (const auto& f : e.files) live.insert(f.id);
+    tables.emplace_back();
+    tables.back().reserve(ts->entries.size());
+    for (const auto& e : ts->entries) {
+      tables.back().push_back(&e->entry);
+      if (fresh_.empty()) continue;
+      for (const auto& f : e->entry.files) {
+        if (fresh_.count(f.id)) live.insert(f.id);
+      }
     }
   }
-  // The tables share nodes of earlier manifests. When those spread over more than
-  // kMaxNodeHolders manifests, the nodes of the ones holding the fewest bytes are written
-  // here again (with every internal node), so opening any version reads a bounded number
-  // of files however long its history.
   NodeHolders holders;
   auto write_all = [&](const std::unordered_set<uint64_t>* evacuate) {
     m.roots.clear();

@@ -2,6 +2,8 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
+
 #include "gtn/store/coding.h"
 
 namespace gtn::store {
@@ -120,51 +122,56 @@ struct TreeWriter {
   const std::unordered_set<uint64_t>* evacuate;
   std::unordered_map<std::string, NodeRef> local;  // content hash bytes -> placed here
 
-  // Places (or finds) a node given its bytes and the bytes its content hash covers.
-  NodeRef place(const std::string& node, const std::string& content, uint32_t level, uint64_t samples, uint64_t raw) {
-    XXH128_hash_t h = XXH3_128bits(content.data(), content.size());
-    NodeRef r;
-    r.hash_lo = h.low64;
-    r.hash_hi = h.high64;
-    r.size = static_cast<uint32_t>(node.size());
-    r.level = level;
-    r.samples = samples;
-    r.raw_bytes = raw;
-    if (const NodeRef* k = known.find(r)) {
-      bool move = evacuate && (level > 0 || evacuate->count(k->version));
-      if (!move) {
-        if (holders) (*holders)[k->version] += k->size;
-        return *k;
-      }
-    }
-    std::string key(reinterpret_cast<const char*>(&h), sizeof(h));
+  // The stored node with this content, if one may be referenced. While evacuating, a leaf
+  // stored in an evacuated manifest is written again, and so is every internal node with
+  // a child written here (the stored one points at the old place).
+  const NodeRef* reuse(const NodeRef& r, bool child_here) {
+    const NodeRef* k = known.find(r);
+    if (!k || (evacuate && (child_here || evacuate->count(k->version)))) return nullptr;
+    if (holders) (*holders)[k->version] += k->size;
+    return k;
+  }
+
+  // Places a node given its bytes, once per content hash in this manifest.
+  NodeRef place(NodeRef r, const std::string& node) {
+    std::string key(reinterpret_cast<const char*>(&r.hash_lo), 8);
+    key.append(reinterpret_cast<const char*>(&r.hash_hi), 8);
     auto it = local.find(key);
     if (it != local.end()) return it->second;
     r.version = version;
     r.offset = section->size();
+    r.size = static_cast<uint32_t>(node.size());
     section->append(node);
     placed->push_back(r);
     local.emplace(std::move(key), r);
     return r;
   }
 
-  std::vector<NodeRef> level0(const std::vector<ChunkEntry>& entries) {
+  std::vector<NodeRef> level0(const std::vector<const ChunkEntry*>& entries) {
     std::vector<NodeRef> out;
     std::vector<const ChunkEntry*> items;
     uint64_t samples = 0, raw = 0;
     std::string one;
     auto finish = [&] {
       std::string node = encode_leaf(items);
-      out.push_back(place(node, node, 0, samples, raw));
+      XXH128_hash_t h = XXH3_128bits(node.data(), node.size());
+      NodeRef r;
+      r.hash_lo = h.low64;
+      r.hash_hi = h.high64;
+      r.level = 0;
+      r.samples = samples;
+      r.raw_bytes = raw;
+      const NodeRef* k = reuse(r, false);
+      out.push_back(k ? *k : place(r, node));
       items.clear();
       samples = raw = 0;
     };
-    for (const auto& e : entries) {
+    for (const ChunkEntry* e : entries) {
       one.clear();
-      put_entry(&one, e);
-      items.push_back(&e);
-      samples += e.num_samples;
-      raw += e.raw_bytes;
+      put_entry(&one, *e);
+      items.push_back(e);
+      samples += e->num_samples;
+      raw += e->raw_bytes;
       if ((XXH3_64bits(one.data(), one.size()) & kBoundaryMask) == kBoundaryMask || items.size() >= kMaxItems) finish();
     }
     if (!items.empty()) finish();
@@ -176,11 +183,20 @@ struct TreeWriter {
     std::vector<NodeRef> items;
     uint64_t samples = 0, raw = 0;
     auto finish = [&] {
-      std::string node = encode_internal(level, items);
+      // The content hash first: a node stored already is not encoded again.
       std::string content;
       put_header(&content, level, kCompactEncoding, static_cast<uint32_t>(items.size()));
       for (const auto& c : items) put_child_content(&content, c);
-      out.push_back(place(node, content, level, samples, raw));
+      XXH128_hash_t h = XXH3_128bits(content.data(), content.size());
+      NodeRef r;
+      r.hash_lo = h.low64;
+      r.hash_hi = h.high64;
+      r.level = level;
+      r.samples = samples;
+      r.raw_bytes = raw;
+      bool child_here = std::any_of(items.begin(), items.end(), [&](const NodeRef& c) { return c.version == version; });
+      const NodeRef* k = reuse(r, child_here);
+      out.push_back(k ? *k : place(r, encode_internal(level, items)));
       items.clear();
       samples = raw = 0;
     };
@@ -208,7 +224,7 @@ const NodeRef* NodeIndex::find(const NodeRef& content) const {
 
 void NodeIndex::add(const NodeRef& r) { nodes_.emplace(std::make_pair(r.hash_lo, r.hash_hi), r); }
 
-NodeRef write_table(const std::vector<ChunkEntry>& entries, uint64_t version, const NodeIndex& known,
+NodeRef write_table(const std::vector<const ChunkEntry*>& entries, uint64_t version, const NodeIndex& known,
                     std::string* section, std::vector<NodeRef>* placed, NodeHolders* holders,
                     const std::unordered_set<uint64_t>* evacuate) {
   if (entries.empty()) return NodeRef{};
@@ -216,6 +232,15 @@ NodeRef write_table(const std::vector<ChunkEntry>& entries, uint64_t version, co
   std::vector<NodeRef> level = w.level0(entries);
   for (uint32_t l = 1; level.size() > 1; ++l) level = w.upper(level, l);
   return level[0];
+}
+
+NodeRef write_table(const std::vector<ChunkEntry>& entries, uint64_t version, const NodeIndex& known,
+                    std::string* section, std::vector<NodeRef>* placed, NodeHolders* holders,
+                    const std::unordered_set<uint64_t>* evacuate) {
+  std::vector<const ChunkEntry*> ptrs;
+  ptrs.reserve(entries.size());
+  for (const auto& e : entries) ptrs.push_back(&e);
+  return write_table(ptrs, version, known, section, placed, holders, evacuate);
 }
 
 Result<std::string_view> NodeSource::node(const NodeRef& r) {

@@ -49,9 +49,13 @@ using NodeHolders = std::unordered_map<uint64_t, uint64_t>;
 // Nodes `known` holds are referenced; the others are appended to *section (that
 // manifest's node section) and listed in *placed. Returns the root (size 0: empty table).
 // `holders` (optional) collects where the referenced nodes live. `evacuate` (optional):
-// nodes living in these versions are written again here instead of referenced, and so is
-// every internal node, so that a version's tree never spreads over many manifests.
+// leaves living in these versions are written again here instead of referenced, with the
+// internal nodes above them, so that a version's tree never spreads over many manifests.
 NodeRef write_table(const std::vector<ChunkEntry>& entries, uint64_t version, const NodeIndex& known,
+                    std::string* section, std::vector<NodeRef>* placed, NodeHolders* holders = nullptr,
+                    const std::unordered_set<uint64_t>* evacuate = nullptr);
+// The same over entries held elsewhere (no copy).
+NodeRef write_table(const std::vector<const ChunkEntry*>& entries, uint64_t version, const NodeIndex& known,
                     std::string* section, std::vector<NodeRef>* placed, NodeHolders* holders = nullptr,
                     const std::unordered_set<uint64_t>* evacuate = nullptr);
 
