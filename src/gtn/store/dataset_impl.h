@@ -66,9 +66,17 @@ struct TableEntry {
 };
 
 struct TensorState {
+  // What a read needs of entry k, back to back (one cache line for any entry).
+  struct Hot {
+    const FileSlot* slot = nullptr;
+    uint32_t offset = 0;  // chunk_offset
+    uint32_t count = 0;   // num_samples
+    bool tiled = false;
+  };
   TensorMeta meta;
   std::vector<std::unique_ptr<TableEntry>> entries;
   std::vector<uint64_t> firsts;  // entries[k]->entry.first_sample, for binary search
+  std::vector<Hot> hot;          // parallel to entries
   std::unordered_map<uint64_t, std::shared_ptr<FileSlot>> slots;  // by first file id
   uint64_t committed = 0;        // samples held by chunk files
   PendingChunk pending;          // samples [committed, committed + pending.size())
@@ -78,7 +86,11 @@ struct TensorState {
     firsts.push_back(e.first_sample);
     auto& slot = slots[e.files[0].id];
     if (!slot) slot = std::make_shared<FileSlot>();
+    hot.push_back(hot_of(e, slot.get()));
     entries.push_back(std::make_unique<TableEntry>(std::move(e), slot));
+  }
+  static Hot hot_of(const ChunkEntry& e, const FileSlot* slot) {
+    return Hot{slot, e.chunk_offset, e.num_samples, e.is_tiled()};
   }
   size_t find(uint64_t index) const {
     return static_cast<size_t>(std::upper_bound(firsts.begin(), firsts.end(), index) - firsts.begin()) - 1;
@@ -93,15 +105,20 @@ struct TensorState {
   // Replaces entries [from, to) by `repl` (positions are fixed by renumber_from).
   void splice(size_t from, size_t to, std::vector<ChunkEntry> repl) {
     std::vector<std::unique_ptr<TableEntry>> added;
+    std::vector<Hot> added_hot;
     added.reserve(repl.size());
     for (auto& e : repl) {
       auto& slot = slots[e.files[0].id];
       if (!slot) slot = std::make_shared<FileSlot>();
+      added_hot.push_back(hot_of(e, slot.get()));
       added.push_back(std::make_unique<TableEntry>(std::move(e), slot));
     }
-    entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(from), entries.begin() + static_cast<std::ptrdiff_t>(to));
-    entries.insert(entries.begin() + static_cast<std::ptrdiff_t>(from), std::make_move_iterator(added.begin()),
-                   std::make_move_iterator(added.end()));
+    auto at = [from](auto& v) { return v.begin() + static_cast<std::ptrdiff_t>(from); };
+    size_t n = to - from;
+    entries.erase(at(entries), at(entries) + static_cast<std::ptrdiff_t>(n));
+    entries.insert(at(entries), std::make_move_iterator(added.begin()), std::make_move_iterator(added.end()));
+    hot.erase(at(hot), at(hot) + static_cast<std::ptrdiff_t>(n));
+    hot.insert(at(hot), added_hot.begin(), added_hot.end());
   }
   // Recomputes the positions of entries [from, end).
   void renumber_from(size_t from) {
@@ -117,10 +134,12 @@ struct TensorState {
   void set_table(std::vector<ChunkEntry> t) {
     entries.clear();
     firsts.clear();
+    hot.clear();
     committed = 0;
     renumber(&t);
     entries.reserve(t.size());
     firsts.reserve(t.size());
+    hot.reserve(t.size());
     std::unordered_map<uint64_t, std::shared_ptr<FileSlot>> old;
     old.swap(slots);
     for (auto& e : t) {

@@ -34,10 +34,14 @@ Result<Array> DatasetImpl::read(size_t t, uint64_t index) const {
                                       out.mutable_data()));
     return out;
   }
-  const TableEntry& e = *ts.entries[ts.find(index)];
-  if (e.entry.is_tiled()) return read_tiled(ts, e);
-  GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, e));
-  uint32_t j = static_cast<uint32_t>(index - e.entry.first_sample) + e.entry.chunk_offset;
+  size_t k = ts.find(index);
+  const TensorState::Hot& h = ts.hot[k];
+  if (h.tiled) return read_tiled(ts, *ts.entries[k]);
+  const LoadedChunk* c = h.slot->loaded.load(std::memory_order_acquire);
+  if (!c || c->header.num_samples < static_cast<uint64_t>(h.offset) + h.count) {
+    GTN_ASSIGN_OR_RETURN(c, loaded(ts, *ts.entries[k]));  // first use, or the error
+  }
+  uint32_t j = static_cast<uint32_t>(index - ts.firsts[k]) + h.offset;
   uint64_t off, len;
   c->header.positions.locate(j, &off, &len);
   Shape shape = c->header.shapes.shape(j);

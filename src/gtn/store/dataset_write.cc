@@ -11,6 +11,8 @@ namespace gtn::store {
 namespace {
 // A version's table trees reference nodes of at most about this many other manifests.
 constexpr size_t kMaxNodeHolders = 4;
+// Updates touching more table entries than this rebuild the table instead of splicing.
+constexpr size_t kSpliceLimit = 64;
 }  // namespace
 
 size_t ColumnReader::size() const {
@@ -351,9 +353,16 @@ Status DatasetImpl::write_patch(TensorState& ts, const std::map<uint64_t, const 
     }
   }
   // Each entry holding updated samples is split in place, from the last to the first, so
-  // an update costs the entries it touches (plus renumbering positions).
+  // a small update costs the entries it touches (plus renumbering positions); a large one
+  // rebuilds the table once.
   std::map<size_t, std::vector<TableEdit>> by_entry;
-  for (auto& edit : edits) by_entry[ts.find(edit.index)].push_back(std::move(edit));
+  for (auto& edit : edits) by_entry[ts.find(edit.index)].push_back(edit);
+  if (by_entry.size() > kSpliceLimit) {
+    std::vector<ChunkEntry> table = ts.table();
+    GTN_RETURN_IF_ERROR(edit_table(&table, edits, raw_fn(ts)));
+    ts.set_table(std::move(table));
+    return Status::OK();
+  }
   for (auto it = by_entry.rbegin(); it != by_entry.rend(); ++it) {
     std::vector<ChunkEntry> pieces{ts.entries[it->first]->entry};
     GTN_RETURN_IF_ERROR(edit_table(&pieces, it->second, raw_fn(ts)));

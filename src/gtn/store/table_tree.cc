@@ -151,24 +151,40 @@ struct TreeWriter {
     std::vector<NodeRef> out;
     std::vector<const ChunkEntry*> items;
     uint64_t samples = 0, raw = 0;
-    std::string one;
+    std::string one, fixed;
     auto finish = [&] {
-      std::string node = encode_leaf(items);
-      XXH128_hash_t h = XXH3_128bits(node.data(), node.size());
+      // A leaf stored already is found by the digest of its entries without encoding it.
+      XXH128_hash_t d = XXH3_128bits(fixed.data(), fixed.size());
+      const NodeRef* cached = known.find_leaf(d.low64, d.high64);
       NodeRef r;
-      r.hash_lo = h.low64;
-      r.hash_hi = h.high64;
-      r.level = 0;
-      r.samples = samples;
-      r.raw_bytes = raw;
+      std::string node;
+      if (cached) {
+        r = *cached;
+      } else {
+        node = encode_leaf(items);
+        XXH128_hash_t h = XXH3_128bits(node.data(), node.size());
+        r.hash_lo = h.low64;
+        r.hash_hi = h.high64;
+        r.level = 0;
+        r.samples = samples;
+        r.raw_bytes = raw;
+      }
       const NodeRef* k = reuse(r, false);
-      out.push_back(k ? *k : place(r, node));
+      if (k) {
+        if (!cached) known.add_leaf(d.low64, d.high64, *k);
+        out.push_back(*k);
+      } else {
+        if (node.empty()) node = encode_leaf(items);
+        out.push_back(place(r, node));
+      }
       items.clear();
+      fixed.clear();
       samples = raw = 0;
     };
     for (const ChunkEntry* e : entries) {
       one.clear();
       put_entry(&one, *e);
+      fixed += one;
       items.push_back(e);
       samples += e->num_samples;
       raw += e->raw_bytes;
@@ -223,6 +239,13 @@ const NodeRef* NodeIndex::find(const NodeRef& content) const {
 }
 
 void NodeIndex::add(const NodeRef& r) { nodes_.emplace(std::make_pair(r.hash_lo, r.hash_hi), r); }
+
+const NodeRef* NodeIndex::find_leaf(uint64_t lo, uint64_t hi) const {
+  auto it = leaves_.find({lo, hi});
+  return it == leaves_.end() ? nullptr : &it->second;
+}
+
+void NodeIndex::add_leaf(uint64_t lo, uint64_t hi, const NodeRef& r) const { leaves_.emplace(std::make_pair(lo, hi), r); }
 
 NodeRef write_table(const std::vector<const ChunkEntry*>& entries, uint64_t version, const NodeIndex& known,
                     std::string* section, std::vector<NodeRef>* placed, NodeHolders* holders,

@@ -27,6 +27,10 @@ class NodeIndex {
  public:
   const NodeRef* find(const NodeRef& content) const;
   void add(const NodeRef& r);
+  // Stored leaves by a digest of their entries' fixed-width form, so that writing a table
+  // again need not encode the leaves it shares (a cache; misses are found by content).
+  const NodeRef* find_leaf(uint64_t lo, uint64_t hi) const;
+  void add_leaf(uint64_t lo, uint64_t hi, const NodeRef& r) const;
   size_t size() const { return nodes_.size(); }
   // The manifests that store the nodes held.
   std::vector<uint64_t> versions() const {
@@ -40,6 +44,7 @@ class NodeIndex {
     size_t operator()(const std::pair<uint64_t, uint64_t>& k) const { return static_cast<size_t>(k.first ^ (k.second * 31)); }
   };
   std::unordered_map<std::pair<uint64_t, uint64_t>, NodeRef, Hash> nodes_;
+  mutable std::unordered_map<std::pair<uint64_t, uint64_t>, NodeRef, Hash> leaves_;
 };
 
 // Where the nodes a tree references (but does not write) live: version -> their bytes.
