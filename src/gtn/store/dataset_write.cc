@@ -10,7 +10,7 @@
 namespace gtn::store {
 namespace {
 // A version's table trees reference nodes of at most about this many other manifests.
-constexpr size_t kMaxNodeHolders = 4;
+constexpr size_t kMaxNodeHolders = 32;
 // Updates touching more table entries than this rebuild the table instead of splicing.
 constexpr size_t kSpliceLimit = 64;
 }  // namespace
@@ -521,7 +521,9 @@ Status DatasetImpl::write_manifest(bool durable, const CommitMeta* commit) {
     std::vector<std::pair<uint64_t, uint64_t>> by_bytes(holders.begin(), holders.end());
     std::sort(by_bytes.begin(), by_bytes.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
     std::unordered_set<uint64_t> evacuate;
-    for (size_t i = 0; i + kMaxNodeHolders / 2 < by_bytes.size(); ++i) evacuate.insert(by_bytes[i].first);
+    // Size-tiered: the smallest few are merged here, so a merged manifest is not the
+    // smallest next time and each node is copied a logarithmic number of times.
+    for (size_t i = 0; i + kMaxNodeHolders - 2 < by_bytes.size(); ++i) evacuate.insert(by_bytes[i].first);
     section.clear();
     placed.clear();
     holders.clear();
