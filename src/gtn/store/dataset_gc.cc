@@ -45,19 +45,19 @@ Result<GcStats> DatasetImpl::gc() {
   // Every version reachable from a ref, this state or a reader, and what each names.
   std::unordered_set<uint64_t> versions, holders;
   std::unordered_set<std::string> chunks;
-  std::queue<std::pair<uint64_t, bool>> todo;  // (version, reached from a reader's only)
+  std::queue<std::pair<uint64_t, bool>> to_visit;  // (version, reached from readers only)
   // Refs first, then readers: what only readers reach is "kept for readers".
   std::unordered_set<std::string> from_refs;
   for (int phase = 0; phase < 2; ++phase) {
     if (phase == 0) {
-      for (uint64_t v : roots) todo.push({v, false});
+      for (uint64_t v : roots) to_visit.push({v, false});
     } else {
       from_refs = chunks;
-      for (uint64_t v : readers) todo.push({v, true});
+      for (uint64_t v : readers) to_visit.push({v, true});
     }
-    while (!todo.empty()) {
-      auto [v, reader_only] = todo.front();
-      todo.pop();
+    while (!to_visit.empty()) {
+      auto [v, reader_only] = to_visit.front();
+      to_visit.pop();
       if (versions.count(v)) continue;
       Manifest m;
       std::shared_ptr<const Bytes> keep;
@@ -79,7 +79,7 @@ Result<GcStats> DatasetImpl::gc() {
           for (const auto& f : e.files) chunks.insert(chunk_key(m.tensors[t].key, f.id));
         }
       }
-      for (uint64_t p : m.commit.parents) todo.push({p, reader_only});
+      for (uint64_t p : m.commit.parents) to_visit.push({p, reader_only});
       // Manifests holding this version's table nodes must stay.
       nodes_holders(nodes, &holders);
     }

@@ -20,6 +20,9 @@ namespace fs = std::filesystem;
 using store::testing::random_u8;
 using store::testing::same;
 using store::testing::TempDir;
+using store::testing::spec;
+using store::testing::expect_healthy;
+using store::testing::folder_bytes;
 
 OpenOptions read_only() {
   OpenOptions o;
@@ -36,13 +39,6 @@ std::vector<std::string> chunk_files(const std::string& root) {
   return out;
 }
 
-uint64_t folder_bytes(const std::string& root) {
-  uint64_t n = 0;
-  for (const auto& e : fs::recursive_directory_iterator(root)) {
-    if (e.is_regular_file()) n += e.file_size();
-  }
-  return n;
-}
 
 Array f32_row(float v, int64_t n = 4) {
   Array a = Array::Zeros(DType::kFloat32, {n});
@@ -50,21 +46,7 @@ Array f32_row(float v, int64_t n = 4) {
   return a;
 }
 
-// fsck finds nothing wrong with the dataset at `path`.
-void expect_healthy(const std::string& path) {
-  auto issues = fsck(path);
-  ASSERT_TRUE(issues.ok()) << issues.status().ToString();
-  EXPECT_TRUE(issues->empty()) << (*issues)[0].object << ": " << (*issues)[0].problem;
-}
 
-// A tensor spec with a name, a dtype and a chunk target.
-TensorSpec spec(const std::string& name, DType dtype, uint64_t chunk_target_bytes = 8ull << 20) {
-  TensorSpec t;
-  t.name = name;
-  t.dtype = dtype;
-  t.chunk_target_bytes = chunk_target_bytes;
-  return t;
-}
 
 std::unique_ptr<Dataset> open_rw(const std::string& path) {
   auto ds = Dataset::Open(path);

@@ -266,17 +266,17 @@ Result<std::string> DatasetImpl::commit(const std::string& message, const std::s
 Result<std::vector<uint64_t>> DatasetImpl::ancestors(uint64_t commit) const {
   std::vector<uint64_t> out;
   std::unordered_set<uint64_t> seen{commit};
-  std::queue<uint64_t> todo;
-  todo.push(commit);
-  while (!todo.empty()) {
-    uint64_t v = todo.front();
-    todo.pop();
+  std::queue<uint64_t> to_visit;
+  to_visit.push(commit);
+  while (!to_visit.empty()) {
+    uint64_t v = to_visit.front();
+    to_visit.pop();
     out.push_back(v);
     Manifest m;
     std::shared_ptr<const Bytes> keep;
     GTN_RETURN_IF_ERROR(load_manifest(v, &m, &keep));
     for (uint64_t p : m.commit.parents) {
-      if (seen.insert(p).second) todo.push(p);
+      if (seen.insert(p).second) to_visit.push(p);
     }
   }
   return out;
@@ -304,18 +304,18 @@ Result<std::vector<CommitInfo>> DatasetImpl::log(const std::string& target) cons
   }
   // Every reachable commit, then children before parents, newest first among the ready.
   std::unordered_map<uint64_t, Manifest> commits;
-  std::queue<uint64_t> todo;
-  todo.push(start);
-  while (!todo.empty()) {
-    uint64_t v = todo.front();
-    todo.pop();
+  std::queue<uint64_t> to_visit;
+  to_visit.push(start);
+  while (!to_visit.empty()) {
+    uint64_t v = to_visit.front();
+    to_visit.pop();
     if (commits.count(v)) continue;
     Manifest m;
     std::shared_ptr<const Bytes> keep;
     GTN_RETURN_IF_ERROR(load_manifest(v, &m, &keep));
     m.nodes = {};
     m.chunks.clear();
-    for (uint64_t p : m.commit.parents) todo.push(p);
+    for (uint64_t p : m.commit.parents) to_visit.push(p);
     commits.emplace(v, std::move(m));
   }
   std::unordered_map<uint64_t, int> children;

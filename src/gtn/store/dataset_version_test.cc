@@ -19,28 +19,12 @@ namespace {
 namespace fs = std::filesystem;
 using store::testing::same;
 using store::testing::TempDir;
+using store::testing::spec;
+using store::testing::expect_healthy;
+using store::testing::folder_bytes;
 
-uint64_t folder_bytes(const std::string& root) {
-  uint64_t n = 0;
-  for (const auto& e : fs::recursive_directory_iterator(root)) {
-    if (e.is_regular_file()) n += e.file_size();
-  }
-  return n;
-}
 
-void expect_healthy(const std::string& path) {
-  auto issues = fsck(path);
-  ASSERT_TRUE(issues.ok()) << issues.status().ToString();
-  EXPECT_TRUE(issues->empty()) << (*issues)[0].object << ": " << (*issues)[0].problem;
-}
 
-TensorSpec spec(const std::string& name, DType dtype, uint64_t chunk_target_bytes = 8ull << 20) {
-  TensorSpec t;
-  t.name = name;
-  t.dtype = dtype;
-  t.chunk_target_bytes = chunk_target_bytes;
-  return t;
-}
 
 std::unique_ptr<Dataset> open_rw(const std::string& path, const std::string& version = "") {
   OpenOptions o;

@@ -221,7 +221,7 @@ Result<std::vector<FsckIssue>> fsck(const std::string& path) {
   // Every branch and tag names a manifest that exists; the versions they reach (through
   // parents) load, and every chunk file they name is there, whole and holds its slices
   // (each file checked once; samples are decoded only for the current version).
-  std::vector<uint64_t> todo;
+  std::vector<uint64_t> to_visit;
   for (const char* prefix : {"refs/heads/", "refs/tags/"}) {
     auto refs = files.storage->list(prefix);
     if (!refs.ok()) return refs.status();
@@ -238,14 +238,14 @@ Result<std::vector<FsckIssue>> fsck(const std::string& path) {
         issues.push_back({key, rs.message()});
         continue;
       }
-      todo.push_back(v);
+      to_visit.push_back(v);
     }
   }
   std::set<uint64_t> reached{files.version_id};
-  for (uint64_t p : m.commit.parents) todo.push_back(p);
-  while (!todo.empty()) {
-    uint64_t v = todo.back();
-    todo.pop_back();
+  for (uint64_t p : m.commit.parents) to_visit.push_back(p);
+  while (!to_visit.empty()) {
+    uint64_t v = to_visit.back();
+    to_visit.pop_back();
     if (!reached.insert(v).second) continue;
     std::string key = store::manifest_key(v);
     auto bytes = files.storage->read(key);
@@ -260,7 +260,7 @@ Result<std::vector<FsckIssue>> fsck(const std::string& path) {
     for (size_t t = 0; t < other.tensors.size(); ++t) {
       for (const auto& e : tables.tensors[t]) checker.check_files(other.tensors[t], e);
     }
-    for (uint64_t p : other.commit.parents) todo.push_back(p);
+    for (uint64_t p : other.commit.parents) to_visit.push_back(p);
   }
   // Manifests nothing reaches (left for gc) must still parse.
   auto manifests = files.storage->list("versions/");

@@ -1,4 +1,5 @@
-// Helpers shared by the store tests: scratch directories and deterministic samples.
+// Helpers shared by the store tests: scratch directories, deterministic samples, folder
+// sizes, fsck and tensor specs.
 #pragma once
 
 #include <unistd.h>
@@ -8,6 +9,8 @@
 #include <filesystem>
 #include <random>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "gtn/dataset.h"
 
@@ -58,6 +61,31 @@ inline std::string random_text(size_t n, uint64_t seed) {
 
 inline bool same(const Array& a, const Array& b) {
   return a.dtype() == b.dtype() && a.shape() == b.shape() && a.as_string_view() == b.as_string_view();
+}
+
+// Bytes of every file under `root`.
+inline uint64_t folder_bytes(const std::string& root) {
+  uint64_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+    if (e.is_regular_file()) n += e.file_size();
+  }
+  return n;
+}
+
+// fsck finds nothing wrong with the dataset at `path`.
+inline void expect_healthy(const std::string& path) {
+  auto issues = fsck(path);
+  ASSERT_TRUE(issues.ok()) << issues.status().ToString();
+  EXPECT_TRUE(issues->empty()) << (*issues)[0].object << ": " << (*issues)[0].problem;
+}
+
+// A tensor spec with a name, a dtype and a chunk target.
+inline TensorSpec spec(const std::string& name, DType dtype, uint64_t chunk_target_bytes = 8ull << 20) {
+  TensorSpec t;
+  t.name = name;
+  t.dtype = dtype;
+  t.chunk_target_bytes = chunk_target_bytes;
+  return t;
 }
 
 }  // namespace gtn::store::testing
