@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
-#include <cblas.h>
+#include "gtn/ml/blas.h"
 
 #include "gtn/ml/cpu_kernels.h"
 #include "gtn/ml/passes.h"
@@ -221,6 +221,7 @@ class CpuExecutable : public Executable {
 
   std::vector<std::string> Describe() const override {
     std::vector<std::string> lines = notes_;
+    lines.push_back("BLAS: " + blas_info());
     lines.push_back("tile rows: " + std::to_string(tile_rows_));
     for (const auto& [m, p] : plans_)
       lines.push_back("method " + m + ": " + std::to_string(p.steps.size()) + " kernels, " +

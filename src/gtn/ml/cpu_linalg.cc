@@ -1,5 +1,5 @@
 // CPU kernels for MatMul, Gemm and SquaredDistance on OpenBLAS (sgemm/dgemm).
-#include <cblas.h>
+#include "gtn/ml/blas.h"
 
 #include <algorithm>
 #include <cstring>
