@@ -2,7 +2,10 @@
 // blocks of kRefBlock. Per (chunk, block): one GEMM for -2 x.r into a buffer that stays in
 // L2, the squared distances completed in place, then each row's running k best (a sorted
 // array, insertion from the back) takes the block's candidates that beat its current worst.
-// Memory is O(kRowChunk * kRefBlock + N * k), whatever N and M.
+// Each row keeps kExtra more candidates than asked; once all blocks are seen, their exact
+// distances (sum of squared differences in double, as the reference computes them) pick and
+// order the k returned, so the GEMM identity's rounding (|x|^2 + |r|^2 - 2 x.r cancels)
+// never reorders near-ties. Memory is O(kRowChunk * (kRefBlock + k)), whatever N and M.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -15,6 +18,7 @@ namespace {
 
 constexpr int64_t kRowChunk = 64;
 constexpr int64_t kRefBlock = 1024;
+constexpr int64_t kExtra = 8;
 
 #if defined(__x86_64__)
 #define GTN_MATH_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
@@ -104,14 +108,18 @@ CpuKernel make_t(DType dt, int64_t k) {
     std::vector<T> rn(static_cast<size_t>(m));
     row_norms(r, m, f, rn.data());
     int64_t rb = std::min(kRefBlock, m);
+    int64_t kc = std::min(m, k + kExtra);  // candidates kept per row
     std::vector<T> buf(static_cast<size_t>(kRowChunk * rb)), xn(static_cast<size_t>(kRowChunk));
+    std::vector<T> cand_d(static_cast<size_t>(kRowChunk * kc));
+    std::vector<int64_t> cand_i(static_cast<size_t>(kRowChunk * kc));
+    std::vector<std::pair<double, int64_t>> exact(static_cast<size_t>(kc));
     std::vector<Best<T>> best;
     for (int64_t r0 = 0; r0 < n; r0 += kRowChunk) {
       int64_t cn = std::min(kRowChunk, n - r0);
       const T* xr = x + r0 * f;
       row_norms(xr, cn, f, xn.data());
       best.clear();
-      for (int64_t i = 0; i < cn; ++i) best.push_back(Best<T>{od + (r0 + i) * k, oi + (r0 + i) * k, k});
+      for (int64_t i = 0; i < cn; ++i) best.push_back(Best<T>{cand_d.data() + i * kc, cand_i.data() + i * kc, kc});
       for (int64_t s0 = 0; s0 < m; s0 += rb) {
         int64_t sn = std::min(rb, m - s0);
         T* b = buf.data();
@@ -122,13 +130,35 @@ CpuKernel make_t(DType dt, int64_t k) {
           Best<T>& bi = best[i];
           const T* row = b + i * sn;
           int64_t j = 0;
-          for (; j < sn && bi.count < k; ++j) bi.offer(row[j], s0 + j);
+          for (; j < sn && bi.count < kc; ++j) bi.offer(row[j], s0 + j);
           // Fast path: the current worst as a plain threshold (NaN worst: any number wins).
           for (; j < sn; ++j) {
-            T w = bi.d[k - 1];
+            T w = bi.d[kc - 1];
             T v = row[j];
             if (v < w || (w != w && v == v)) bi.offer(v, s0 + j);
           }
+        }
+      }
+      for (int64_t i = 0; i < cn; ++i) {
+        const T* xi = xr + i * f;
+        for (int64_t c = 0; c < kc; ++c) {
+          int64_t j = cand_i[i * kc + c];
+          double s = 0;
+          for (int64_t q = 0; q < f; ++q) {
+            double d = static_cast<double>(xi[q]) - static_cast<double>(r[j * f + q]);
+            s += d * d;
+          }
+          exact[c] = {static_cast<double>(static_cast<T>(s)), j};  // compared as returned
+        }
+        std::sort(exact.begin(), exact.end(), [](const auto& a, const auto& b) {
+          bool an = a.first != a.first, bn = b.first != b.first;  // NaN last
+          if (an != bn) return bn;
+          if (!an && a.first != b.first) return a.first < b.first;
+          return a.second < b.second;
+        });
+        for (int64_t c = 0; c < k; ++c) {
+          od[(r0 + i) * k + c] = static_cast<T>(exact[c].first);
+          oi[(r0 + i) * k + c] = exact[c].second;
         }
       }
     }
