@@ -13,6 +13,7 @@ the system's median over GTN float32's (higher = GTN faster). Peers that do not 
 cannot take a model print "not available: <reason>". Peers: bench/requirements-ml.txt.
 """
 import argparse
+import copy
 import json
 import os
 import platform
@@ -138,7 +139,12 @@ def f32(X):
 def peer_sklearn(est, method, ctx):
     if type(est).__module__.split(".")[0] != "sklearn":
         raise NotApplicable("not a scikit-learn model")
-    return {"default": getattr(est, method)}
+    configs = {"default": getattr(est, method)}
+    if getattr(est, "n_jobs", None) is not None:  # joblib threads: one may beat all
+        one = copy.deepcopy(est)
+        one.n_jobs = 1
+        configs["n_jobs=1"] = getattr(one, method)
+    return configs
 
 
 def peer_xgboost(est, method, ctx):
@@ -150,7 +156,15 @@ def peer_xgboost(est, method, ctx):
         p = booster.inplace_predict(f32(X))
         return np.column_stack([1 - p, p])
 
-    return {"default": getattr(est, method), "inplace_predict": inplace}
+    one = booster.copy()
+    one.set_param({"nthread": 1})
+
+    def inplace_one(X):
+        p = one.inplace_predict(f32(X))
+        return np.column_stack([1 - p, p])
+
+    return {"default": getattr(est, method), "inplace_predict": inplace,
+            "inplace_predict 1 thread": inplace_one}
 
 
 def peer_lightgbm(est, method, ctx):
@@ -159,7 +173,8 @@ def peer_lightgbm(est, method, ctx):
     booster = est.booster_
     n = os.cpu_count()
     return {"default": getattr(est, method),
-            f"booster {n} threads": lambda X: booster.predict(X, num_threads=n)}
+            f"booster {n} threads": lambda X: booster.predict(X, num_threads=n),
+            "booster 1 thread": lambda X: booster.predict(X, num_threads=1)}
 
 
 def peer_lleaves(est, method, ctx):
@@ -171,7 +186,7 @@ def peer_lleaves(est, method, ctx):
     est.booster_.save_model(path)
     model = lleaves.Model(model_file=path)
     model.compile(cache=os.path.join(ctx["tmp"], "lleaves.so"))
-    return {"default": model.predict}
+    return {"default": model.predict, "1 thread": lambda X: model.predict(X, n_jobs=1)}
 
 
 def _treelite_model(est):
@@ -192,12 +207,11 @@ def peer_tl2cgen(est, method, ctx):
     lib = os.path.join(ctx["tmp"], f"tl2cgen_{ctx['name']}.so")
     tl2cgen.export_lib(model, toolchain="gcc", libpath=lib,
                        params={"parallel_comp": os.cpu_count()}, nthread=os.cpu_count())
-    pred = tl2cgen.Predictor(lib)
-
-    def run(X):
-        return pred.predict(tl2cgen.DMatrix(f32(X)))
-
-    return {"default": run}
+    configs = {}
+    for label, nthread in (("default", None), ("1 thread", 1)):
+        pred = tl2cgen.Predictor(lib, nthread=nthread)
+        configs[label] = (lambda p: lambda X: p.predict(tl2cgen.DMatrix(f32(X))))(pred)
+    return configs
 
 
 def peer_onnxruntime(est, method, ctx):
@@ -245,8 +259,22 @@ def peer_onnxruntime(est, method, ctx):
 def peer_hummingbird(est, method, ctx):
     from hummingbird.ml import convert
 
+    import torch
+
     model = convert(est, "torch", f32(ctx["X"][:100]))
-    return {"default": lambda X: getattr(model, method)(f32(X))}
+    configs = {"default": lambda X: getattr(model, method)(f32(X))}
+    if ctx["name"] not in TREES:  # tree GEMMs want every core; small models may not
+        n = torch.get_num_threads()
+
+        def one_thread(X):
+            torch.set_num_threads(1)
+            try:
+                return getattr(model, method)(f32(X))
+            finally:
+                torch.set_num_threads(n)
+
+        configs["1 thread"] = one_thread
+    return configs
 
 
 PEERS = {
@@ -310,14 +338,16 @@ def blas_report():
 
 
 def versions():
+    from importlib import metadata
+
     out = {}
-    for mod in ("sklearn", "xgboost", "lightgbm", "treelite", "tl2cgen", "lleaves",
-                "onnxruntime", "skl2onnx", "onnxmltools", "hummingbird.ml", "torch", "numpy"):
+    for dist in ("scikit-learn", "xgboost", "lightgbm", "treelite", "tl2cgen", "lleaves",
+                 "llvmlite", "onnxruntime", "skl2onnx", "onnxmltools", "hummingbird-ml", "torch",
+                 "numpy", "scipy-openblas32"):
         try:
-            m = __import__(mod, fromlist=["__version__"])
-            out[mod] = getattr(m, "__version__", "?")
-        except Exception:  # noqa: BLE001
-            out[mod] = "not installed"
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
     return out
 
 
