@@ -11,6 +11,8 @@
 #define GTN_BLAS_NAME(name) GTN_BLAS_CAT(GTN_BLAS_SYMBOL_PREFIX, name)
 #define cblas_sgemm GTN_BLAS_NAME(cblas_sgemm)
 #define cblas_dgemm GTN_BLAS_NAME(cblas_dgemm)
+#define cblas_sgemv GTN_BLAS_NAME(cblas_sgemv)
+#define cblas_dgemv GTN_BLAS_NAME(cblas_dgemv)
 #define openblas_set_num_threads GTN_BLAS_NAME(openblas_set_num_threads)
 #define openblas_get_num_threads GTN_BLAS_NAME(openblas_get_num_threads)
 #define openblas_get_corename GTN_BLAS_NAME(openblas_get_corename)
