@@ -1,4 +1,5 @@
 // gtn::ml::Model: parse + validate + compile a graph for a backend; run, save, load.
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -288,12 +289,11 @@ bool all_allowed(const T* p, int64_t n, bool allow_nan) {
   constexpr int kMant = std::numeric_limits<T>::digits - 1;
   constexpr Bits kExp = ((Bits(1) << (sizeof(T) * 8 - 1 - kMant)) - 1) << kMant;  // exponent all ones
   constexpr Bits kAbs = ~Bits(0) >> 1;
-  const Bits* b = reinterpret_cast<const Bits*>(p);
   Bits bad = 0;
   if (allow_nan) {
-    for (int64_t i = 0; i < n; ++i) bad |= static_cast<Bits>((b[i] & kAbs) == kExp);  // +-inf only
+    for (int64_t i = 0; i < n; ++i) bad |= static_cast<Bits>((std::bit_cast<Bits>(p[i]) & kAbs) == kExp);  // +-inf
   } else {
-    for (int64_t i = 0; i < n; ++i) bad |= static_cast<Bits>((b[i] & kExp) == kExp);  // inf or NaN
+    for (int64_t i = 0; i < n; ++i) bad |= static_cast<Bits>((std::bit_cast<Bits>(p[i]) & kExp) == kExp);  // inf, NaN
   }
   return bad == 0;
 }
