@@ -84,6 +84,32 @@ struct OpenOptions {
   std::string author;
 };
 
+// Statistics of one chunk file, kept in the metadata (docs/format.md, "Chunk statistics")
+// and written with every chunk: what a query's WHERE uses to skip chunks without reading
+// them. They describe the whole file; a span (a slice of the file) holds a subset of its
+// samples, so the bounds hold for the span too but may be loose.
+struct ChunkStats {
+  // False: nothing is known (rows not yet in a chunk file, files written before statistics
+  // existed, tiled samples, samples compressed as images).
+  bool known = false;
+  uint64_t samples = 0;  // samples in the file
+  uint64_t empty = 0;    // samples with no elements
+  uint64_t nan = 0;      // NaN elements (floating-point tensors)
+  // min/max over every non-NaN element, rounded outward to double (exact for integers up
+  // to 2^53). has_range is false when the file holds no such element.
+  bool has_range = false;
+  double min = 0, max = 0;
+  // class_label tensors with at most 64 distinct values in the file: all of them, sorted.
+  bool has_classes = false;
+  std::vector<int64_t> classes;
+};
+
+// Rows [begin, end) of a tensor that lie in one chunk file (or are not yet in one).
+struct ChunkSpan {
+  uint64_t begin = 0, end = 0;
+  ChunkStats stats;
+};
+
 // A batch of samples for extend(): tensor name -> one Array per sample.
 using SampleBatch = std::map<std::string, std::vector<Array>>;
 // One whole sample: tensor name -> value.
@@ -192,6 +218,16 @@ class Dataset {
   // InvalidArgument if `capacity` is under (end - begin) x row_bytes.
   virtual Result<uint64_t> read_rows_into(size_t tensor_index, uint64_t begin, uint64_t end, const Shape& shape,
                                           void* dst, size_t capacity) const = 0;
+
+  // Rows [begin, begin + k) of the tensor at `tensor_index` as one array of shape
+  // {k} + `shape`, for the largest k <= end - begin whose samples all have `shape` and,
+  // where they lie back to back in one uncompressed chunk, without a copy (the array views
+  // the chunk's memory and keeps it alive). Elsewhere the samples are decoded into a new
+  // array. k = 0 when sample `begin` has another shape.
+  virtual Result<Array> read_rows_view(size_t tensor_index, uint64_t begin, uint64_t end, const Shape& shape) const = 0;
+  // The tensor's rows split at chunk file boundaries, with each file's statistics, in row
+  // order; reads only metadata.
+  virtual Result<std::vector<ChunkSpan>> chunk_spans(size_t tensor_index) const = 0;
 
   // Deletes the rows at `indices` (any order, repeats allowed) from every tensor; later
   // rows move up. Costs what changed: no chunk file is rewritten.

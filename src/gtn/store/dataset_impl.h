@@ -223,6 +223,8 @@ class DatasetImpl final : public Dataset {
   Result<Shape> read_into(size_t t, uint64_t index, void* dst, size_t capacity) const override;
   Result<uint64_t> read_rows_into(size_t t, uint64_t begin, uint64_t end, const Shape& shape, void* dst,
                                   size_t capacity) const override;
+  Result<Array> read_rows_view(size_t t, uint64_t begin, uint64_t end, const Shape& shape) const override;
+  Result<std::vector<ChunkSpan>> chunk_spans(size_t t) const override;
   Result<Sample> read_sample(uint64_t index) const override;
   Result<std::vector<Sample>> read_batch(const std::vector<uint64_t>& indices) const override;
   Result<std::vector<Array>> read_range(const std::string& tensor, uint64_t begin, uint64_t end) const override;
