@@ -110,6 +110,18 @@ struct ChunkSpan {
   ChunkStats stats;
 };
 
+// A saved view (docs/query.md, "Views"): rows of one committed state, kept under a name
+// in the dataset, so that it reads the same rows after later commits.
+struct ViewRecord {
+  std::string name;
+  std::string commit;          // the commit the rows are positions in (16 hex digits)
+  std::string query;           // the query that made it; empty when made from indices
+  std::vector<uint64_t> rows;  // positions in that commit, in view order (repeats allowed)
+  std::string message;
+  int64_t time_ms = 0;         // when it was saved (Unix ms); set by save_view
+  uint64_t size = 0;           // rows.size(); views() fills it without reading the rows
+};
+
 // A batch of samples for extend(): tensor name -> one Array per sample.
 using SampleBatch = std::map<std::string, std::vector<Array>>;
 // One whole sample: tensor name -> value.
@@ -285,6 +297,20 @@ class Dataset {
   // state into chunks of the target size. flush() and commit() do it on their own once a
   // tensor's table passes set bounds.
   virtual Result<CompactStats> compact() = 0;
+
+  // Opens state `target` (branch, tag, commit id, main~2, ...) of this dataset read-only,
+  // as its own handle on the same storage.
+  virtual Result<std::unique_ptr<Dataset>> open_version(const std::string& target) const = 0;
+
+  // --- saved views (docs/query.md) ---
+  // Saves `view` under view.name (replacing a view of that name). Its commit must exist
+  // and every row must be below that commit's length; durable when it returns. gc keeps
+  // the commits saved views name.
+  virtual Status save_view(const ViewRecord& view) = 0;
+  virtual Result<ViewRecord> load_view(const std::string& name) const = 0;
+  // Every saved view, by name, without their rows (size set).
+  virtual Result<std::vector<ViewRecord>> views() const = 0;
+  virtual Status delete_view(const std::string& name) = 0;
 
   // --- tools ---
   // A human-readable multi-line summary (tensors, dtypes, shapes, sizes, chunks).
