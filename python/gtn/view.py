@@ -59,7 +59,7 @@ class View:
         self.indices = np.ascontiguousarray(indices, dtype=np.uint64)
         self.indices.setflags(write=False)
         self.commit = commit if commit is not None else dataset.head_commit
-        self.uncommitted = dataset.has_uncommitted_changes() if uncommitted is None else uncommitted
+        self.uncommitted = dataset.has_uncommitted_changes if uncommitted is None else uncommitted
         self.query_text = query
         self.columns = dict(columns or {})
         self.groups = groups or []
@@ -77,7 +77,7 @@ class View:
             target = self.commit or self.version
         elif self.uncommitted or not self.commit:
             return ds
-        elif ds.head_commit == self.commit and not ds.has_uncommitted_changes():
+        elif ds.head_commit == self.commit and not ds.has_uncommitted_changes:
             return ds
         else:
             target = self.commit
@@ -183,7 +183,7 @@ class View:
             out.create_tensor(t, htype=info["htype"], dtype=info["dtype"],
                               sample_compression=info["sample_compression"],
                               chunk_compression=info["chunk_compression"],
-                              chunk_target_bytes=info["chunk_target_bytes"],
+                              chunk_size=info["chunk_size"],
                               class_names=info["class_names"] or None)
         rows = self.indices
         for b in range(0, len(rows), batch_size):

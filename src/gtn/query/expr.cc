@@ -63,6 +63,14 @@ std::string suggest(const std::string& name, const std::vector<std::string>& can
       best = c;
     }
   }
+  // A candidate the name begins (or that begins the name) is the better guess.
+  for (const auto& c : candidates) {
+    if (name.size() >= 3 && (c.rfind(name, 0) == 0 || name.rfind(c, 0) == 0)) {
+      best = c;
+      best_d = 0;
+      break;
+    }
+  }
   std::string out;
   if (!best.empty() && best_d <= std::max<size_t>(2, name.size() / 3)) out = "did you mean '" + best + "'? ";
   out += std::string("(") + what + ": ";
