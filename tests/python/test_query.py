@@ -321,6 +321,15 @@ def test_saved_views_read_the_same_rows_after_later_commits_and_gc(tmp_path):
     m = pick.materialize(str(tmp_path / "m.gtn"))
     assert len(m) == 4 and m[1]["ival"] == m[2]["ival"] == ds[3]["ival"]
     assert m[3]["caption"] == ds[len(ds) - 1]["caption"]
+    # As a branch: the view's rows become the branch's content; main stays checked out.
+    birds = ds.query("SELECT * WHERE label == 'bird'")
+    ds_len = len(ds)
+    b = birds.materialize(branch="birds-only")
+    assert ds.current_branch == "main" and len(ds) == ds_len
+    assert len(b) == len(birds) and all(b[i]["label"] == 2 for i in range(len(b)))
+    np.testing.assert_array_equal(b["ival"].numpy(), ds["ival"].numpy()[birds.indices.astype(np.int64)])
+    with pytest.raises(ValueError, match="either"):
+        birds.materialize()
 
 
 def test_query_errors_say_where_and_what(tmp_path):
