@@ -41,6 +41,7 @@ struct Block {
 
 struct BlockOut {
   std::vector<uint64_t> rows;       // dataset rows that passed WHERE
+  std::vector<uint64_t> positions;  // their positions in the rows queried (when row_number() is selected)
   std::vector<Key> keys;            // per key expression
   std::vector<std::vector<double>> elems;  // UNGROUP BY: each row's elements
   Status status;
@@ -176,6 +177,11 @@ class Runner {
 
   Status bind_all() {
     resolve_aliases();
+    for (const auto& item : ast_.select) {
+      std::string src = item.expr ? item.expr->source : "";
+      std::transform(src.begin(), src.end(), src.begin(), [](unsigned char c) { return std::tolower(c); });
+      need_positions_ = need_positions_ || src.find("row_number") != std::string::npos;
+    }
     if (ast_.where) {
       GTN_ASSIGN_OR_RETURN(where_, bind(ast_.where));
       if (where_->type.text || where_->type.dtype != DType::kBool) {
@@ -373,6 +379,10 @@ class Runner {
     }
     out->rows.resize(pick.size());
     for (size_t k = 0; k < pick.size(); ++k) out->rows[k] = rows ? rows[pick[k]] : blk.begin + pick[k];
+    if (need_positions_) {
+      out->positions.resize(pick.size());
+      for (size_t k = 0; k < pick.size(); ++k) out->positions[k] = blk.position + pick[k];
+    }
     if (!pick.empty()) {
       out->keys.resize(keys_.size());
       for (size_t k = 0; k < keys_.size(); ++k) {
@@ -437,6 +447,7 @@ class Runner {
       stats->rows_scanned += outs_[b].skipped ? 0 : outs_[b].scanned;
       stats->bytes_read += outs_[b].bytes;
       rows_.insert(rows_.end(), outs_[b].rows.begin(), outs_[b].rows.end());
+      positions_.insert(positions_.end(), outs_[b].positions.begin(), outs_[b].positions.end());
       if (all_keys_.empty()) all_keys_.resize(keys_.size());
       for (size_t k = 0; k < outs_[b].keys.size(); ++k) {
         all_keys_[k].text = keys_[k]->type.text;
@@ -524,6 +535,10 @@ class Runner {
     }
     uint64_t off = std::min<uint64_t>(ast_.offset, order.size());
     uint64_t end = ast_.limit ? std::min<uint64_t>(order.size(), off + *ast_.limit) : order.size();
+    if (need_positions_) {
+      result_positions_.resize(end - off);
+      for (uint64_t k = off; k < end; ++k) result_positions_[k - off] = positions_[order[k]];
+    }
     if (!identity || off != 0 || end != order.size()) {
       r->rows.resize(end - off);
       for (uint64_t k = off; k < end; ++k) r->rows[k - off] = rows_[order[k]];
@@ -604,8 +619,8 @@ class Runner {
     size_t es = 0;
     for (uint64_t b = 0; b < n || (n == 0 && b == 0); b += kMaxBlockRows) {
       uint64_t m = std::min<uint64_t>(kMaxBlockRows, n - b);
-      // row_number() counts positions in the result.
       Batch batch(schema_, rows.data() + b, m, b);
+      if (need_positions_) batch.set_positions(result_positions_.data() + b);
       GTN_ASSIGN_OR_RETURN(Col c, node->eval(batch));
       if (b == 0) {
         row_shape = c.row_shape(0);
@@ -788,7 +803,9 @@ class Runner {
   std::vector<Block> blocks_;
   std::map<int, std::vector<ChunkSpan>> spans_;
   std::vector<BlockOut> outs_;
-  std::vector<uint64_t> rows_;
+  std::vector<uint64_t> rows_, positions_;
+  bool need_positions_ = false;
+  std::vector<uint64_t> result_positions_;
   std::vector<Key> all_keys_;
   std::vector<std::vector<double>> elems_;
 };

@@ -838,7 +838,7 @@ class RowNumberNode : public Node {
   Result<Col> eval(Batch& b) const override {
     int64_t* po;
     Col out = make_col<int64_t>(DType::kInt64, b.size(), {}, &po);
-    for (uint64_t i = 0; i < b.size(); ++i) po[i] = static_cast<int64_t>(b.position() + i);
+    for (uint64_t i = 0; i < b.size(); ++i) po[i] = static_cast<int64_t>(b.position_of(i));
     return out;
   }
 };
