@@ -311,6 +311,7 @@ def sql_vec(q):
 
 
 class NumpyRunner:
+    modules = ("pandas", "pyarrow", "threadpoolctl")
     name = "numpy"
     notes = ("in-memory arrays; text: numpy.strings.find on a StringDType array; cosine: "
              "float32 matmul (BLAS) with per-query row norms, argpartition")
@@ -364,6 +365,7 @@ class NumpyRunner:
 
 
 class GtnRunner:
+    modules = ("gtn",)
     name = "gtn"
     notes = "ds.query(text, n_threads=2) -> gtn.View; answers are view.indices / view.columns"
 
@@ -375,7 +377,12 @@ class GtnRunner:
         return self
 
     def versions(self):
-        return {"gtn": getattr(self.gtn, "__version__", "dev (this repository)")}
+        try:
+            commit = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"], capture_output=True,
+                                    text=True).stdout.strip()
+        except OSError:
+            commit = "?"
+        return {"gtn": f"{getattr(self.gtn, '__version__', 'dev')} (commit {commit})"}
 
     def run(self, text):
         return self.ds.query(text, n_threads=THREADS, model_dir=self.ddir)
@@ -407,6 +414,7 @@ def make_query_vector(runner):
 
 
 class DuckdbRunner:
+    modules = ("duckdb",)
     clf = _LazyClf()
     name = "duckdb"
     notes = ("read_parquet(file_row_number=true) view, SET threads=2; cosine: "
@@ -465,6 +473,7 @@ def fsl_numpy(col):
 
 
 class LanceRunner:
+    modules = ("lance", "lance.dataset")
     clf = _LazyClf()
     name = "lance"
     notes = ("to_table(columns=[], filter=..., with_row_address=True); order: order_by + limit; "
@@ -523,6 +532,7 @@ class LanceRunner:
 
 
 class DeeplakeRunner:
+    modules = ("deeplake",)
     clf = _LazyClf()
     name = "deeplake"
     notes = ("ds.query(TQL) on open_read_only; answers: the view's id column; group: "
@@ -604,7 +614,9 @@ def worker(system, rows, repeats, only):
     ref = reference(d, ddir)
     r = RUNNERS[system]()
     r.query_vector = d["query"]
-    res = {"system": system, "notes": r.notes, "queries": {}}
+    res = {"system": system, "notes": r.notes, "queries": {}, "loadavg_before": os.getloadavg()}
+    for mod in r.modules:  # import time is not open time
+        __import__(mod)
     t = time.perf_counter()
     r.open(ddir, d if system == "numpy" else None)
     res["open_s"] = time.perf_counter() - t
@@ -627,6 +639,7 @@ def worker(system, rows, repeats, only):
         res["skip"] = chunk_skipping(ddir, repeats)
     if system == "gtn" and (not only or "materialize" in only):
         res["materialize"] = materialized(ddir, d, repeats)
+    res["loadavg_after"] = os.getloadavg()
     print("RESULT " + json.dumps(res), flush=True)
 
 
@@ -718,14 +731,23 @@ def materialized(ddir, d, repeats):
         return out
 
     res = {"rows": len(rows), "materialize_s": mat_s, "materialize_error": err}
-    for name, path in (("materialized", mpath), ("fresh", fpath)):
-        ans, first, times = timed(lambda _: read_all(path), repeats, 30.0)
+    # the two reads alternate (after one warm-up each), so that load on the machine hits both alike
+    paths = {"materialized": mpath, "fresh": fpath}
+    times = {name: [] for name in paths}
+    answers = {name: read_all(path) for name, path in paths.items()}
+    for _ in range(2 * repeats):
+        for name, path in paths.items():
+            t = time.perf_counter()
+            read_all(path)
+            times[name].append(time.perf_counter() - t)
+    for name, path in paths.items():
+        ans = answers[name]
         ok = (np.array_equal(ans["score"], d["score"][rows]) and np.array_equal(ans["labels"], d["labels"][rows])
               and np.array_equal(ans["emb"], emb) and list(ans["caption"]) == [d["caption"][i] for i in rows])
         h = gtn.dataset(path, read_only=True)
         chunks = {t: h._info(t)["num_chunks"] for t in ("labels", "score", "emb", "caption")}
         h.close()
-        res[name] = {"time": stats(times), "check": "ok" if ok else "MISMATCH", "chunks": chunks}
+        res[name] = {"time": stats(times[name]), "check": "ok" if ok else "MISMATCH", "chunks": chunks}
     # reading the view's rows without materializing (random access into the source)
     try:
         ans, first, times = timed(lambda _: {t: view[t].numpy() for t in ("labels", "score", "emb", "caption")},
@@ -755,6 +777,11 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
+def ms(seconds):
+    v = seconds * 1e3
+    return f"{v:.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+
 def report(results):
     by = {r["system"]: r for r in results}
     base = by.get("numpy", {}).get("queries", {})
@@ -772,14 +799,14 @@ def report(results):
                 cells.append("error")
                 continue
             t = x["time"]
-            c = f"{t['median'] * 1e3:.1f} ({t['min'] * 1e3:.1f}–{t['max'] * 1e3:.1f})"
+            c = f"{ms(t['median'])} ({ms(t['min'])}–{ms(t['max'])})"
             if s != "numpy" and q in base and "time" in base[q]:
                 c += f" {t['median'] / base[q]['time']['median']:.2f}×"
             if not x["check"].startswith("ok"):
                 c += " **wrong**"
             cells.append(c)
         lines.append(f"| {q} | " + " | ".join(cells) + " |")
-    lines.append("| open | " + " | ".join(f"{r['open_s'] * 1e3:.1f}" for r in by.values()) + " |")
+    lines.append("| open / set-up | " + " | ".join(ms(r["open_s"]) for r in by.values()) + " |")
     return "\n".join(lines)
 
 
