@@ -59,7 +59,7 @@ class View:
         self.indices = np.ascontiguousarray(indices, dtype=np.uint64)
         self.indices.setflags(write=False)
         self.commit = commit if commit is not None else dataset.head_commit
-        self.uncommitted = dataset.has_uncommitted_changes() if uncommitted is None else uncommitted
+        self.uncommitted = dataset.has_uncommitted_changes if uncommitted is None else uncommitted
         self.query_text = query
         self.columns = dict(columns or {})
         self.groups = groups or []
@@ -77,7 +77,7 @@ class View:
             target = self.commit or self.version
         elif self.uncommitted or not self.commit:
             return ds
-        elif ds.head_commit == self.commit and not ds.has_uncommitted_changes():
+        elif ds.head_commit == self.commit and not ds.has_uncommitted_changes:
             return ds
         else:
             target = self.commit
@@ -167,32 +167,62 @@ class View:
         self.name = name
         return self
 
-    def materialize(self, path, tensors=None, overwrite=False, batch_size=4096, commit=None):
-        """Writes the view's rows, in view order, into a new dataset at ``path`` as fresh
-        contiguous chunks (same tensors, htypes, dtypes, compressions and chunk sizes), so
-        that reading it is as fast as reading any dataset of that size. ``commit``: a
-        message to commit the new dataset with. Returns the new (writable) dataset."""
-        from gtn.dataset import dataset as open_dataset
+    def materialize(self, path=None, branch=None, tensors=None, overwrite=False, batch_size=4096, commit=None):
+        """Writes the view's rows, in view order, into fresh contiguous chunks (same
+        tensors, htypes, dtypes, compressions and chunk sizes), so that reading them is as
+        fast as reading any dataset of that size. Exactly one of:
+
+        - ``path``: a new dataset there (``commit``: a message to commit it with); returns
+          it, writable.
+        - ``branch``: a new branch of this dataset, started at the view's commit, whose
+          content becomes the view's rows, committed (``commit`` or "materialize view");
+          the checked-out branch stays as it was. Returns the branch opened read-only.
+        """
+        from gtn.dataset import Dataset, dataset as open_dataset
+        if (path is None) == (branch is None):
+            raise ValueError("materialize writes either a new dataset (path=...) or a new branch (branch=...)")
         src = self._source()
-        names = tensors or src._tensor_names()
-        out = open_dataset(path, overwrite=overwrite)
-        if len(out) or out._tensor_names():
-            raise ValueError(f"{path} already holds a dataset; pass overwrite=True to replace it")
-        for t in names:
-            info = src._info(t)
-            out.create_tensor(t, htype=info["htype"], dtype=info["dtype"],
-                              sample_compression=info["sample_compression"],
-                              chunk_compression=info["chunk_compression"],
-                              chunk_target_bytes=info["chunk_target_bytes"],
-                              class_names=info["class_names"] or None)
+        names = list(tensors or src._tensor_names())
+        if path is not None:
+            out = open_dataset(path, overwrite=overwrite)
+            if len(out) or out._tensor_names():
+                raise ValueError(f"{path} already holds a dataset; pass overwrite=True to replace it")
+            for t in names:
+                info = src._info(t)
+                out.create_tensor(t, htype=info["htype"], dtype=info["dtype"],
+                                  sample_compression=info["sample_compression"],
+                                  chunk_compression=info["chunk_compression"],
+                                  chunk_size=info["chunk_size"], class_names=info["class_names"] or None)
+            self._copy_rows(src, out, names, batch_size)
+            out.flush()
+            if commit:
+                out.commit(commit)
+            return out
+        ds = self._ds
+        if tensors is not None:
+            raise ValueError("a materialized branch keeps every tensor (tensors= is for a new dataset)")
+        if self.uncommitted or not self.commit:
+            raise ValueError("the view reads uncommitted changes; commit them first, then materialize it as a branch")
+        if ds.read_only or ds.has_uncommitted_changes:
+            raise ValueError("materializing as a branch needs a writable dataset without uncommitted changes")
+        back = ds.current_branch or None
+        ds.branch(branch, target=self.commit)
+        ds.checkout(branch)
+        try:
+            ds.truncate(0)
+            self._copy_rows(src if src is not ds else Dataset(ds.path, read_only=True, version=self.commit), ds,
+                            names, batch_size)
+            ds.commit(commit or f"materialize view ({len(self)} rows of {self.commit})")
+        finally:
+            if back:
+                ds.checkout(back, force=True)
+        return Dataset(ds.path, read_only=True, version=branch)
+
+    def _copy_rows(self, src, out, names, batch_size):
         rows = self.indices
         for b in range(0, len(rows), batch_size):
             idx = [int(i) for i in rows[b:b + batch_size]]
             out.extend({t: src._read_many(t, idx) for t in names})
-        out.flush()
-        if commit:
-            out.commit(commit)
-        return out
 
     def __repr__(self):
         what = f"query={self.query_text!r}" if self.query_text else "from indices"

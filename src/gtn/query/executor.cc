@@ -7,6 +7,9 @@
 #include <numeric>
 #include <random>
 #include <thread>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
 
 #include "gtn/query.h"
 #include "gtn/query/expr.h"
@@ -38,7 +41,7 @@ struct Block {
 
 struct BlockOut {
   std::vector<uint64_t> rows;       // dataset rows that passed WHERE
-  std::vector<uint64_t> positions;  // their positions in the queried row set
+  std::vector<uint64_t> positions;  // their positions in the rows queried (when row_number() is selected)
   std::vector<Key> keys;            // per key expression
   std::vector<std::vector<double>> elems;  // UNGROUP BY: each row's elements
   Status status;
@@ -174,6 +177,11 @@ class Runner {
 
   Status bind_all() {
     resolve_aliases();
+    for (const auto& item : ast_.select) {
+      std::string src = item.expr ? item.expr->source : "";
+      std::transform(src.begin(), src.end(), src.begin(), [](unsigned char c) { return std::tolower(c); });
+      need_positions_ = need_positions_ || src.find("row_number") != std::string::npos;
+    }
     if (ast_.where) {
       GTN_ASSIGN_OR_RETURN(where_, bind(ast_.where));
       if (where_->type.text || where_->type.dtype != DType::kBool) {
@@ -369,10 +377,11 @@ class Runner {
       pick.resize(blk.n);
       std::iota(pick.begin(), pick.end(), 0);
     }
-    out->rows.reserve(pick.size());
-    for (uint32_t i : pick) {
-      out->rows.push_back(rows ? rows[i] : blk.begin + i);
-      out->positions.push_back(blk.position + i);
+    out->rows.resize(pick.size());
+    for (size_t k = 0; k < pick.size(); ++k) out->rows[k] = rows ? rows[pick[k]] : blk.begin + pick[k];
+    if (need_positions_) {
+      out->positions.resize(pick.size());
+      for (size_t k = 0; k < pick.size(); ++k) out->positions[k] = blk.position + pick[k];
     }
     if (!pick.empty()) {
       out->keys.resize(keys_.size());
@@ -500,6 +509,7 @@ class Runner {
     std::vector<uint64_t> order(n);
     std::iota(order.begin(), order.end(), 0);
     if (grouped_) return finish_groups(r, order);
+    bool identity = order_keys_.empty() && !ast_.sample_by && !ungroup_;
     if (!order_keys_.empty()) {
       std::vector<bool> desc;
       std::vector<std::optional<bool>> nf;
@@ -525,18 +535,22 @@ class Runner {
     }
     uint64_t off = std::min<uint64_t>(ast_.offset, order.size());
     uint64_t end = ast_.limit ? std::min<uint64_t>(order.size(), off + *ast_.limit) : order.size();
-    r->rows.reserve(end - off);
-    std::vector<uint64_t> positions;
-    for (uint64_t k = off; k < end; ++k) {
-      r->rows.push_back(rows_[order[k]]);
-      positions.push_back(positions_[order[k]]);
+    if (need_positions_) {
+      result_positions_.resize(end - off);
+      for (uint64_t k = off; k < end; ++k) result_positions_[k - off] = positions_[order[k]];
+    }
+    if (!identity || off != 0 || end != order.size()) {
+      r->rows.resize(end - off);
+      for (uint64_t k = off; k < end; ++k) r->rows[k - off] = rows_[order[k]];
+    } else {
+      r->rows = std::move(rows_);  // WHERE alone: the rows as scanned
     }
     if (ungroup_) {
       Array col = Array::Zeros(DType::kFloat64, {static_cast<int64_t>(end - off)});
       std::copy(elem_values.begin() + off, elem_values.begin() + end, static_cast<double*>(col.mutable_data()));
       r->columns.push_back({ast_.group_by[0]->source, "", std::move(col)});
     }
-    return select_columns(r, positions);
+    return select_columns(r);
   }
 
   Status sample(std::vector<uint64_t>* order) {
@@ -577,8 +591,8 @@ class Runner {
     return Status::OK();
   }
 
-  // The SELECT columns of the result rows (`positions`: their places in the queried set).
-  Status select_columns(QueryResult* r, const std::vector<uint64_t>& positions) {
+  // The SELECT columns of the result rows.
+  Status select_columns(QueryResult* r) {
     if (ast_.select_star) {
       for (const auto& name : schema_.names) r->columns.push_back({name, name, Array()});
     }
@@ -591,23 +605,22 @@ class Runner {
         r->columns.push_back({name, item.expr->text, Array()});
         continue;
       }
-      GTN_ASSIGN_OR_RETURN(Array values, evaluate(node, r->rows, positions));
+      GTN_ASSIGN_OR_RETURN(Array values, evaluate(node, r->rows));
       r->columns.push_back({name, "", std::move(values)});
     }
     return Status::OK();
   }
 
   // Evaluates `node` on the listed rows, in batches; the rows must give equal shapes.
-  Result<Array> evaluate(const NodePtr& node, const std::vector<uint64_t>& rows, const std::vector<uint64_t>& positions) {
+  Result<Array> evaluate(const NodePtr& node, const std::vector<uint64_t>& rows) {
     uint64_t n = rows.size();
     Array out;
     Shape row_shape;
     size_t es = 0;
     for (uint64_t b = 0; b < n || (n == 0 && b == 0); b += kMaxBlockRows) {
       uint64_t m = std::min<uint64_t>(kMaxBlockRows, n - b);
-      // row_number() counts positions in the result.
       Batch batch(schema_, rows.data() + b, m, b);
-      (void)positions;
+      if (need_positions_) batch.set_positions(result_positions_.data() + b);
       GTN_ASSIGN_OR_RETURN(Col c, node->eval(batch));
       if (b == 0) {
         row_shape = c.row_shape(0);
@@ -643,7 +656,32 @@ class Runner {
     uint64_t n = rows_.size();
     // Groups: rows sorted by the GROUP BY keys (ascending), then split where keys change.
     std::vector<uint64_t> offsets;
-    if (!group_keys_.empty()) {
+    if (group_keys_.size() == 1 && !all_keys_[group_keys_[0]].text) {
+      // One numeric key: buckets by value in one pass, then the few distinct keys sorted.
+      const std::vector<double>& key = all_keys_[group_keys_[0]].num;
+      std::unordered_map<uint64_t, uint32_t> ids;
+      std::vector<double> values;
+      std::vector<uint32_t> gid(n);
+      for (uint64_t i = 0; i < n; ++i) {
+        double v = std::isnan(key[i]) ? std::numeric_limits<double>::quiet_NaN() : key[i] == 0 ? 0.0 : key[i];
+        uint64_t bits;
+        std::memcpy(&bits, &v, 8);
+        auto [it, added] = ids.emplace(bits, static_cast<uint32_t>(values.size()));
+        if (added) values.push_back(v);
+        gid[i] = it->second;
+      }
+      std::vector<uint32_t> by_key(values.size());
+      std::iota(by_key.begin(), by_key.end(), 0);
+      std::sort(by_key.begin(), by_key.end(), [&](uint32_t a, uint32_t b) { return cmp_num(values[a], values[b], false) < 0; });
+      std::vector<uint64_t> rank(values.size()), start(values.size() + 1, 0);
+      for (size_t r = 0; r < by_key.size(); ++r) rank[by_key[r]] = r;
+      for (uint64_t i = 0; i < n; ++i) ++start[rank[gid[i]] + 1];
+      for (size_t g = 0; g < values.size(); ++g) start[g + 1] += start[g];
+      offsets.assign(start.begin(), start.end() - 1);
+      std::vector<uint64_t> fill(start.begin(), start.end() - 1);
+      for (uint64_t i = 0; i < n; ++i) order[fill[rank[gid[i]]]++] = i;  // row order within a group
+      if (offsets.empty()) offsets.push_back(0);
+    } else if (!group_keys_.empty()) {
       std::vector<bool> desc(group_keys_.size(), false);
       std::vector<std::optional<bool>> nf(group_keys_.size());
       sort_by(&order, group_keys_, desc, nf, n);
@@ -766,6 +804,8 @@ class Runner {
   std::map<int, std::vector<ChunkSpan>> spans_;
   std::vector<BlockOut> outs_;
   std::vector<uint64_t> rows_, positions_;
+  bool need_positions_ = false;
+  std::vector<uint64_t> result_positions_;
   std::vector<Key> all_keys_;
   std::vector<std::vector<double>> elems_;
 };

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "gtn/query/functions.h"
+#include "gtn/query/vector_kernels.h"
 
 namespace gtn::query {
 
@@ -61,6 +62,14 @@ std::string suggest(const std::string& name, const std::vector<std::string>& can
     if (d < best_d) {
       best_d = d;
       best = c;
+    }
+  }
+  // A candidate the name begins (or that begins the name) is the better guess.
+  for (const auto& c : candidates) {
+    if (name.size() >= 3 && (c.rfind(name, 0) == 0 || name.rfind(c, 0) == 0)) {
+      best = c;
+      best_d = 0;
+      break;
     }
   }
   std::string out;
@@ -378,6 +387,52 @@ class BinaryNode : public Node {
   NodePtr a_, b_;
 };
 
+// x BETWEEN lo AND hi with constant bounds: one pass over x in its own type; otherwise
+// (and for the statistics) the AND of the two comparisons it stands for.
+class BetweenNode : public Node {
+ public:
+  BetweenNode(NodePtr both, NodePtr x, const Col& lo, const Col& hi) : both_(std::move(both)), x_(std::move(x)) {
+    visit_numeric(lo.dtype, [&](auto tag) {
+      lo_ = static_cast<double>(lo.as<decltype(tag)>()[0]);
+      lo_i_ = static_cast<int64_t>(lo.as<decltype(tag)>()[0]);
+    });
+    visit_numeric(hi.dtype, [&](auto tag) {
+      hi_ = static_cast<double>(hi.as<decltype(tag)>()[0]);
+      hi_i_ = static_cast<int64_t>(hi.as<decltype(tag)>()[0]);
+    });
+    ints_ = is_integral(lo.dtype) && is_integral(hi.dtype) && lo.dtype != DType::kUInt64 && hi.dtype != DType::kUInt64;
+  }
+  Result<Col> eval(Batch& b) const override {
+    GTN_ASSIGN_OR_RETURN(Col x, x_->eval(b));
+    if (x.text || x.shared || !x.scalar_rows()) return both_->eval(b);
+    uint64_t n = b.size();
+    uint8_t* po;
+    Col out = make_col<uint8_t>(DType::kBool, n, x.shape, &po);
+    visit_numeric(x.dtype, [&](auto tag) {
+      using T = decltype(tag);
+      const T* p = x.as<T>();
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, uint64_t>) {
+        if (ints_) {
+          for (uint64_t i = 0; i < n; ++i) po[i] = static_cast<int64_t>(p[i]) >= lo_i_ && static_cast<int64_t>(p[i]) <= hi_i_;
+          return;
+        }
+      }
+      for (uint64_t i = 0; i < n; ++i) {
+        double v = static_cast<double>(p[i]);
+        po[i] = v >= lo_ && v <= hi_;
+      }
+    });
+    return out;
+  }
+  const NodePtr& both() const { return both_; }
+
+ private:
+  NodePtr both_, x_;
+  double lo_ = 0, hi_ = 0;
+  int64_t lo_i_ = 0, hi_i_ = 0;
+  bool ints_ = false;
+};
+
 class NotNode : public Node {
  public:
   explicit NotNode(NodePtr a) : a_(std::move(a)) {}
@@ -636,43 +691,18 @@ void vec_rows(Vec kind, const T* p, uint64_t n, uint64_t d, const double* q, dou
   }
 }
 
-// float32 rows against a float32 copy of the query: 8 independent float lanes per row,
-// summed in double at the end (the error of float sums of 128 products is ~1e-6 relative).
+// float32 rows: the vectorized kernels (vector_kernels.cc), then the final step in double.
 void vec_rows_f32(Vec kind, const float* p, uint64_t n, uint64_t d, const double* q, double qn, double* out) {
   std::vector<float> qf(q, q + d);
-  for (uint64_t i = 0; i < n; ++i) {
-    const float* r = p + i * d;
-    float dot[8] = {0}, rr[8] = {0};
-    uint64_t k = 0;
-    if (kind == Vec::kL2) {
-      for (; k + 8 <= d; k += 8) {
-        for (int l = 0; l < 8; ++l) {
-          float x = r[k + l] - qf[k + l];
-          dot[l] += x * x;
-        }
-      }
-      double s = 0;
-      for (int l = 0; l < 8; ++l) s += dot[l];
-      for (; k < d; ++k) s += (static_cast<double>(r[k]) - q[k]) * (static_cast<double>(r[k]) - q[k]);
-      out[i] = std::sqrt(s);
-      continue;
-    }
-    for (; k + 8 <= d; k += 8) {
-      for (int l = 0; l < 8; ++l) {
-        dot[l] += r[k + l] * qf[k + l];
-        rr[l] += r[k + l] * r[k + l];
-      }
-    }
-    double sd = 0, sr = 0;
-    for (int l = 0; l < 8; ++l) {
-      sd += dot[l];
-      sr += rr[l];
-    }
-    for (; k < d; ++k) {
-      sd += static_cast<double>(r[k]) * q[k];
-      sr += static_cast<double>(r[k]) * r[k];
-    }
-    out[i] = kind == Vec::kDot ? sd : sd / (std::sqrt(sr) * qn);
+  if (kind == Vec::kL2) {
+    l2sq_rows(p, n, d, qf.data(), out);
+    for (uint64_t i = 0; i < n; ++i) out[i] = std::sqrt(out[i]);
+  } else if (kind == Vec::kDot) {
+    dot_rows(p, n, d, qf.data(), out);
+  } else {
+    std::vector<double> norms(n);
+    dot_and_norm_rows(p, n, d, qf.data(), out, norms.data());
+    for (uint64_t i = 0; i < n; ++i) out[i] = out[i] / (std::sqrt(norms[i]) * qn);
   }
 }
 
@@ -808,7 +838,7 @@ class RowNumberNode : public Node {
   Result<Col> eval(Batch& b) const override {
     int64_t* po;
     Col out = make_col<int64_t>(DType::kInt64, b.size(), {}, &po);
-    for (uint64_t i = 0; i < b.size(); ++i) po[i] = static_cast<int64_t>(b.position() + i);
+    for (uint64_t i = 0; i < b.size(); ++i) po[i] = static_cast<int64_t>(b.position_of(i));
     return out;
   }
 };
@@ -1169,6 +1199,14 @@ class Binder {
         lo->expr = e;
         hi->expr = e;
         NodePtr both = node<BinaryNode>(lo->type, Op::kAnd, lo, hi);
+        auto* lo_c = dynamic_cast<const ConstNode*>(static_cast<BinaryNode*>(lo.get())->right().get());
+        auto* hi_c = dynamic_cast<const ConstNode*>(static_cast<BinaryNode*>(hi.get())->right().get());
+        NodePtr x = static_cast<BinaryNode*>(lo.get())->left();
+        if (lo_c && hi_c && !x->type.text && !lo_c->value().text && !hi_c->value().text &&
+            lo_c->value().scalar_rows() && hi_c->value().scalar_rows()) {
+          both->expr = e;
+          both = node<BetweenNode>(lo->type, both, x, lo_c->value(), hi_c->value());
+        }
         if (e->negated) {
           both->expr = e;
           both = node<NotNode>(both->type, both);
@@ -1432,6 +1470,7 @@ bool never_true(const Node& n, const StatsFn& stats) {
     if (is_integral(c->value().dtype) && std::fabs(v) > 9007199254740992.0) return false;
     return cmp_never(lt ? b->op() : flip(b->op()), *s, v);
   }
+  if (auto* bt = dynamic_cast<const BetweenNode*>(&n)) return never_true(*bt->both(), stats);
   if (auto* r = dynamic_cast<const ReduceNode*>(&n)) {
     // any(x) is false when x is false everywhere.
     return r->kind() == Reduce::kAny && never_true(*r->arg(), stats);

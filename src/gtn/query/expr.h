@@ -49,6 +49,9 @@ class Batch {
       : schema_(schema), rows_(rows), n_(n), position_(position) {}
   uint64_t size() const { return n_; }
   uint64_t position() const { return position_; }
+  // Row i's position in the rows queried: position() + i, or positions[i] when set.
+  uint64_t position_of(uint64_t i) const { return positions_ ? positions_[i] : position_ + i; }
+  void set_positions(const uint64_t* p) { positions_ = p; }
   Result<const Col*> tensor(int t);
   uint64_t bytes_read() const { return bytes_read_; }
 
@@ -58,6 +61,7 @@ class Batch {
   uint64_t begin_ = 0;
   uint64_t n_;
   uint64_t position_;
+  const uint64_t* positions_ = nullptr;
   std::map<int, Col> cache_;
   uint64_t bytes_read_ = 0;
 };

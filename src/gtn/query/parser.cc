@@ -123,10 +123,6 @@ class Parser {
   }
 
   Status select_list(QueryAst* q) {
-    if (accept_op("*")) {
-      q->select_star = true;
-      return Status::OK();
-    }
     q->select_star = false;
     do {
       SelectItem item;
