@@ -592,14 +592,14 @@ def stats(xs):
 
 
 def timed(fn, repeats, budget_s):
-    """One warm-up call (its answer is returned), then `repeats` timed calls (fewer if the
-    calls are slow enough to pass budget_s, but at least 3 timed ones)."""
+    """One warm-up call (its answer is returned), then `repeats` timed calls (fewer only
+    when `repeats` > 5 and the calls pass budget_s; never fewer than 5)."""
     t = time.perf_counter()
     ans = fn(None)
     first = time.perf_counter() - t
     times = []
     for i in range(repeats):
-        if i >= 3 and (first + sum(times)) > budget_s:
+        if i >= 5 and (first + sum(times)) > budget_s:
             break
         t = time.perf_counter()
         fn(None)
