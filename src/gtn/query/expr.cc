@@ -241,6 +241,19 @@ bool compare(Op op, T a, T b) {
   }
 }
 
+// out[i] = cast(p[i]) <op> c, with the op chosen once per loop (each loop vectorizes).
+template <typename T, typename C, typename Cast>
+void compare_loop(Op op, const T* p, uint64_t n, C c, uint8_t* out, Cast cast) {
+  switch (op) {
+    case Op::kEq: for (uint64_t i = 0; i < n; ++i) out[i] = cast(p[i]) == c; break;
+    case Op::kNe: for (uint64_t i = 0; i < n; ++i) out[i] = cast(p[i]) != c; break;
+    case Op::kLt: for (uint64_t i = 0; i < n; ++i) out[i] = cast(p[i]) < c; break;
+    case Op::kLe: for (uint64_t i = 0; i < n; ++i) out[i] = cast(p[i]) <= c; break;
+    case Op::kGt: for (uint64_t i = 0; i < n; ++i) out[i] = cast(p[i]) > c; break;
+    default: for (uint64_t i = 0; i < n; ++i) out[i] = cast(p[i]) >= c; break;
+  }
+}
+
 Op flip(Op op) {
   switch (op) {
     case Op::kLt: return Op::kGt;
@@ -279,18 +292,14 @@ class BinaryNode : public Node {
       visit_numeric(col.dtype, [&](auto tag) {
         using T = decltype(tag);
         const T* p = col.as<T>();
+        // Exact: values widen to int64 (integers against an integer) or double, as numpy does.
         if constexpr (std::is_integral_v<T> && !std::is_same_v<T, uint64_t>) {
           if (int_const) {
-            for (uint64_t i = 0; i < n; ++i) po[i] = compare<int64_t>(op, static_cast<int64_t>(p[i]), ci);
+            compare_loop(op, p, n, ci, po, [](T v) { return static_cast<int64_t>(v); });
             return;
           }
         }
-        if constexpr (std::is_same_v<T, float>) {
-          // Exact: a float compares with a double by widening it, as numpy does.
-          for (uint64_t i = 0; i < n; ++i) po[i] = compare<double>(op, static_cast<double>(p[i]), cd);
-          return;
-        }
-        for (uint64_t i = 0; i < n; ++i) po[i] = compare<double>(op, static_cast<double>(p[i]), cd);
+        compare_loop(op, p, n, cd, po, [](T v) { return static_cast<double>(v); });
       });
       return out;
     }
@@ -411,15 +420,21 @@ class BetweenNode : public Node {
     visit_numeric(x.dtype, [&](auto tag) {
       using T = decltype(tag);
       const T* p = x.as<T>();
+      // Bounds in locals and a non-short-circuit &: a branch-free loop that vectorizes.
       if constexpr (std::is_integral_v<T> && !std::is_same_v<T, uint64_t>) {
         if (ints_) {
-          for (uint64_t i = 0; i < n; ++i) po[i] = static_cast<int64_t>(p[i]) >= lo_i_ && static_cast<int64_t>(p[i]) <= hi_i_;
+          const int64_t lo = lo_i_, hi = hi_i_;
+          for (uint64_t i = 0; i < n; ++i) {
+            int64_t v = static_cast<int64_t>(p[i]);
+            po[i] = static_cast<uint8_t>((v >= lo) & (v <= hi));
+          }
           return;
         }
       }
+      const double lo = lo_, hi = hi_;
       for (uint64_t i = 0; i < n; ++i) {
         double v = static_cast<double>(p[i]);
-        po[i] = v >= lo_ && v <= hi_;
+        po[i] = static_cast<uint8_t>((v >= lo) & (v <= hi));
       }
     });
     return out;
