@@ -957,4 +957,6 @@ void bind(nb::module_& m) {
 RegisterBinding reg(10, bind);
 
 }  // namespace
+Dataset& dataset_of(nb::handle py_dataset) { return nb::cast<PyDataset&>(py_dataset).ds(); }
+
 }  // namespace gtn::py
