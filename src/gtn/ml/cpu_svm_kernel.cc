@@ -38,6 +38,16 @@ void gemm(bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* 
               static_cast<int>(n));
 }
 
+// One row: matrix-vector products, which skip GEMM's packing (single-row latency).
+void gemv(bool trans, int64_t m, int64_t n, float alpha, const float* a, const float* x, float beta, float* y) {
+  cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n), alpha, a,
+              static_cast<int>(n), x, 1, beta, y, 1);
+}
+void gemv(bool trans, int64_t m, int64_t n, double alpha, const double* a, const double* x, double beta, double* y) {
+  cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n), alpha, a,
+              static_cast<int>(n), x, 1, beta, y, 1);
+}
+
 // buf holds -2 x.sv; becomes exp(-gamma * max(|x|^2 + |sv|^2 - 2 x.sv, 0)).
 template <typename T>
 inline void rbf_rows_impl(T* buf, int64_t rows, int64_t cols, const T* xn, const T* svn, T neg_gamma) {
@@ -134,8 +144,10 @@ CpuKernel make_t(DType dt, Params prm) {
         int64_t sn = std::min(sb, m - s0);
         int64_t cnt = rn * sn;
         T* b = buf.data();
-        if (f > 0) gemm(true, rn, sn, f, prm.kind == Kind::kRbf ? T(-2) : T(1), xr, sv + s0 * f, T(0), b);
-        else std::fill(b, b + cnt, T(0));
+        T alpha = prm.kind == Kind::kRbf ? T(-2) : T(1);
+        if (f == 0) std::fill(b, b + cnt, T(0));
+        else if (rn == 1) gemv(false, sn, f, alpha, sv + s0 * f, xr, T(0), b);  // sv_block . x
+        else gemm(true, rn, sn, f, alpha, xr, sv + s0 * f, T(0), b);
         switch (prm.kind) {
           case Kind::kRbf: rbf_rows(b, rn, sn, xn.data(), svn.data() + s0, -gamma); break;
           case Kind::kPoly:
@@ -148,7 +160,8 @@ CpuKernel make_t(DType dt, Params prm) {
           case Kind::kSigmoid: tanh_affine(b, cnt, gamma, coef0); break;
           case Kind::kLinear: break;
         }
-        gemm(false, rn, p, sn, T(1), b, coef + s0 * p, T(1), o + r0 * p);
+        if (rn == 1) gemv(true, sn, p, T(1), coef + s0 * p, b, T(1), o + r0 * p);  // coef_block^T . k
+        else gemm(false, rn, p, sn, T(1), b, coef + s0 * p, T(1), o + r0 * p);
       }
     }
     return Status::OK();
