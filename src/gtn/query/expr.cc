@@ -270,8 +270,32 @@ class BinaryNode : public Node {
 
   Result<Col> eval(Batch& batch) const override {
     GTN_ASSIGN_OR_RETURN(Col a, a_->eval(batch));
-    GTN_ASSIGN_OR_RETURN(Col b, b_->eval(batch));
     uint64_t n = batch.size();
+    if ((op_ == Op::kAnd || op_ == Op::kOr) && a.scalar_rows() && !a.shared && b_->type.scalar()) {
+      // Short circuit: the right side is read only for the rows it can still decide.
+      const uint8_t* pa = a.as<uint8_t>();
+      bool is_and = op_ == Op::kAnd;
+      std::vector<uint32_t> undecided;
+      for (uint32_t i = 0; i < n; ++i) {
+        if (static_cast<bool>(pa[i]) == is_and) undecided.push_back(i);
+      }
+      if (undecided.empty()) return a;
+      if (undecided.size() * 4 < n) {
+        std::vector<uint64_t> rows, positions;
+        Batch sub = batch.subset(undecided, &rows, &positions);
+        GTN_ASSIGN_OR_RETURN(Col b, b_->eval(sub));
+        batch.add_bytes_read(sub.bytes_read());
+        if (b.scalar_rows() && b.dtype == DType::kBool) {
+          uint8_t* po;
+          Col out = make_col<uint8_t>(DType::kBool, n, a.shape, &po);
+          std::memcpy(po, pa, n);
+          const uint8_t* pb = b.as<uint8_t>();
+          for (size_t k = 0; k < undecided.size(); ++k) po[undecided[k]] = pb[b.shared ? 0 : k];
+          return out;
+        }
+      }
+    }
+    GTN_ASSIGN_OR_RETURN(Col b, b_->eval(batch));
     if (a.text || b.text) return text_compare(a, b, n);
     // Fast path: a scalar-per-row column against a constant, in the column's own type.
     if (is_cmp(op_) && a.scalar_rows() && b.scalar_rows() && (a.shared != b.shared)) {
@@ -994,19 +1018,28 @@ class ModelNode : public Node {
       return run_error(*expr, "the model takes " + std::to_string(model_->n_features()) + " features, the arguments give " +
                                   std::to_string(features));
     }
-    Array x = Array::Zeros(DType::kFloat32, {static_cast<int64_t>(n), static_cast<int64_t>(features)});
-    float* px = static_cast<float*>(x.mutable_data());
-    uint64_t col0 = 0;
-    for (const Col& c : cols) {
-      uint64_t m = c.row_numel(0);
-      visit_numeric(c.dtype, [&](auto tag) {
-        using T = decltype(tag);
-        const T* p = c.as<T>();
-        for (uint64_t i = 0; i < n; ++i) {
-          for (uint64_t k = 0; k < m; ++k) px[i * features + col0 + k] = static_cast<float>(p[c.row_start(i) + k]);
-        }
-      });
-      col0 += m;
+    Array x;
+    if (cols.size() == 1 && cols[0].uniform && !cols[0].shared && cols[0].dtype == DType::kFloat32) {
+      // One float32 tensor: the model reads the rows where they are.
+      GTN_ASSIGN_OR_RETURN(x, Array::View(DType::kFloat32, {static_cast<int64_t>(n), static_cast<int64_t>(features)},
+                                          cols[0].data, n * features * 4, cols[0].keep));
+    } else {
+      x = Array::Zeros(DType::kFloat32, {static_cast<int64_t>(n), static_cast<int64_t>(features)});
+      float* px = static_cast<float*>(x.mutable_data());
+      uint64_t col0 = 0;
+      for (const Col& c : cols) {
+        uint64_t m = c.row_numel(0);
+        visit_numeric(c.dtype, [&](auto tag) {
+          using T = decltype(tag);
+          const T* p = c.as<T>();
+          for (uint64_t i = 0; i < n; ++i) {
+            const T* src = p + c.row_start(i);
+            float* dst = px + i * features + col0;
+            for (uint64_t k = 0; k < m; ++k) dst[k] = static_cast<float>(src[k]);
+          }
+        });
+        col0 += m;
+      }
     }
     GTN_ASSIGN_OR_RETURN(Array y, model_->Predict(method_, x, /*n_threads=*/1));
     uint64_t width = y.ndim() >= 2 ? static_cast<uint64_t>(y.shape()[1]) : 1;
