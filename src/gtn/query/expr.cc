@@ -271,7 +271,7 @@ class BinaryNode : public Node {
   Result<Col> eval(Batch& batch) const override {
     GTN_ASSIGN_OR_RETURN(Col a, a_->eval(batch));
     uint64_t n = batch.size();
-    if ((op_ == Op::kAnd || op_ == Op::kOr) && a.scalar_rows() && !a.shared && b_->type.scalar()) {
+    if ((op_ == Op::kAnd || op_ == Op::kOr) && costly_right_ && a.scalar_rows() && !a.shared && b_->type.scalar()) {
       // Short circuit: the right side is read only for the rows it can still decide.
       const uint8_t* pa = a.as<uint8_t>();
       bool is_and = op_ == Op::kAnd;
@@ -405,6 +405,9 @@ class BinaryNode : public Node {
   }
 
   Op op() const { return op_; }
+  // The right side reads text, runs a model or compares vectors: worth evaluating only on
+  // the rows the left side leaves undecided.
+  void set_costly_right(bool v) { costly_right_ = v; }
   const NodePtr& left() const { return a_; }
   const NodePtr& right() const { return b_; }
 
@@ -418,6 +421,7 @@ class BinaryNode : public Node {
 
   Op op_;
   NodePtr a_, b_;
+  bool costly_right_ = false;
 };
 
 // x BETWEEN lo AND hi with constant bounds: one pass over x in its own type; otherwise
@@ -1217,9 +1221,11 @@ class Binder {
         if (op == Op::kAnd || op == Op::kOr) {
           GTN_RETURN_IF_ERROR(need_bool(a, e->text));
           GTN_RETURN_IF_ERROR(need_bool(b, e->text));
-          return node<BinaryNode>(num(DType::kBool, a->type.fixed && b->type.fixed,
-                                      shape_numel(a->type.shape) != 1 ? a->type.shape : b->type.shape),
-                                  op, a, b);
+          NodePtr n = node<BinaryNode>(num(DType::kBool, a->type.fixed && b->type.fixed,
+                                           shape_numel(a->type.shape) != 1 ? a->type.shape : b->type.shape),
+                                       op, a, b);
+          static_cast<BinaryNode*>(n.get())->set_costly_right(costly(e->args[1]));
+          return n;
         }
         GTN_RETURN_IF_ERROR(need_numeric(a, "'" + e->text + "'"));
         GTN_RETURN_IF_ERROR(need_numeric(b, "'" + e->text + "'"));
@@ -1294,6 +1300,26 @@ class Binder {
       case Expr::kCall: return call(e);
     }
     return error(*e, "unsupported expression");
+  }
+
+  // Reads text, runs a model, or computes over whole vectors.
+  bool costly(const ExprPtr& e) const {
+    if (!e) return false;
+    if (e->kind == Expr::kLike) return true;
+    if (e->kind == Expr::kName) {
+      auto it = std::find(s_.names.begin(), s_.names.end(), e->text);
+      return it != s_.names.end() && dtype_is_bytes_like(s_.infos[it - s_.names.begin()].dtype);
+    }
+    if (e->kind == Expr::kCall) {
+      static const std::set<std::string> heavy = {"model", "predict_proba", "decision_function", "transform",
+                                                  "cosine_similarity", "l2_distance", "inner_product", "contains",
+                                                  "regexp_match", "lower", "upper"};
+      if (heavy.count(lower(e->text))) return true;
+    }
+    for (const auto& a : e->args) {
+      if (costly(a)) return true;
+    }
+    return false;
   }
 
   Result<NodePtr> call(const ExprPtr& e) {
