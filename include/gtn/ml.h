@@ -75,4 +75,8 @@ class Model {
   std::shared_ptr<CompiledGraph> impl_;
 };
 
+// The BLAS the CPU backend's GEMMs run on: the linked OpenBLAS's build configuration and the
+// kernel family it chose for this CPU, e.g. "OpenBLAS 0.3.34 DYNAMIC_ARCH ... / kernels: Haswell".
+std::string BlasInfo();
+
 }  // namespace gtn::ml

@@ -174,6 +174,8 @@ void bind(nb::module_& m) {
       .def("options", [](const Model& self) { return self.options(); })
       .def_prop_ro("n_features", &Model::n_features)
       .def_prop_ro("backend", [](const Model& self) { return self.backend(); });
+  m.def("ml_blas_info", &gtn::ml::BlasInfo,
+        "The BLAS the CPU backend runs on: OpenBLAS's build configuration and its kernels for this CPU.");
   m.def("ml_compile", &compile, nb::arg("graph_json"), nb::arg("constants"), nb::arg("backend") = "cpu",
         "Compiles a GTN-ML graph (docs/ml/graph.md) with its constants.");
   m.def("ml_load",

@@ -19,7 +19,7 @@ from gtn.ml import registry as _registry
 from gtn.ml.graph import GraphBuilder
 from gtn.ml.model import Model
 
-__all__ = ["convert", "load", "supported", "to_graph", "Model", "UnsupportedError"]
+__all__ = ["blas_info", "convert", "load", "supported", "to_graph", "Model", "UnsupportedError"]
 
 BACKENDS = ("cpu", "reference")
 
@@ -27,6 +27,15 @@ BACKENDS = ("cpu", "reference")
 def supported():
     """Public names of the estimator classes gtn.ml.convert accepts."""
     return _registry.supported()
+
+
+def blas_info():
+    """The BLAS GTN-ML's CPU backend runs on, e.g.
+    ``'OpenBLAS 0.3.34... DYNAMIC_ARCH ... / kernels: Haswell'``: the linked OpenBLAS's build
+    configuration and the kernel family it chose for this CPU (OPENBLAS_CORETYPE overrides)."""
+    from gtn import _core
+
+    return _core.ml_blas_info()
 
 
 def convert(model, dtype="float64", backend="cpu"):

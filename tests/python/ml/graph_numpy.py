@@ -51,11 +51,31 @@ def run(graph_json, constants, method, X):
                                kind="stable")
             idx = np.take(order, np.arange(a["k"]), axis=a["axis"])
             res = [np.take_along_axis(x, idx, a["axis"]), idx.astype(np.int64)]
+        elif op == "KNearest":
+            d2 = _OPS["SquaredDistance"](ins, a, dt)
+            idx = np.argsort(d2, axis=1, kind="stable")[:, :a["k"]]
+            res = [np.take_along_axis(d2, idx, 1), idx.astype(np.int64)]
         else:
             res = [_OPS[op](ins, a, dt)]
         for name, val in zip(node["outputs"], res):
             env[name] = val
     return env[g["outputs"][method]]
+
+
+def _svm_kernel(ins, a):
+    x, sv, coef = ins[:3]
+    dot = x @ sv.T
+    if a["kernel"] == "rbf":
+        d2 = (x ** 2).sum(1)[:, None] - 2 * dot + (sv ** 2).sum(1)[None, :]
+        k = np.exp(-a["gamma"] * np.maximum(d2, 0))
+    elif a["kernel"] == "poly":
+        k = (a["gamma"] * dot + a["coef0"]) ** a["degree"]
+    elif a["kernel"] == "sigmoid":
+        k = np.tanh(a["gamma"] * dot + a["coef0"])
+    else:
+        k = dot
+    out = k @ coef
+    return out + ins[3] if len(ins) == 4 else out
 
 
 def _red(fn):
@@ -102,6 +122,7 @@ _OPS = {
     "MatMul": lambda i, a, dt: i[0] @ (i[1].T if a.get("transpose_b") else i[1]),
     "SquaredDistance": lambda i, a, dt: np.maximum(
         (i[0] ** 2).sum(1)[:, None] - 2 * i[0] @ i[1].T + (i[1] ** 2).sum(1)[None, :], 0),
+    "SvmKernel": lambda i, a, dt: _svm_kernel(i, a),
     "ReduceSum": _red(np.sum), "ReduceMean": _red(np.mean), "ReduceMax": _red(np.max),
     "ReduceMin": _red(np.min), "ReduceProd": _red(np.prod),
     "ArgMax": lambda i, a, dt: np.argmax(i[0], axis=a["axis"]).astype(np.int64),

@@ -17,8 +17,8 @@ def _neighbors(g, est, x):
     if est.weights not in ("uniform", "distance"):
         raise UnsupportedError(f"{type(est).__name__} weights={est.weights!r} is not "
                                "supported; 'uniform' and 'distance' are")
-    d2 = g.op("SquaredDistance", x, g.const(est._fit_X, "fit_X"))
-    d2k, idx = g.op("TopK", d2, n_results=2, k=int(est.n_neighbors), axis=1, largest=False)
+    # Blocked distances + running top-k: never the [N, n_fit] distance matrix.
+    d2k, idx = g.op("KNearest", x, g.const(est._fit_X, "fit_X"), n_results=2, k=int(est.n_neighbors))
     if est.weights == "uniform":
         return None, idx
     # 1 / distance; rows with an exact match weigh only their zero-distance neighbours.
