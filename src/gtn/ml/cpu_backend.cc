@@ -25,6 +25,7 @@ CpuKernelRegistry::CpuKernelRegistry() {
   register_cpu_shape_kernels(*this);
   register_cpu_tree_kernels(*this);
   register_cpu_svm_kernels(*this);
+  register_cpu_tree_categorical_kernels(*this);
 }
 
 namespace {

@@ -1,5 +1,6 @@
 #include "gtn/ml/xgboost_loader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -150,7 +151,12 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
   std::vector<double> base(static_cast<size_t>(n_out));
   for (int64_t k = 0; k < n_out; ++k) {
     double b = base_score[std::min<size_t>(k, base_score.size() - 1)];
-    if (logistic && objective != "binary:logitraw") b = std::log(b / (1.0 - b));
+    if (logistic && objective != "binary:logitraw") {
+      // XGBoost clamps the base probability into [1e-6, 1 - 1e-6]: a model fitted on one
+      // class stores base_score 0 (or 1), whose logit would be infinite.
+      double p = std::clamp(b, 1e-6, 1.0 - 1e-6);
+      b = std::log(p / (1.0 - p));
+    }
     else if (log_link) b = std::log(b);
     base[k] = b;
   }

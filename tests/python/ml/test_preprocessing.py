@@ -49,3 +49,18 @@ def test_one_hot_string_categories_are_unsupported():
     est = preprocessing.OneHotEncoder().fit(np.array([["a"], ["b"]]))
     with pytest.raises(gtn.UnsupportedError, match="numeric"):
         gtn.ml.convert(est)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("whiten", [False, True])
+def test_pca_all_components_with_constant_features(whiten, dtype):
+    # load_digits has constant (all-zero) pixels: with every component kept the probabilistic
+    # PCA covariance is singular; scikit-learn's score_samples raises, transform still works.
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data
+    est = decomposition.PCA(whiten=whiten).fit(X)
+    with pytest.raises(np.linalg.LinAlgError):
+        est.score_samples(X[:2])
+    m = assert_parity(est, X, dtype)
+    assert "score_samples" not in m.methods

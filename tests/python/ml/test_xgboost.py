@@ -75,3 +75,16 @@ def test_inputs_at_the_thresholds(dtype, tmp_path):
     m = assert_parity(est, np.array(rows), dtype)
     m.save(tmp_path / "x.gtnml")
     assert_parity(est, np.array(rows), dtype, model=gtn.ml.load(tmp_path / "x.gtnml"))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_single_class(dtype):
+    # XGBoost stores base_score 0 for a one-class fit and clamps it to 1e-6 before the logit.
+    from sklearn.datasets import load_iris
+
+    X, _ = load_iris(return_X_y=True)
+    est = xgb.XGBClassifier(n_estimators=3).fit(X, np.zeros(len(X), dtype=int))
+    m = assert_parity(est, X, dtype)
+    assert np.isfinite(m.decision_function(X)).all()
+    ones = xgb.XGBRegressor(n_estimators=3, objective="reg:logistic").fit(X, np.ones(len(X)))
+    assert_parity(ones, X, dtype)
