@@ -1,3 +1,4 @@
 """Converters, one module per model family; importing this package registers them all."""
-from gtn.ml.convert import (boosting, ensembles, iforest, lightgbm, linear, mlp, multiclass,  # noqa: F401
+from gtn.ml.convert import (boosting, cluster, cross_decomposition, decomposition,  # noqa: F401
+                            discriminant, ensembles, iforest, lightgbm, linear, mlp, multiclass,
                             naive_bayes, neighbors, pipeline, preprocessing, svm, trees, xgboost)
