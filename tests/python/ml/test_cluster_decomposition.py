@@ -52,7 +52,7 @@ def test_mixtures(est, data, dtype):
 
 TRANSFORMS = [decomposition.TruncatedSVD(5, random_state=0),
               decomposition.FastICA(4, random_state=0, max_iter=100, tol=1e-3),
-              decomposition.FastICA(4, whiten=False, random_state=0, max_iter=50, tol=1e-2),
+              decomposition.FastICA(4, whiten=False, random_state=0, max_iter=10, tol=1e-2),
               decomposition.IncrementalPCA(5), decomposition.IncrementalPCA(4, whiten=True),
               decomposition.FactorAnalysis(3, random_state=0),
               random_projection.GaussianRandomProjection(5, random_state=0),

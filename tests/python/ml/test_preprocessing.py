@@ -45,10 +45,18 @@ def test_one_hot_unknown_category():
         strict.transform(Xt)
 
 
-def test_one_hot_string_categories_are_unsupported():
-    est = preprocessing.OneHotEncoder().fit(np.array([["a"], ["b"]]))
-    with pytest.raises(gtn.UnsupportedError, match="numeric"):
-        gtn.ml.convert(est)
+def test_one_hot_string_categories():
+    X = np.array([["a", "x"], ["b", "y"], ["c", "x"], ["a", "z"]], dtype=object)
+    est = preprocessing.OneHotEncoder(sparse_output=False).fit(X)
+    m = gtn.ml.convert(est)
+    Xt = np.array([["c", "z"], ["a", "y"], ["b", "x"]], dtype=object)
+    np.testing.assert_array_equal(m.transform(Xt), est.transform(Xt))
+    with pytest.raises(ValueError, match="unknown category 'q'"):
+        m.transform(np.array([["q", "x"]], dtype=object))
+    ignore = preprocessing.OneHotEncoder(handle_unknown="ignore").fit(X)
+    Xu = np.array([["q", "x"], ["a", "w"]], dtype=object)
+    np.testing.assert_array_equal(gtn.ml.convert(ignore).transform(Xu),
+                                  ignore.transform(Xu).toarray())
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -1,4 +1,5 @@
 """Converters, one module per model family; importing this package registers them all."""
 from gtn.ml.convert import (boosting, cluster, cross_decomposition, decomposition,  # noqa: F401
-                            discriminant, ensembles, iforest, lightgbm, linear, mlp, multiclass,
-                            naive_bayes, neighbors, pipeline, preprocessing, svm, trees, xgboost)
+                            discriminant, encoders, ensembles, feature_selection, iforest, impute,
+                            lightgbm, linear, mlp, multiclass, naive_bayes, neighbors, pipeline,
+                            preprocessing, scalers, svm, trees, xgboost)

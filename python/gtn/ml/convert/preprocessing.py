@@ -71,13 +71,13 @@ def one_hot_encoder(g, est, x):
     if getattr(est, "_infrequent_enabled", False):
         raise UnsupportedError("OneHotEncoder with infrequent categories (min_frequency / "
                                "max_categories) is not supported")
-    cats = []
-    for f, c in enumerate(est.categories_):
-        if c.dtype.kind not in "iuf" or np.isnan(c.astype(np.float64)).any():
-            raise UnsupportedError(
-                f"OneHotEncoder feature {f} has non-numeric or NaN categories; only numeric "
-                "categories are supported")
-        cats.append(c.astype(np.float64))
+    from gtn.ml.convert.encoders import numeric_categories
+
+    cats = numeric_categories(g, est, x, "OneHotEncoder", est.handle_unknown == "error")
+    for f, c in enumerate(cats):
+        if np.isnan(c).any():
+            raise UnsupportedError(f"OneHotEncoder feature {f} has NaN as a category; "
+                                   "not supported")
     cols, values = [], []
     drop = getattr(est, "drop_idx_", None)
     for f, c in enumerate(cats):
@@ -89,10 +89,7 @@ def one_hot_encoder(g, est, x):
     repeated = g.op("Gather", x, g.const(np.array(cols), "columns"), axis=1)
     hot = g.op("Equal", repeated, g.const(np.concatenate(values), "categories"))
     if est.handle_unknown == "error":
-        if x != g.input:
-            raise UnsupportedError("OneHotEncoder(handle_unknown='error') is supported only "
-                                   "on the model's input, not after another step")
-        g.metadata.setdefault("input_checks", []).append(
-            {"kind": "known_categories", "features": list(range(len(cats))),
-             "categories": [c.tolist() for c in cats]})
+        from gtn.ml.convert.encoders import _known_categories_check
+
+        _known_categories_check(g, x, cats, "OneHotEncoder")
     return {"transform": g.op("Cast", hot, to=g.dtype)}
