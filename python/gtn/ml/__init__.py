@@ -56,6 +56,8 @@ def to_graph(model, dtype="float64"):
     if getattr(fn, "builds_model", False):
         raise UnsupportedError(f"{public} is loaded by the C++ core, not built as a graph")
     n_features = getattr(model, "n_features_in_", None)
+    if n_features is None and hasattr(fn, "n_features"):
+        n_features = fn.n_features(model)
     if n_features is None:
         raise ValueError(f"{public} has no n_features_in_: is it fitted?")
     g = GraphBuilder(dtype, n_features)
