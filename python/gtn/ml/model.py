@@ -24,6 +24,7 @@ class Model:
         self._label_methods = set(self._meta.get("label_methods", []))
         # XGBoost reads its input as float32; so does its graph, at any compute precision.
         self._float32_input = self._meta.get("source") == "xgboost"
+        self.n_threads = 0  # default for every method (Hummingbird's extra_config n_threads)
 
     @property
     def backend(self):
@@ -41,8 +42,10 @@ class Model:
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self.methods))
 
-    def _run(self, method, X, n_threads=0):
+    def _run(self, method, X, n_threads=None):
         X = self._check_input(X)
+        if n_threads is None:
+            n_threads = self.n_threads
         for check in self._meta.get("input_checks", []):
             _run_input_check(check, X)
         out = self._compiled.run(method, X, n_threads)
@@ -70,6 +73,16 @@ class Model:
             raise ValueError(
                 f"X has {X.shape[1]} features, but the model expects {self.n_features_in_}")
         return np.ascontiguousarray(X)
+
+    def to(self, device):
+        """Hummingbird's container.to(device): GTN-ML runs on the CPU; "cpu" returns the
+        model, any other device warns and returns it unchanged."""
+        if str(device) != "cpu":
+            import warnings
+
+            warnings.warn(f"gtn.ml.Model.to({device!r}) is ignored: GTN-ML runs on the CPU",
+                          UserWarning, stacklevel=2)
+        return self
 
     def set_option(self, name, value):
         """Compiler options, e.g. set_option("tree_strategy", "gemm")."""
