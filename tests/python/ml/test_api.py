@@ -142,3 +142,18 @@ def test_tree_strategies_agree(forest, multiclass):
     for strategy in ("gemm", "tree_traversal"):
         m.set_option("tree_strategy", strategy)
         np.testing.assert_allclose(m.predict_proba(Xt), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_converters_doc_lists_every_supported_class():
+    """docs/ml/converters.md ends with the list of supported classes and states the count."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs/ml/converters.md").read_text()
+    m = re.search(r"## Every supported class \((\d+)\)\n\n```text\n(.*?)```", doc, re.S)
+    assert m, "converters.md has no '## Every supported class (N)' list"
+    listed = m.group(2).split()
+    names = gtn.ml.supported()
+    assert listed == names
+    assert int(m.group(1)) == len(names)
+    assert f"{len(names)} classes (`gtn.ml.supported()`" in doc
