@@ -20,7 +20,9 @@ from gtn.ml import registry as _registry
 from gtn.ml.graph import GraphBuilder
 from gtn.ml.model import Model
 
-__all__ = ["convert", "load", "supported", "to_graph", "Model", "UnsupportedError"]
+from gtn.ml.onnx_import import load_onnx
+
+__all__ = ["convert", "load", "load_onnx", "supported", "to_graph", "Model", "UnsupportedError"]
 
 BACKENDS = ("cpu", "reference")
 
@@ -112,7 +114,8 @@ def to_graph(model, dtype="float64"):
 
 
 def load(path, backend="cpu"):
-    """Reads a model written by Model.save (or an XGBoost .json / .ubj model file),
+    """Reads a model written by Model.save, an XGBoost .json / .ubj model file, a LightGBM
+    text model or (by its .onnx suffix, through load_onnx) an ONNX-ML file,
     compiled for `backend` ("cpu" or "reference").
 
     FileNotFoundError for a missing path; ValueError for a folder or a file that is not a
@@ -125,6 +128,8 @@ def load(path, backend="cpu"):
     path = os.fsdecode(os.fspath(path))
     if "\0" in path:
         raise ValueError(f"the model path contains a NUL byte: {path!r}")
+    if path.endswith(".onnx") and os.path.isfile(path):
+        return load_onnx(path, backend=backend)
     return Model(_core.ml_load(path, backend))
 
 
