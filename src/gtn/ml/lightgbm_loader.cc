@@ -47,6 +47,13 @@ int64_t int_value(const Section& s, const std::string& key, int64_t fallback) {
   return end == it->second.c_str() ? fallback : static_cast<int64_t>(v);
 }
 
+// v as an integer in [lo, hi] (false for NaN, fractions are truncated, out of range).
+bool to_int(double v, int64_t lo, int64_t hi, int64_t* out) {
+  if (!(v >= static_cast<double>(lo) && v <= static_cast<double>(hi))) return false;
+  *out = static_cast<int64_t>(v);
+  return true;
+}
+
 template <typename T>
 Array make_array(DType dt, Shape shape, const std::vector<T>& v) {
   return *Array::Copy(dt, std::move(shape), v.data(), v.size() * sizeof(T));
@@ -106,7 +113,8 @@ Status add_tree(const Section& s, int64_t t, int64_t n_features, double leaf_sca
   }
   int32_t base = static_cast<int32_t>(out.feature.size());
   auto child = [&](double c, int32_t& id) -> Status {
-    int64_t ci = static_cast<int64_t>(c);
+    int64_t ci = 0;
+    if (!to_int(c, -(n_leaves + 1), n_leaves, &ci)) return bad(where + " has child id " + std::to_string(c) + " out of range");
     if (ci >= 0) {
       if (ci >= static_cast<int64_t>(ni)) return bad(where + " has child " + std::to_string(ci) + " out of range");
       id = base + static_cast<int32_t>(ci);
@@ -118,10 +126,14 @@ Status add_tree(const Section& s, int64_t t, int64_t n_features, double leaf_sca
     return Status::OK();
   };
   for (size_t i = 0; i < ni; ++i) {
-    int64_t f = static_cast<int64_t>(split_feature[i]);
-    if (f < 0 || f >= n_features)
-      return bad(where + " splits on feature " + std::to_string(f) + " of " + std::to_string(n_features));
-    uint8_t dt = static_cast<uint8_t>(decision_type[i]);
+    int64_t f = -1, dti = 0;
+    if (!to_int(split_feature[i], 0, n_features - 1, &f))
+      return bad(where + " splits on feature " +
+                 (std::fabs(split_feature[i]) < 1e15 ? std::to_string(static_cast<long long>(split_feature[i]))
+                                                     : std::to_string(split_feature[i])) +
+                 " of " + std::to_string(n_features));
+    if (!to_int(decision_type[i], 0, 255, &dti)) return bad(where + " has a decision_type outside [0, 255]");
+    uint8_t dt = static_cast<uint8_t>(dti);
     int missing_type = (dt >> 2) & 3;
     bool default_left = dt & kDefaultLeftMask;
     int32_t l = 0, r = 0;
@@ -137,14 +149,19 @@ Status add_tree(const Section& s, int64_t t, int64_t n_features, double leaf_sca
       // LightGBM: category (int)x in the node's bitset goes left; anything else (NaN,
       // negative, unknown) goes right.
       out.special = true;
-      int64_t ci = static_cast<int64_t>(threshold[i]);
-      if (ci < 0 || ci >= n_cat) return bad(where + " node " + std::to_string(i) + " names category set " + std::to_string(ci));
-      size_t b0 = static_cast<size_t>(cat_boundaries[ci]), b1 = static_cast<size_t>(cat_boundaries[ci + 1]);
-      if (b0 > b1 || b1 > cat_threshold.size()) return bad(where + " has cat_boundaries outside cat_threshold");
+      int64_t ci = -1;
+      if (!to_int(threshold[i], 0, n_cat - 1, &ci)) return bad(where + " node " + std::to_string(i) + " names category set " + std::to_string(ci));
+      int64_t lo = 0, hi = 0, n_words = static_cast<int64_t>(cat_threshold.size());
+      if (!to_int(cat_boundaries[ci], 0, n_words, &lo) || !to_int(cat_boundaries[ci + 1], lo, n_words, &hi) ||
+          hi - lo > (1 << 20))
+        return bad(where + " has cat_boundaries outside cat_threshold");
+      size_t b0 = static_cast<size_t>(lo), b1 = static_cast<size_t>(hi);
       out.cat_offsets.back() = static_cast<int32_t>(out.directions.size());
       out.cat_sizes.back() = static_cast<int32_t>((b1 - b0) * 32);
       for (size_t w = b0; w < b1; ++w) {
-        uint32_t word = static_cast<uint32_t>(cat_threshold[w]);
+        int64_t wv = 0;
+        if (!to_int(cat_threshold[w], 0, 0xFFFFFFFFLL, &wv)) return bad(where + " has a cat_threshold word outside uint32");
+        uint32_t word = static_cast<uint32_t>(wv);
         for (int bit = 0; bit < 32; ++bit) out.directions.push_back(((word >> bit) & 1) ? 1 : 2);
       }
       out.kind.push_back(1);

@@ -152,6 +152,8 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
         other_left[at] = 1;
         cat_offsets[at] = static_cast<int32_t>(directions.size());
         cat_sizes[at] = static_cast<int32_t>(top);
+        if (directions.size() + static_cast<size_t>(top) > (size_t{1} << 28))
+          return bad("categorical split tables exceed 256 MiB");
         size_t start = directions.size();
         directions.resize(start + static_cast<size_t>(top), 1);
         for (int64_t k = segs[c]; k < segs[c] + sizes[c]; ++k) directions[start + static_cast<size_t>(cats[k])] = 2;
