@@ -136,3 +136,15 @@ def test_rfe(cls, dtype):
     X = (X - X.mean(0)) / X.std(0)
     est = cls(svm.LinearSVC(), step=3).fit(X, y)
     assert_parity(est, X, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("data", ["diabetes", "wine"])
+def test_quantile_transformer(data, dtype):
+    # diabetes' discretized features repeat quantiles: the tie rule of scikit-learn's double
+    # np.interp; test rows include the training rows (values on the knots), NaN and rows
+    # beyond the fitted range.
+    X, _ = real_data(data)
+    est = preprocessing.QuantileTransformer(n_quantiles=50).fit(X)
+    Xt = np.r_[X[:100], X[100:150] * 1.3, with_nans(X[150:200])]
+    assert_parity(est, Xt, dtype)

@@ -140,3 +140,73 @@ def function_transformer(g, est, x):
     if est.kw_args:
         raise UnsupportedError("FunctionTransformer with kw_args is not supported")
     return {"transform": ufunc_graph(g, est.func, x)}
+
+
+def _quantile_column(g, col, quantiles, references):
+    """scikit-learn's uniform QuantileTransformer on one column [N, 1]: the mean of a forward
+    and a backward np.interp, which differ only on repeated quantiles: there the value is
+    the mean of the group's first and last reference, between knots the line from the last
+    reference of one group to the first of the next."""
+    q = np.asarray(quantiles, dtype=np.float64)
+    r = np.asarray(references, dtype=np.float64)
+    xu, first = np.unique(q, return_index=True)
+    # scikit-learn compares X with float64 quantiles; in a float32 graph, x >= t and x == t
+    # must hold exactly when they do for float32 x against float64 t.
+    ge, eq, le = (_float32_ceil, _float32_exact, _float32_floor) if g.dtype == "float32" \
+        else (np.asarray,) * 3
+    last = len(q) - 1 - np.unique(q[::-1], return_index=True)[1]
+    y_first, y_last = r[first], r[last]
+    v = g.op("Clip", col, min=float(xu[0]), max=float(xu[-1]))
+    if len(xu) == 1:
+        y = g.op("Add", g.op("Mul", v, g.scalar(0.0)), g.scalar(float(0.5 * (y_first[0] + y_last[0]))))
+    else:
+        count = g.op("ReduceSum", g.op("Cast", g.op("GreaterEqual", v, g.const(ge(xu[1:-1]),
+                                                                                "knots")),
+                                       to=g.dtype), axis=1, keepdims=True)
+        j = g.op("Cast", g.op("Reshape", count, shape=[-1]), to="int64")
+        slope = (y_first[1:] - y_last[:-1]) / np.diff(xu)
+        x0 = g.op("Gather", g.const(xu[:-1], "knots_lo"), j, axis=0)
+        y0 = g.op("Gather", g.const(y_last[:-1], "values_lo"), j, axis=0)
+        sl = g.op("Gather", g.const(slope, "slopes"), j, axis=0)
+        vr = g.op("Reshape", v, shape=[-1])
+        y = g.op("Add", g.op("Mul", sl, g.op("Sub", vr, x0)), y0)
+        hits = g.op("Cast", g.op("Equal", col, g.const(eq(xu), "knots_all")), to=g.dtype)
+        at_knot = g.op("Reshape", g.op("MatMul", hits, g.const(
+            (0.5 * (y_first + y_last)).reshape(-1, 1), "knot_values")), shape=[-1])
+        on = g.op("Greater", g.op("Reshape", g.op("ReduceSum", hits, axis=1, keepdims=True),
+                                  shape=[-1]), g.scalar(0.5))
+        y = g.op("Reshape", g.op("Where", on, at_knot, y), shape=[-1, 1])
+    y = g.op("Where", g.op("GreaterEqual", col, g.scalar(float(ge(q[-1:])[0]))), g.scalar(1.0), y)
+    y = g.op("Where", g.op("LessEqual", col, g.scalar(float(le(q[:1])[0]))), g.scalar(0.0), y)
+    y = g.op("Clip", y, min=0.0, max=1.0)
+    return g.op("Where", g.op("IsNaN", col), col, y)
+
+
+def _float32_ceil(t):
+    """The smallest float32 >= t (as float64): float32 x >= t iff x >= this."""
+    f = np.asarray(t, dtype=np.float64).astype(np.float32)
+    f = np.where(f.astype(np.float64) < t, np.nextafter(f, np.float32(np.inf)), f)
+    return f.astype(np.float64)
+
+
+def _float32_floor(t):
+    f = np.asarray(t, dtype=np.float64).astype(np.float32)
+    f = np.where(f.astype(np.float64) > t, np.nextafter(f, np.float32(-np.inf)), f)
+    return f.astype(np.float64)
+
+
+def _float32_exact(t):
+    """t where a float32 can equal it, NaN (never equal) elsewhere."""
+    t = np.asarray(t, dtype=np.float64)
+    return np.where(t.astype(np.float32).astype(np.float64) == t, t, np.nan)
+
+
+@register("sklearn.preprocessing.QuantileTransformer")
+def quantile_transformer(g, est, x):
+    if est.output_distribution != "uniform":
+        raise UnsupportedError("QuantileTransformer(output_distribution='normal') is not "
+                               "supported (it needs the normal quantile function); 'uniform' is")
+    cols = [_quantile_column(g, g.op("Slice", x, axis=1, start=f, end=f + 1),
+                             est.quantiles_[:, f], est.references_)
+            for f in range(est.quantiles_.shape[1])]
+    return {"transform": g.op("Concat", *cols, axis=1) if len(cols) > 1 else cols[0]}
