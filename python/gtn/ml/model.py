@@ -57,6 +57,8 @@ class Model:
         if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
             X = X.to_numpy()
         X = np.asarray(X)
+        if X.ndim == 1 and self._meta.get("input_1d"):
+            X = X.reshape(-1, 1)  # LabelEncoder, IsotonicRegression take 1-D input
         if X.dtype.kind in "OUS" and "string_columns" in self._meta:
             X = _map_string_columns(X, self._meta["string_columns"], self.n_features_in_)
         if X.dtype.kind not in "fiub":
@@ -127,6 +129,8 @@ def _run_input_check(check, X):
                 unknown &= ~np.isnan(X[:, f])
             if unknown.any():
                 value = X[np.argmax(unknown), f]
+                if "message" in check:
+                    raise ValueError(f"{check['message']}: [{value!r}]")
                 raise ValueError(
                     f"Found unknown category {value!r} in feature {f} during transform; "
                     f"known categories: {cats}")
@@ -161,6 +165,8 @@ def _map_string_columns(X, string_columns, n_features):
                           else np.nan for v in col.tolist()], dtype=np.float64)
         if spec["strict"] and np.isnan(codes).any():
             value = col[np.argmax(np.isnan(codes))]
+            if "message" in spec:
+                raise ValueError(f"{spec['message']}: [{value!r}]")
             raise ValueError(f"Found unknown category {value!r} in feature {f} during "
                              f"transform; known categories: {spec['categories']}")
         out[:, f] = codes

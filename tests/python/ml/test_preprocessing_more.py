@@ -148,3 +148,28 @@ def test_quantile_transformer(data, dtype):
     est = preprocessing.QuantileTransformer(n_quantiles=50).fit(X)
     Xt = np.r_[X[:100], X[100:150] * 1.3, with_nans(X[150:200])]
     assert_parity(est, Xt, dtype)
+
+
+@pytest.mark.parametrize("labels", [np.array([3, 1, 7, 1, 3]), np.array([0.5, -2.0, 0.5]),
+                                    np.array(["setosa", "virginica", "setosa", "versicolor"])],
+                         ids=["int", "float", "str"])
+def test_label_encoder(labels):
+    est = preprocessing.LabelEncoder().fit(labels)
+    m = gtn.ml.convert(est)
+    y = labels[::-1]
+    got = m.transform(y)
+    np.testing.assert_array_equal(got, est.transform(y))
+    assert got.dtype == est.transform(y).dtype
+    unseen = np.array(["unknown"] if labels.dtype.kind == "U" else [42], dtype=labels.dtype)
+    with pytest.raises(ValueError, match="previously unseen labels"):
+        est.transform(unseen)
+    with pytest.raises(ValueError, match="previously unseen labels"):
+        m.transform(unseen)
+
+
+def test_label_encoder_iris_targets():
+    from sklearn.datasets import load_iris
+
+    names = load_iris().target_names[load_iris().target]
+    est = preprocessing.LabelEncoder().fit(names)
+    np.testing.assert_array_equal(gtn.ml.convert(est).transform(names), est.transform(names))

@@ -126,3 +126,33 @@ def target_encoder(g, est, x):
     mean = np.tile(mean, n_features)
     return {"transform": g.op("Where", g.op("Greater", known, g.scalar(0.5)), enc,
                               g.const(mean, "target_mean"))}
+
+
+@register("sklearn.preprocessing.LabelEncoder")
+def label_encoder(g, est, x):
+    """transform(y): the index of each label in classes_ (int64); unseen labels raise, as
+    scikit-learn's. y may be 1-D (metadata "input_1d") or one column."""
+    g.metadata["input_1d"] = True
+    classes = np.asarray(est.classes_)
+    if classes.dtype.kind in "iufb":
+        cats = classes.astype(np.float64)
+        if x != g.input:
+            raise UnsupportedError("LabelEncoder is supported only on the model's input")
+        g.metadata.setdefault("input_checks", []).append(
+            {"kind": "known_categories", "features": [0], "categories": [cats.tolist()],
+             "message": "y contains previously unseen labels"})
+        hot = g.op("Cast", g.op("Equal", x, g.const(cats, "classes")), to=g.dtype)
+        codes = g.op("MatMul", hot, g.const(np.arange(len(cats), dtype=np.float64)
+                                            .reshape(-1, 1), "codes"))
+    else:
+        g.string_features = []
+        if x != g.input:
+            raise UnsupportedError("LabelEncoder is supported only on the model's input")
+        g.metadata.setdefault("string_columns", {})["0"] = {
+            "categories": classes.tolist(), "strict": True,
+            "message": "y contains previously unseen labels"}
+        codes = x
+    return {"transform": g.op("Cast", g.op("Reshape", codes, shape=[-1]), to="int64")}
+
+
+label_encoder.n_features = lambda est: 1

@@ -202,6 +202,7 @@ def _isotonic(g, iso, v):
 @register("sklearn.isotonic.IsotonicRegression")
 def isotonic_regression(g, est, x):
     """One input feature (X of shape [N] or [N, 1], as scikit-learn accepts)."""
+    g.metadata["input_1d"] = True
     return {"predict": _isotonic(g, est, ravel(g, x)),
             "transform": _isotonic(g, est, ravel(g, x))}
 
