@@ -27,7 +27,7 @@ def main():
     Xt[::11, 1] = 20.0     # unseen category
     Xt[::13, 1] = -0.5     # LightGBM reads it as category 0
     np.save(OUT / "X.npy", Xt)
-    common = dict(n_estimators=8, num_leaves=6, min_data_per_group=5, verbose=-1)
+    common = dict(n_estimators=8, num_leaves=6, min_data_per_group=5, verbose=-1, n_jobs=1)
     models = {
         "binary_categorical": lgb.LGBMClassifier(**common).fit(
             X, (y > 0.5).astype(int), categorical_feature=[1]),

@@ -34,7 +34,7 @@ def test_clusters(est, data, dtype):
 MIXTURES = [mixture.GaussianMixture(3, covariance_type=c, random_state=0)
             for c in ("full", "tied", "diag", "spherical")] + [
     mixture.BayesianGaussianMixture(n_components=4, covariance_type=c, random_state=0,
-                                    weight_concentration_prior_type=w, max_iter=200)
+                                    weight_concentration_prior_type=w, max_iter=60)
     for c, w in (("full", "dirichlet_process"), ("diag", "dirichlet_distribution"),
                  ("tied", "dirichlet_process"), ("spherical", "dirichlet_distribution"))]
 

@@ -62,8 +62,8 @@ MODELS = [
     (make_pipeline(impute.SimpleImputer(), preprocessing.StandardScaler(),
                    decomposition.PCA(5)), False),
     (cluster.KMeans(3, n_init=1, random_state=0), False),
-    (xgb.XGBClassifier(n_estimators=5), True),
-    (lgb.LGBMClassifier(n_estimators=5, verbose=-1), True),
+    (xgb.XGBClassifier(n_estimators=5, n_jobs=1), True),
+    (lgb.LGBMClassifier(n_estimators=5, verbose=-1, n_jobs=1), True),
 ]
 
 

@@ -45,7 +45,7 @@ def odd_categories(X, seed):
 def test_classifier_real_data(data, dtype):
     X, y = {"breast_cancer": load_breast_cancer, "iris": load_iris, "wine": load_wine}[data](
         return_X_y=True)
-    est = fit(lgb.LGBMClassifier(n_estimators=40, num_leaves=15, verbose=-1), X, y)
+    est = fit(lgb.LGBMClassifier(n_estimators=40, num_leaves=15, verbose=-1, n_jobs=1), X, y)
     m = assert_parity(est, X, dtype)
     np.testing.assert_allclose(m.decision_function(X.astype(dtype)),
                                est.predict(X.astype(dtype), raw_score=True), rtol=1e-12,
@@ -57,7 +57,7 @@ def test_classifier_real_data(data, dtype):
 def test_classifier_nan_and_string_labels(data, dtype, request):
     X, y, Xt, _ = request.getfixturevalue(data)
     labels = np.array(["ant", "bee", "cat", "dog"])[y]
-    est = fit(lgb.LGBMClassifier(n_estimators=30, verbose=-1), with_nans(X), labels)
+    est = fit(lgb.LGBMClassifier(n_estimators=30, verbose=-1, n_jobs=1), with_nans(X), labels)
     m = assert_parity(est, with_nans(Xt, seed=5), dtype)
     assert m.predict(Xt[:3]).dtype == est.predict(Xt[:3]).dtype
 
@@ -74,16 +74,16 @@ def test_regressor_diabetes(params, dtype):
     X, y = load_diabetes(return_X_y=True)
     X = X.copy()
     X[::7, 2] = 0.0  # zeros for zero_as_missing
-    est = fit(lgb.LGBMRegressor(n_estimators=25, verbose=-1, **params), X, y)
+    est = fit(lgb.LGBMRegressor(n_estimators=25, verbose=-1, n_jobs=1, **params), X, y)
     assert_parity(est, X, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_multiclass_ova_and_early_stopping(dtype, multiclass):
     X, y, Xt, yt = multiclass
-    ova = fit(lgb.LGBMClassifier(n_estimators=20, objective="multiclassova", verbose=-1), X, y)
+    ova = fit(lgb.LGBMClassifier(n_estimators=20, objective="multiclassova", verbose=-1, n_jobs=1), X, y)
     assert_parity(ova, Xt, dtype)
-    est = lgb.LGBMClassifier(n_estimators=300, learning_rate=0.3, verbose=-1)
+    est = lgb.LGBMClassifier(n_estimators=300, learning_rate=0.3, verbose=-1, n_jobs=1)
     est.fit(X, y, eval_X=Xt, eval_y=yt, callbacks=[lgb.early_stopping(3, verbose=False)])
     assert 0 < est.best_iteration_ < 300
     assert_parity(est, Xt, dtype)
@@ -93,7 +93,7 @@ def test_multiclass_ova_and_early_stopping(dtype, multiclass):
 def test_ranker(dtype):
     X, y = load_diabetes(return_X_y=True)
     relevance = np.digitize(y, np.quantile(y, [0.25, 0.5, 0.75]))
-    est = fit(lgb.LGBMRanker(n_estimators=20, verbose=-1), X, relevance, group=[50] * 8 + [42])
+    est = fit(lgb.LGBMRanker(n_estimators=20, verbose=-1, n_jobs=1), X, relevance, group=[50] * 8 + [42])
     assert_parity(est, X, dtype)
 
 
@@ -101,15 +101,15 @@ def test_ranker(dtype):
 def test_categorical_splits(dtype):
     X, y = categorical_data(0)
     Xt = odd_categories(categorical_data(1)[0], seed=2)
-    reg = fit(lgb.LGBMRegressor(n_estimators=30, verbose=-1, min_data_per_group=5,
+    reg = fit(lgb.LGBMRegressor(n_estimators=30, verbose=-1, n_jobs=1, min_data_per_group=5,
                                 cat_smooth=1), X, y, categorical_feature=[1, 3])
     assert "num_cat=0" not in reg.booster_.model_to_string().split("Tree=1")[0]
     m = assert_parity(reg, Xt, dtype)
     assert "TreeEnsembleCategorical" in m.graph_json()
-    clf = fit(lgb.LGBMClassifier(n_estimators=30, verbose=-1, min_data_per_group=5),
+    clf = fit(lgb.LGBMClassifier(n_estimators=30, verbose=-1, n_jobs=1, min_data_per_group=5),
               X, (y > 0).astype(int), categorical_feature=[1, 3])
     assert_parity(clf, Xt, dtype)
-    m3 = fit(lgb.LGBMClassifier(n_estimators=10, verbose=-1), X, np.digitize(y, [-1, 1]),
+    m3 = fit(lgb.LGBMClassifier(n_estimators=10, verbose=-1, n_jobs=1), X, np.digitize(y, [-1, 1]),
              categorical_feature=[1, 3])
     assert_parity(m3, Xt, dtype, backend="reference")
 
@@ -117,7 +117,7 @@ def test_categorical_splits(dtype):
 def test_text_file_load_save_and_cli(tmp_path):
     X, y = categorical_data(3)
     Xt = odd_categories(X[:200], seed=4)
-    est = fit(lgb.LGBMClassifier(n_estimators=15, verbose=-1), X, (y > 0).astype(int),
+    est = fit(lgb.LGBMClassifier(n_estimators=15, verbose=-1, n_jobs=1), X, (y > 0).astype(int),
               categorical_feature=[1])
     est.booster_.save_model(tmp_path / "m.txt")
     m = gtn.ml.load(tmp_path / "m.txt")
@@ -144,14 +144,14 @@ def test_text_file_load_save_and_cli(tmp_path):
 
 def test_bad_text_models(tmp_path):
     X, y = load_diabetes(return_X_y=True)
-    text = fit(lgb.LGBMRegressor(n_estimators=3, verbose=-1), X, y).booster_.model_to_string()
+    text = fit(lgb.LGBMRegressor(n_estimators=3, verbose=-1, n_jobs=1), X, y).booster_.model_to_string()
     (tmp_path / "cut.txt").write_text(text[: len(text) // 2])
     with pytest.raises(ValueError, match="end of trees"):
         gtn.ml.load(tmp_path / "cut.txt")
     (tmp_path / "bad.txt").write_text(text.replace("leaf_value=", "leaf_value=x", 1))
     with pytest.raises(ValueError, match="non-number"):
         gtn.ml.load(tmp_path / "bad.txt")
-    linear = fit(lgb.LGBMRegressor(n_estimators=3, linear_tree=True, verbose=-1), X, y)
+    linear = fit(lgb.LGBMRegressor(n_estimators=3, linear_tree=True, verbose=-1, n_jobs=1), X, y)
     with pytest.raises(gtn.UnsupportedError, match="linear tree"):
         gtn.ml.convert(linear)
 

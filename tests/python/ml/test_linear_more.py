@@ -14,7 +14,7 @@ REGRESSORS = [lm.HuberRegressor(max_iter=500), lm.TheilSenRegressor(random_state
 MULTI_TASK = [lm.MultiTaskLasso(alpha=0.1), lm.MultiTaskLassoCV(), lm.MultiTaskElasticNet(alpha=0.1),
               lm.MultiTaskElasticNetCV()]
 CLASSIFIERS = [lm.RidgeClassifierCV(), lm.PassiveAggressiveClassifier(random_state=0),
-               lm.LogisticRegressionCV(max_iter=2000)]
+               lm.LogisticRegressionCV(Cs=3, cv=3, max_iter=2000)]
 GLMS = [lm.PoissonRegressor(), lm.GammaRegressor(), lm.TweedieRegressor(power=1.5),
         lm.TweedieRegressor(power=0), lm.TweedieRegressor(power=1.2, link="identity")]
 
