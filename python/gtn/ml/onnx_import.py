@@ -3,10 +3,12 @@
 The file is parsed with the `onnx` package and each node becomes GTN graph ops
 (docs/ml/graph.md), so the model runs on GTN's executor without ONNX Runtime. Supported:
 ai.onnx.ml TreeEnsembleRegressor, TreeEnsembleClassifier, LinearRegressor,
-LinearClassifier, SVMRegressor, Scaler, Normalizer, Binarizer, Imputer, OneHotEncoder,
+LinearClassifier, SVMRegressor, SVMClassifier (kernel SVMs: votes, libsvm's probabilities),
+Scaler, Normalizer, Binarizer, Imputer, OneHotEncoder,
 ArrayFeatureExtractor (constant indices), FeatureVectorizer, ZipMap (its input, a
 probability matrix, is returned as is), LabelEncoder (int64 -> int64 / float), and the
-ai.onnx operators these graphs use: Identity, Cast, Add, Sub, Mul, Div, MatMul, Gemm,
+ai.onnx operators these graphs use: Identity, Constant, Cast, Add, Sub, Mul, Div, Sum,
+Less, Greater, Equal, MatMul, Gemm,
 Sigmoid, Softmax, Relu, Tanh, Exp, Log, Abs, Neg, Sqrt, Reshape, Flatten, Concat, ArgMax,
 ReduceSum, Clip.
 
@@ -227,6 +229,21 @@ class _Translator:
 
     def _unary(self, op, node):
         self.set(node, self.g.op(op, self.value(node.input[0])))
+
+    def op_Sum(self, node, a):
+        v = self.value(node.input[0])
+        for i in node.input[1:]:
+            v = self.g.op("Add", v, self.value(i))
+        self.set(node, v if len(node.input) > 1 else self.g.op("Identity", v))
+
+    def op_Less(self, node, a):
+        self._binary("Less", node)
+
+    def op_Greater(self, node, a):
+        self._binary("Greater", node)
+
+    def op_Equal(self, node, a):
+        self._binary("Equal", node)
 
     def op_Sigmoid(self, node, a):
         self._unary("Sigmoid", node)
@@ -537,6 +554,53 @@ class _Translator:
         y = self.g.op("Add", self.g.op("MatMul", k, self.g.const(w, "dual_coef")),
                       self.g.const(rho, "rho"))
         self.set(node, self._post(y, a.get("post_transform", "NONE")), role="predict")
+
+    def op_SVMClassifier(self, node, a):
+        """libsvm's one-vs-one decisions (rho added, libsvm's orientation: > 0 votes for the
+        pair's first class), votes for the label, Platt scaling + coupling (SvmProbability)
+        when prob_a is given."""
+        from gtn.ml.convert.svm import _ovo_weights
+        from gtn.ml.convert.svm_probability import libsvm_probability
+
+        labels = self._labels(a)
+        k = len(labels)
+        kernel = a.get("kernel_type", "LINEAR").lower()
+        gamma, coef0, degree = (list(a.get("kernel_params") or []) + [0.0, 0.0, 3.0])[:3]
+        per_class = np.asarray(a["vectors_per_class"], dtype=np.int64)
+        if len(per_class) != k or per_class.sum() == 0:
+            raise UnsupportedError("ONNX SVMClassifier without support vectors per class (a "
+                                   "linear SVMClassifier) is not supported")
+        n_sv = int(per_class.sum())
+        sv = np.asarray(a["support_vectors"], np.float64).reshape(n_sv, -1)
+        fake = type("LibSVM", (), {})()
+        fake.classes_ = np.arange(k)
+        fake.n_support_ = per_class
+        fake.support_vectors_ = sv
+        fake.dual_coef_ = np.asarray(a["coefficients"], np.float64).reshape(k - 1, n_sv)
+        g = self.g
+        kx = self._kernel(self.value(node.input[0]), sv, kernel, gamma, coef0, degree)
+        dec = g.op("Add", g.op("MatMul", kx, g.const(_ovo_weights(fake), "ovo_weights")),
+                   g.const(np.asarray(a["rho"], np.float64), "rho"))
+        pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+        first = np.zeros((len(pairs), k))
+        second = np.zeros((len(pairs), k))
+        for p, (i, j) in enumerate(pairs):
+            first[p, i], second[p, j] = 1.0, 1.0
+        won = g.op("Cast", g.op("Greater", dec, g.scalar(0.0)), to=g.dtype)  # first class won
+        votes = g.op("Add", g.op("MatMul", won, g.const(first - second, "pair_votes")),
+                     g.const(second.sum(axis=0), "second_wins"))
+        if "prob_a" in a and len(a["prob_a"]):
+            fake._probA = np.asarray(a["prob_a"], np.float64)
+            fake._probB = np.asarray(a["prob_b"], np.float64)
+            scores = libsvm_probability(g, dec, fake, k)
+        else:
+            scores = dec if k > 2 else g.op("Concat", g.op("Neg", dec), dec, axis=1)
+        label = g.op("ArgMax", votes, axis=1, keepdims=False)
+        self.classes = labels
+        self.label_value = label
+        self.set(node, label, 0, role="label")
+        if len(node.output) > 1:
+            self.set(node, scores, 1, role="proba" if "prob_a" in a else None)
 
     def _kernel(self, x, sv, kernel, gamma, coef0, degree):
         g = self.g

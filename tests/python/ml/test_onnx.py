@@ -22,6 +22,10 @@ CASES = [
     ("lr", lambda: linear_model.LogisticRegression(max_iter=5000), "breast_cancer"),
     ("lr", lambda: linear_model.LogisticRegression(max_iter=5000), "iris"),
     ("svc", lambda: svm.LinearSVC(), "iris"),
+    ("ksvc", lambda: svm.SVC(probability=True, random_state=0), "iris"),
+    ("ksvc", lambda: svm.SVC(probability=True, random_state=0), "breast_cancer"),
+    ("ksvc", lambda: svm.SVC(kernel="poly", degree=2), "breast_cancer"),
+    ("ksvc", lambda: svm.SVC(), "wine"),
     ("svc", lambda: svm.LinearSVC(), "breast_cancer"),
     ("gbr", lambda: ensemble.GradientBoostingRegressor(n_estimators=5, random_state=0), "diabetes"),
     ("rfr", lambda: ensemble.RandomForestRegressor(5, max_depth=4, random_state=0), "diabetes"),
@@ -69,7 +73,12 @@ def test_matches_onnxruntime(name, make, data, dtype, tmp_path):
             # float32 rounding of ONNX Runtime, relative to the output's largest magnitude
             # (LinearSVC on breast_cancer: 3.2e-6 on decision values up to ~30)
             atol = 2e-6 * max(1.0, float(np.abs(expected).max()))
-            np.testing.assert_allclose(got, expected, rtol=2e-6, atol=atol, err_msg=method)
+            rtol = 2e-6
+            if name == "ksvc":
+                # ONNX Runtime iterates libsvm's coupling in float32 (2e-5 seen on
+                # probabilities); float32 poly kernels on raw breast_cancer: 1.1e-5 relative
+                atol, rtol = max(atol, 3e-5), 2e-5 if dtype == "float32" else rtol
+            np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=method)
     if hasattr(est, "classes_"):
         np.testing.assert_array_equal(m.predict(X), est.predict(X))
 
