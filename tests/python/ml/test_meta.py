@@ -78,6 +78,10 @@ REGRESSORS = [
     compose.TransformedTargetRegressor(linear_model.Ridge(),
                                        transformer=preprocessing.StandardScaler()),
     dummy.DummyRegressor(strategy="median"),
+    ensemble.AdaBoostRegressor(tree.DecisionTreeRegressor(max_depth=3), n_estimators=12,
+                               random_state=0),
+    ensemble.AdaBoostRegressor(linear_model.Ridge(), n_estimators=5, loss="square",
+                               random_state=0),
     model_selection.GridSearchCV(linear_model.Ridge(), {"alpha": [0.1, 10.0]}, cv=3),
 ]
 

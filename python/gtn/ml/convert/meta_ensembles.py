@@ -261,3 +261,21 @@ def calibrated_classifier(g, est, x):
 
 
 isotonic_regression.n_features = lambda est: 1
+
+
+@register("sklearn.ensemble.AdaBoostRegressor")
+def adaboost_regressor(g, est, x):
+    """The weighted median of the estimators' predictions: the smallest prediction p_i whose
+    weight below-or-equal, sum_j w_j [p_j <= p_i], reaches half the total (pairwise
+    comparisons [N, M, M]: no sort needed; ties give the same value in any order)."""
+    weights = np.asarray(est.estimator_weights_[: len(est.estimators_)], dtype=np.float64)
+    preds = _stack(g, [convert_step(g, e, x)["predict"] for e in est.estimators_])  # [N, M]
+    m = len(weights)
+    rows = g.op("Reshape", preds, shape=[0, m, 1])
+    cols = g.op("Reshape", preds, shape=[0, 1, m])
+    below = g.op("Cast", g.op("LessEqual", cols, rows), to=g.dtype)  # [N, i, j]: p_j <= p_i
+    cdf = g.op("ReduceSum", g.op("Mul", below, g.const(weights.reshape(1, 1, m), "weights")),
+               axis=2, keepdims=False)  # [N, M]
+    reached = g.op("GreaterEqual", cdf, g.scalar(0.5 * float(weights.sum())))
+    candidates = g.op("Where", reached, preds, g.scalar(np.inf))
+    return {"predict": g.op("ReduceMin", candidates, axis=1, keepdims=False)}
