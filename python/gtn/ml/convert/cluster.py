@@ -94,3 +94,13 @@ def gaussian_mixture(g, est, x):
     proba = g.op("Exp", g.op("Sub", weighted, score))
     return {"predict": argmax(g, weighted), "predict_proba": proba,
             "score_samples": g.op("Reshape", score, shape=[-1])}
+
+
+@register("sklearn.cluster.Birch")
+def birch(g, est, x):
+    d2 = g.op("SquaredDistance", x, g.const(est.subcluster_centers_, "subcluster_centers"))
+    idx = g.op("ArgMin", d2, axis=1, keepdims=False)
+    labels = np.asarray(est.subcluster_labels_, dtype=np.int64)
+    return {"predict": g.op("Gather", g.const(labels, "subcluster_labels", np.int64), idx,
+                            axis=0),
+            "transform": g.op("Sqrt", d2)}

@@ -72,3 +72,17 @@ def nystroem(g, est, x):
     coef0 = est.coef0 if est.coef0 is not None else params.get("coef0", 1)
     k = pairwise_kernel(g, x, est.components_, est.kernel, gamma, degree, coef0, "Nystroem")
     return {"transform": g.op("MatMul", k, g.const(est.normalization_.T, "normalization_T"))}
+
+
+@register("sklearn.neighbors.NeighborhoodComponentsAnalysis")
+def nca(g, est, x):
+    return {"transform": g.op("MatMul", x, g.const(est.components_.T, "components_T"))}
+
+
+@register("sklearn.decomposition.SparsePCA", "sklearn.decomposition.MiniBatchSparsePCA")
+def sparse_pca(g, est, x):
+    """transform is a ridge regression on the components: (X - mean) C^T (C C^T + a I)^-1."""
+    c = np.asarray(est.components_, dtype=np.float64)
+    m = c.T @ np.linalg.inv(c @ c.T + est.ridge_alpha * np.eye(len(c)))
+    return {"transform": g.op("MatMul", g.op("Sub", x, g.const(est.mean_, "mean")),
+                              g.const(m, "projection"))}

@@ -76,3 +76,25 @@ def one_vs_one(g, est, x):
     out = {"predict": argmax(g, dec)}
     out["decision_function"] = column(g, dec, 1) if k == 2 else dec
     return out
+
+
+@register("sklearn.multiclass.OutputCodeClassifier")
+def output_code(g, est, x):
+    scores = []
+    for e in est.estimators_:
+        if type(e).__name__ == "_ConstantPredictor":  # a code column with one label
+            zero = g.op("Mul", g.op("Slice", x, axis=1, start=0, end=1), g.scalar(0.0))
+            scores.append(g.op("Add", zero, g.scalar(float(np.ravel(e.y_)[0]))))
+            continue
+        out = convert_step(g, e, x)
+        v = out.get("decision_function")
+        if v is None:
+            if "predict_proba" not in out:
+                raise UnsupportedError(f"OutputCodeClassifier over {type(e).__name__}, which "
+                                       "has neither decision_function nor predict_proba")
+            v = g.op("Slice", out["predict_proba"], axis=1, start=1, end=2)
+        scores.append(g.op("Reshape", v, shape=[-1, 1]))
+    y = g.op("Concat", *scores, axis=1) if len(scores) > 1 else scores[0]
+    d2 = g.op("SquaredDistance", y, g.const(est.code_book_, "code_book"))
+    set_classes(g, est.classes_)
+    return {"predict": g.op("ArgMin", d2, axis=1, keepdims=False)}

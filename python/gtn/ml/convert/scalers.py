@@ -210,3 +210,17 @@ def quantile_transformer(g, est, x):
                              est.quantiles_[:, f], est.references_)
             for f in range(est.quantiles_.shape[1])]
     return {"transform": g.op("Concat", *cols, axis=1) if len(cols) > 1 else cols[0]}
+
+
+@register("sklearn.feature_extraction.text.TfidfTransformer")
+def tfidf_transformer(g, est, x):
+    """Dense counts -> tf (1 + log where sublinear) * idf, then the row norm."""
+    if est.sublinear_tf:
+        pos = g.op("Greater", x, g.scalar(0.0))
+        x = g.op("Where", pos, g.op("Add", g.op("Log", g.op("Where", pos, x, g.scalar(1.0))),
+                                    g.scalar(1.0)), x)
+    if est.use_idf:
+        x = g.op("Mul", x, g.const(est.idf_, "idf"))
+    if est.norm:
+        x = g.op("Normalize", x, norm=est.norm)
+    return {"transform": g.op("Identity", x)}
