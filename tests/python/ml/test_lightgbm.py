@@ -159,3 +159,26 @@ def test_bad_text_models(tmp_path):
 def test_unfitted():
     with pytest.raises(ValueError, match="unfitted"):
         gtn.ml.convert(lgb.LGBMClassifier())
+
+
+def test_cli_convert_dtype_and_errors(tmp_path):
+    X, y = load_diabetes(return_X_y=True)
+    est = fit(lgb.LGBMRegressor(n_estimators=5, verbose=-1, n_jobs=1), X, y)
+    est.booster_.save_model(tmp_path / "r.txt")
+
+    def cli(*args):
+        return subprocess.run([CLI, "ml", *map(str, args)], capture_output=True, text=True)
+
+    r = cli("convert", tmp_path / "r.txt", "-o", tmp_path / "r32.gtnml", "--dtype", "float32")
+    assert r.returncode == 0, r.stderr
+    m = gtn.ml.load(tmp_path / "r32.gtnml")
+    assert m.dtype == "float32"
+    np.testing.assert_allclose(m.predict(X.astype(np.float32)), est.predict(X.astype(np.float32)),
+                               rtol=1e-5)
+    r = cli("convert", tmp_path / "r32.gtnml", "-o", tmp_path / "again.gtnml", "--dtype", "float64")
+    assert r.returncode == 1 and "compiled at the dtype it was saved with" in r.stderr
+    r = cli("convert", tmp_path / "r.txt", "-o", tmp_path / "x.gtnml", "--dtype", "float16")
+    assert r.returncode == 1 and "--dtype must be float32 or float64" in r.stderr
+    (tmp_path / "m.onnx").write_bytes(b"\x08\x07")
+    r = cli("convert", tmp_path / "m.onnx", "-o", tmp_path / "o.gtnml")
+    assert r.returncode == 1 and "gtn.ml.load_onnx" in r.stderr
