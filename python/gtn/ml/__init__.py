@@ -58,6 +58,8 @@ def convert(model, backend="cpu", test_input=None, device="cpu", extra_config=No
     unfitted model or a bad argument.
     """
     extra_config = dict(extra_config or {})
+    if backend in ("float32", "float64") and dtype is None:
+        dtype, backend = backend, "cpu"  # convert(model, "float32"): the dtype, positionally
     ignored = []
     if backend in HUMMINGBIRD_BACKENDS:
         ignored.append(f"backend={backend!r} (GTN runs its own compiled CPU executor)")

@@ -83,3 +83,11 @@ def test_inputs_are_never_modified(est, supervised, dtype, cancer):
             getattr(m, method)(Xin)
         np.testing.assert_array_equal(Xin, before)
         assert Xin.dtype == before.dtype and Xin.flags.f_contiguous == before.flags.f_contiguous
+
+
+def test_dtype_given_positionally(cancer):
+    X, y = cancer
+    est = linear_model.Ridge().fit(X, y)
+    assert gtn.ml.convert(est, "float32").dtype == "float32"
+    with pytest.raises(ValueError, match="unknown backend"):
+        gtn.ml.convert(est, "gpu-fast")
