@@ -957,4 +957,13 @@ void bind(nb::module_& m) {
 RegisterBinding reg(10, bind);
 
 }  // namespace
+
+Dataset& dataset_of(nb::handle obj) {
+  PyDataset* ds = nullptr;
+  if (!nb::try_cast<PyDataset*>(obj, ds) || ds == nullptr) {
+    throw nb::type_error("expected a gtn.Dataset");
+  }
+  return ds->ds();
+}
+
 }  // namespace gtn::py

@@ -7,6 +7,7 @@
 
 #include <nanobind/nanobind.h>
 
+#include "gtn/dataset.h"
 #include "gtn/result.h"
 
 namespace gtn::py {
@@ -25,6 +26,10 @@ struct RegisterBinding {
 
 // Raises the Python exception that matches `status` (see status_bindings.cc) if not OK.
 void throw_if_error(const Status& status);
+
+// The dataset behind a gtn._core.Dataset (or gtn.Dataset) object; raises TypeError for
+// anything else and ValueError when it is closed (dataset_bindings.cc).
+Dataset& dataset_of(nb::handle obj);
 
 template <typename T>
 T unwrap(Result<T>&& r) {
