@@ -92,6 +92,37 @@ Result<uint64_t> image_hash(const Array& image, ImageHashKind kind);
 
 // --- the pipeline ---
 
+// --- building blocks of distributed runs (gtn.curate.dask, docs/curate.md) ---
+
+// What the exact and minhash stages compute for rows [begin, begin + rows) of the text
+// tensor; the same values whichever process computes them.
+struct TextRowHashes {
+  uint64_t begin = 0;
+  int bands = 0;
+  std::vector<uint64_t> exact;   // 2 per row (XXH3-128)
+  std::vector<uint64_t> keys;    // `bands` LSH keys per row
+  std::vector<uint64_t> length;  // text bytes
+  std::vector<uint8_t> empty;    // 1: no n-gram
+};
+
+struct DedupOptions;
+// Hashes rows [begin, end) as dedup() with `options` does (its stages must include exact
+// or minhash on a text tensor).
+Result<TextRowHashes> hash_text_rows(const Dataset& dataset, const DedupOptions& options, uint64_t begin, uint64_t end);
+// Exact Jaccard of candidate pairs, each packed as a << 32 | b.
+Result<std::vector<double>> verify_text_pairs(const Dataset& dataset, const DedupOptions& options,
+                                              const std::vector<uint64_t>& pairs);
+
+// Where dedup() runs its two parallel phases; unset members run in this process. The
+// results must be what hash_text_rows and verify_text_pairs return (e.g. those functions
+// run on other machines over the same committed dataset), so the outcome is the same.
+struct DedupExecutor {
+  // Hashes of rows [begin, end), as consecutive parts in row order.
+  std::function<Result<std::vector<TextRowHashes>>(uint64_t begin, uint64_t end)> hash_rows;
+  // Jaccard of each pair, in order.
+  std::function<Result<std::vector<double>>(const std::vector<uint64_t>& pairs)> verify;
+};
+
 enum class KeepPolicy : uint8_t { kFirst = 0, kLongest = 1, kHighestScore = 2 };
 // "first", "longest", "score".
 Result<KeepPolicy> parse_keep_policy(std::string_view name);
@@ -140,6 +171,8 @@ struct DedupOptions {
   std::string index_path;
   // Up to this many example matches per stage in the report.
   int max_examples = 5;
+  // Where the hashing and verification run (default: here, on n_threads threads).
+  DedupExecutor executor;
   std::function<void(const std::string& stage, uint64_t done, uint64_t total)> progress;
 };
 

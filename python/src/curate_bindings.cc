@@ -2,7 +2,6 @@
 // Options arrive as keyword arguments already checked for type by gtn.curate; the C++
 // library checks their values. Long runs release the GIL.
 #include <nanobind/ndarray.h>
-#include <nanobind/stl/function.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -30,54 +29,120 @@ curate::TextNormalization normalization(bool lowercase, bool punctuation, bool w
   return n;
 }
 
-nb::dict run_dedup(nb::handle dataset, const std::string& method, const std::string& tensor,
-                   const std::vector<std::string>& exact_tensors, bool normalize_exact, double threshold, int ngram,
-                   const std::string& unit, bool lowercase, bool punctuation, bool whitespace, bool nfkc,
-                   int num_perm, int bands, int rows, double target_recall, const std::string& keep,
-                   const std::string& score, const std::string& image_hash, int hamming, int clusters,
-                   int kmeans_iterations, uint64_t seed, int threads, const std::string& index, bool write,
-                   bool allow_empty, const std::string& commit, uint64_t memory_bytes, int max_examples,
-                   const std::string& cluster_tensor, const std::string& duplicate_tensor, nb::object progress) {
-  Dataset& ds = dataset_of(dataset);
+template <typename T>
+T opt(const nb::dict& d, const char* key) {
+  if (!d.contains(key)) throw nb::key_error(key);
+  return nb::cast<T>(d[key]);
+}
+
+// DedupOptions from the dict gtn.curate builds (python/gtn/curate/dedup.py, _options).
+curate::DedupOptions options_from(const nb::dict& d) {
   curate::DedupOptions o;
-  o.stages = unwrap(curate::parse_stages(method));
-  o.tensor = tensor;
-  o.exact_tensors = exact_tensors;
-  o.normalize_exact = normalize_exact;
-  o.threshold = threshold;
-  o.ngrams.n = ngram;
-  o.ngrams.unit = unwrap(curate::parse_ngram_unit(unit));
-  o.ngrams.normalization = normalization(lowercase, punctuation, whitespace, nfkc);
-  o.num_perm = num_perm;
-  o.lsh = {bands, rows};
-  o.lsh_target_recall = target_recall;
-  o.keep = unwrap(curate::parse_keep_policy(keep));
-  o.score_tensor = score;
-  o.image_hash = unwrap(curate::parse_image_hash_kind(image_hash));
-  o.hamming_radius = hamming;
-  o.semantic_clusters = clusters;
-  o.kmeans_iterations = kmeans_iterations;
-  o.seed = seed;
-  o.n_threads = threads;
-  o.index_path = index;
-  o.write_tensors = write;
-  o.allow_empty = allow_empty;
-  o.commit_message = commit;
-  o.memory_budget_bytes = memory_bytes;
-  o.max_examples = max_examples;
-  o.cluster_tensor = cluster_tensor;
-  o.duplicate_tensor = duplicate_tensor;
+  o.stages = unwrap(curate::parse_stages(opt<std::string>(d, "method")));
+  o.tensor = opt<std::string>(d, "tensor");
+  o.exact_tensors = opt<std::vector<std::string>>(d, "exact_tensors");
+  o.normalize_exact = opt<bool>(d, "normalize_exact");
+  o.threshold = opt<double>(d, "threshold");
+  o.ngrams.n = opt<int>(d, "ngram");
+  o.ngrams.unit = unwrap(curate::parse_ngram_unit(opt<std::string>(d, "unit")));
+  o.ngrams.normalization = normalization(opt<bool>(d, "lowercase"), opt<bool>(d, "punctuation"),
+                                         opt<bool>(d, "whitespace"), opt<bool>(d, "nfkc"));
+  o.num_perm = opt<int>(d, "num_perm");
+  o.lsh = {opt<int>(d, "bands"), opt<int>(d, "rows")};
+  o.lsh_target_recall = opt<double>(d, "target_recall");
+  o.keep = unwrap(curate::parse_keep_policy(opt<std::string>(d, "keep")));
+  o.score_tensor = opt<std::string>(d, "score");
+  o.image_hash = unwrap(curate::parse_image_hash_kind(opt<std::string>(d, "image_hash")));
+  o.hamming_radius = opt<int>(d, "hamming");
+  o.semantic_clusters = opt<int>(d, "clusters");
+  o.kmeans_iterations = opt<int>(d, "kmeans_iterations");
+  o.seed = opt<uint64_t>(d, "seed");
+  o.n_threads = opt<int>(d, "threads");
+  o.index_path = opt<std::string>(d, "index");
+  o.write_tensors = opt<bool>(d, "write");
+  o.allow_empty = opt<bool>(d, "allow_empty");
+  o.commit_message = opt<std::string>(d, "commit");
+  o.memory_budget_bytes = opt<uint64_t>(d, "memory_bytes");
+  o.max_examples = opt<int>(d, "max_examples");
+  o.cluster_tensor = opt<std::string>(d, "cluster_tensor");
+  o.duplicate_tensor = opt<std::string>(d, "duplicate_tensor");
+  return o;
+}
+
+nb::dict hashes_to_dict(curate::TextRowHashes h) {
+  nb::dict out;
+  out["begin"] = h.begin;
+  out["bands"] = h.bands;
+  out["exact"] = to_numpy(std::move(h.exact));
+  out["keys"] = to_numpy(std::move(h.keys));
+  out["length"] = to_numpy(std::move(h.length));
+  out["empty"] = to_numpy(std::move(h.empty));
+  return out;
+}
+
+template <typename T>
+std::vector<T> vector_of(nb::handle obj) {
+  auto a = nb::cast<nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>>(obj);
+  return std::vector<T>(a.data(), a.data() + a.shape(0));
+}
+
+curate::TextRowHashes hashes_from_dict(const nb::dict& d) {
+  curate::TextRowHashes h;
+  h.begin = nb::cast<uint64_t>(d["begin"]);
+  h.bands = nb::cast<int>(d["bands"]);
+  h.exact = vector_of<uint64_t>(d["exact"]);
+  h.keys = vector_of<uint64_t>(d["keys"]);
+  h.length = vector_of<uint64_t>(d["length"]);
+  h.empty = vector_of<uint8_t>(d["empty"]);
+  return h;
+}
+
+// Runs `fn` with the GIL and turns a Python exception into a Status (the executor's
+// errors travel back through the C++ pipeline).
+template <typename F>
+auto with_gil(F&& fn) -> decltype(fn()) {
+  nb::gil_scoped_acquire gil;
+  try {
+    return fn();
+  } catch (nb::python_error& e) {
+    return Status::InvalidArgument(std::string("the executor failed: ") + e.what());
+  } catch (std::exception& e) {
+    return Status::InvalidArgument(std::string("the executor failed: ") + e.what());
+  }
+}
+
+nb::dict run_dedup(nb::handle dataset, nb::dict opts, nb::object progress, nb::object hash_rows, nb::object verify) {
+  Dataset& ds = dataset_of(dataset);
+  curate::DedupOptions o = options_from(opts);
   if (!progress.is_none()) {
     o.progress = [progress](const std::string& stage, uint64_t done, uint64_t total) {
       nb::gil_scoped_acquire gil;
       progress(stage, done, total);
     };
   }
+  if (!hash_rows.is_none()) {
+    o.executor.hash_rows = [hash_rows](uint64_t begin, uint64_t end) -> Result<std::vector<curate::TextRowHashes>> {
+      return with_gil([&]() -> Result<std::vector<curate::TextRowHashes>> {
+        std::vector<curate::TextRowHashes> parts;
+        for (nb::handle part : hash_rows(begin, end)) parts.push_back(hashes_from_dict(nb::cast<nb::dict>(part)));
+        return parts;
+      });
+    };
+  }
+  if (!verify.is_none()) {
+    o.executor.verify = [verify](const std::vector<uint64_t>& pairs) -> Result<std::vector<double>> {
+      return with_gil([&]() -> Result<std::vector<double>> {
+        return vector_of<double>(verify(to_numpy(std::vector<uint64_t>(pairs))));
+      });
+    };
+  }
+  const bool write = o.write_tensors || !o.commit_message.empty();
   Result<curate::DedupReport> r = Status::Internal("unset");
   {
     nb::gil_scoped_release release;
-    r = write || !commit.empty() ? curate::dedup(ds, o) : curate::find_duplicates(ds, o);
+    r = write ? curate::dedup(ds, o) : curate::find_duplicates(ds, o);
   }
+  if (write) dataset_schema_changed(dataset);
   curate::DedupReport rep = unwrap(std::move(r));
   nb::dict out;
   out["json"] = curate::report_json(rep);
@@ -88,15 +153,35 @@ nb::dict run_dedup(nb::handle dataset, const std::string& method, const std::str
   return out;
 }
 
+nb::dict hash_part(const std::string& path, const std::string& version, nb::dict opts, uint64_t begin, uint64_t end) {
+  curate::DedupOptions o = options_from(opts);
+  Result<curate::TextRowHashes> r = Status::Internal("unset");
+  {
+    nb::gil_scoped_release release;
+    Result<std::unique_ptr<Dataset>> ds = Dataset::Open(path, OpenOptions{.read_only = true, .version = version});
+    r = ds.ok() ? curate::hash_text_rows(**ds, o, begin, end) : Result<curate::TextRowHashes>(ds.status());
+  }
+  return hashes_to_dict(unwrap(std::move(r)));
+}
+
+nb::object verify_part(const std::string& path, const std::string& version, nb::dict opts, nb::handle pairs) {
+  curate::DedupOptions o = options_from(opts);
+  std::vector<uint64_t> p = vector_of<uint64_t>(pairs);
+  Result<std::vector<double>> r = Status::Internal("unset");
+  {
+    nb::gil_scoped_release release;
+    Result<std::unique_ptr<Dataset>> ds = Dataset::Open(path, OpenOptions{.read_only = true, .version = version});
+    r = ds.ok() ? curate::verify_text_pairs(**ds, o, p) : Result<std::vector<double>>(ds.status());
+  }
+  return nb::cast(to_numpy(unwrap(std::move(r))));
+}
+
 void bind(nb::module_& m) {
-  m.def("curate_dedup", &run_dedup, nb::arg("dataset"), nb::arg("method"), nb::arg("tensor"),
-        nb::arg("exact_tensors"), nb::arg("normalize_exact"), nb::arg("threshold"), nb::arg("ngram"),
-        nb::arg("unit"), nb::arg("lowercase"), nb::arg("punctuation"), nb::arg("whitespace"), nb::arg("nfkc"),
-        nb::arg("num_perm"), nb::arg("bands"), nb::arg("rows"), nb::arg("target_recall"), nb::arg("keep"),
-        nb::arg("score"), nb::arg("image_hash"), nb::arg("hamming"), nb::arg("clusters"),
-        nb::arg("kmeans_iterations"), nb::arg("seed"), nb::arg("threads"), nb::arg("index"), nb::arg("write"),
-        nb::arg("allow_empty"), nb::arg("commit"), nb::arg("memory_bytes"), nb::arg("max_examples"),
-        nb::arg("cluster_tensor"), nb::arg("duplicate_tensor"), nb::arg("progress").none());
+  m.def("curate_dedup", &run_dedup, nb::arg("dataset"), nb::arg("options"), nb::arg("progress").none(),
+        nb::arg("hash_rows").none(), nb::arg("verify").none());
+  m.def("curate_hash_part", &hash_part, nb::arg("path"), nb::arg("version"), nb::arg("options"), nb::arg("begin"),
+        nb::arg("end"));
+  m.def("curate_verify_part", &verify_part, nb::arg("path"), nb::arg("version"), nb::arg("options"), nb::arg("pairs"));
   m.def(
       "curate_normalize_text",
       [](const std::string& text, bool lowercase, bool punctuation, bool whitespace, bool nfkc) {

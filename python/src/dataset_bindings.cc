@@ -335,6 +335,8 @@ class PyDataset {
   }
 
   bool closed() const { return ds_ == nullptr; }
+  // Re-reads the tensor list after code outside these bindings changed the schema.
+  void schema_changed() { refresh_slots(); }
   const std::string& path() const { return path_; }
 
   void create_tensor(const std::string& name, const std::string& htype, std::optional<std::string> dtype,
@@ -958,12 +960,16 @@ RegisterBinding reg(10, bind);
 
 }  // namespace
 
-Dataset& dataset_of(nb::handle obj) {
+namespace {
+PyDataset& py_dataset(nb::handle obj) {
   PyDataset* ds = nullptr;
-  if (!nb::try_cast<PyDataset*>(obj, ds) || ds == nullptr) {
-    throw nb::type_error("expected a gtn.Dataset");
-  }
-  return ds->ds();
+  if (!nb::try_cast<PyDataset*>(obj, ds) || ds == nullptr) throw nb::type_error("expected a gtn.Dataset");
+  return *ds;
 }
+}  // namespace
+
+Dataset& dataset_of(nb::handle obj) { return py_dataset(obj).ds(); }
+
+void dataset_schema_changed(nb::handle obj) { py_dataset(obj).schema_changed(); }
 
 }  // namespace gtn::py

@@ -30,6 +30,8 @@ void throw_if_error(const Status& status);
 // The dataset behind a gtn._core.Dataset (or gtn.Dataset) object; raises TypeError for
 // anything else and ValueError when it is closed (dataset_bindings.cc).
 Dataset& dataset_of(nb::handle obj);
+// Tells that object that its tensors changed behind its back (tensors created in C++).
+void dataset_schema_changed(nb::handle obj);
 
 template <typename T>
 T unwrap(Result<T>&& r) {

@@ -115,24 +115,37 @@ class DedupResult:
         return path
 
 
+def _options(tensor, method, write, commit, threshold, ngram, unit, norm, normalize_exact, exact_tensors, num_perm,
+             bands, rows, target_recall, keep, score, image_hash, hamming, clusters, kmeans_iterations, seed, threads,
+             index, allow_empty, memory_mb, max_examples, cluster_tensor, duplicate_tensor):
+    """The options dict the C++ side reads (python/src/curate_bindings.cc, options_from)."""
+    return dict(method=method, tensor=tensor, exact_tensors=list(exact_tensors or []),
+                normalize_exact=bool(normalize_exact), threshold=float(threshold), ngram=int(ngram), unit=unit, **norm,
+                num_perm=int(num_perm), bands=int(bands or 0), rows=int(rows or 0), target_recall=float(target_recall),
+                keep=keep, score=score or "", image_hash=image_hash, hamming=int(hamming), clusters=int(clusters or 0),
+                kmeans_iterations=int(kmeans_iterations), seed=int(seed), threads=int(threads or 0),
+                index=os.fspath(index) if index is not None else "", write=bool(write), allow_empty=bool(allow_empty),
+                commit=(commit or "") if write else "", memory_bytes=int(memory_mb) << 20,
+                max_examples=int(max_examples), cluster_tensor=cluster_tensor, duplicate_tensor=duplicate_tensor)
+
+
 def _run(ds, tensor, method, write, commit, into, threshold, ngram, unit, normalize, normalize_exact, exact_tensors,
          num_perm, bands, rows, target_recall, keep, score, image_hash, hamming, clusters, kmeans_iterations, seed,
-         threads, index, allow_empty, memory_mb, max_examples, cluster_tensor, duplicate_tensor, view_name, progress):
+         threads, index, allow_empty, memory_mb, max_examples, cluster_tensor, duplicate_tensor, view_name, progress,
+         executor=None):
     dataset, opened = _open(ds, into, write)
     try:
         norm = _normalization(normalize)
         if (bands is None) != (rows is None):
             raise ValueError("give both bands and rows, or neither (then they are chosen from the threshold)")
-        raw = _core.curate_dedup(
-            dataset, method=method, tensor=tensor, exact_tensors=list(exact_tensors or []),
-            normalize_exact=bool(normalize_exact), threshold=float(threshold), ngram=int(ngram), unit=unit, **norm,
-            num_perm=int(num_perm), bands=int(bands or 0), rows=int(rows or 0), target_recall=float(target_recall),
-            keep=keep, score=score or "", image_hash=image_hash, hamming=int(hamming), clusters=int(clusters or 0),
-            kmeans_iterations=int(kmeans_iterations), seed=int(seed), threads=int(threads or 0),
-            index=os.fspath(index) if index is not None else "", write=bool(write), allow_empty=bool(allow_empty),
-            commit=(commit or "") if write else "", memory_bytes=int(memory_mb) << 20,
-            max_examples=int(max_examples), cluster_tensor=cluster_tensor, duplicate_tensor=duplicate_tensor,
-            progress=progress)
+        opts = _options(tensor, method, write, commit, threshold, ngram, unit, norm, normalize_exact, exact_tensors,
+                        num_perm, bands, rows, target_recall, keep, score, image_hash, hamming, clusters,
+                        kmeans_iterations, seed, threads, index, allow_empty, memory_mb, max_examples, cluster_tensor,
+                        duplicate_tensor)
+        hash_rows = verify = None
+        if executor is not None:
+            hash_rows, verify = executor.hooks(dataset, opts)
+        raw = _core.curate_dedup(dataset, opts, progress, hash_rows, verify)
         texts = None
         names = dataset._tensor_names()
         if tensor in names and dataset._tensor_types(tensor)["dtype"] == "text":
@@ -155,7 +168,8 @@ def dedup(ds, tensor="text", method="exact+minhash", *, threshold=0.8, ngram=5, 
           normalize_exact=True, exact_tensors=None, num_perm=128, bands=None, rows=None, target_recall=0.99,
           keep="first", score=None, image_hash="phash", hamming=10, clusters=None, kmeans_iterations=20, seed=42,
           threads=0, index=None, allow_empty=False, commit="dedup", into=None, memory_mb=512, max_examples=5,
-          cluster_tensor="cluster_id", duplicate_tensor="duplicate_of", view_name="dedup-keep", progress=None):
+          cluster_tensor="cluster_id", duplicate_tensor="duplicate_of", view_name="dedup-keep", progress=None,
+          executor=None):
     """Finds duplicates among the rows of ``ds`` and records them: ``cluster_id`` (smallest
     row of the cluster) and ``duplicate_of`` (-1 for kept rows, else the kept row) tensors,
     then a commit with message ``commit``. Returns a :class:`DedupResult`.
@@ -168,12 +182,14 @@ def dedup(ds, tensor="text", method="exact+minhash", *, threshold=0.8, ngram=5, 
     whitespace, nfkc. ``bands``/``rows``: LSH layout (default: chosen from the threshold
     so that P(candidate) >= target_recall there). ``keep``: "first", "longest" or "score"
     (highest value of the ``score`` tensor). ``index``: a file for incremental runs.
-    ``exact_tensors``: hash several tensors together in the exact stage.
+    ``exact_tensors``: hash several tensors together in the exact stage. ``executor``: where
+    the hashing and verification run, e.g. ``gtn.curate.dask.DaskExecutor(client)``
+    (default: here, on ``threads`` threads); the result is the same.
     """
     return _run(ds, tensor, method, True, commit, into, threshold, ngram, unit, normalize, normalize_exact,
                 exact_tensors, num_perm, bands, rows, target_recall, keep, score, image_hash, hamming, clusters,
                 kmeans_iterations, seed, threads, index, allow_empty, memory_mb, max_examples, cluster_tensor,
-                duplicate_tensor, view_name, progress)
+                duplicate_tensor, view_name, progress, executor)
 
 
 def find_duplicates(ds, tensor="text", method="exact+minhash", *, threshold=0.8, ngram=5, unit="word", normalize=True,

@@ -152,6 +152,32 @@ Result<std::vector<double>> read_scores(const Dataset& ds, const std::string& na
   return out;
 }
 
+Status make_text_plan(const Dataset& ds, const DedupOptions& o, int threads, TextPlan& plan) {
+  const bool exact = has_stage(o, Stage::kExact);
+  const bool minhash = has_stage(o, Stage::kMinHash);
+  plan.tensor = o.tensor;
+  plan.exact = exact && o.exact_tensors.empty();
+  plan.exact_normalized = o.normalize_exact;
+  plan.minhash = minhash;
+  plan.ngrams = o.ngrams;
+  plan.num_perm = o.num_perm;
+  plan.seed = o.seed;
+  plan.allow_empty = o.allow_empty;
+  plan.threads = threads;
+  if (minhash) {
+    if (o.lsh.bands > 0) {
+      plan.lsh = o.lsh;
+    } else {
+      GTN_ASSIGN_OR_RETURN(plan.lsh, choose_lsh_params(o.threshold, o.num_perm, o.lsh_target_recall));
+    }
+  }
+  if (minhash || plan.exact) {
+    GTN_ASSIGN_OR_RETURN(plan.tensor_index, find_tensor(ds, o.tensor, "text"));
+    GTN_RETURN_IF_ERROR(check_text_tensor(ds, o.tensor));
+  }
+  return Status::OK();
+}
+
 struct Outcome {
   DedupReport report;
   RowHashes hashes;          // for the index
@@ -172,27 +198,10 @@ Result<Outcome> run(const Dataset& ds, const DedupOptions& o) {
   const bool text_stages = minhash || (exact && o.exact_tensors.empty());
 
   TextPlan plan;
-  plan.tensor = o.tensor;
-  plan.exact = exact && o.exact_tensors.empty();
-  plan.exact_normalized = o.normalize_exact;
-  plan.minhash = minhash;
-  plan.ngrams = o.ngrams;
-  plan.num_perm = o.num_perm;
-  plan.seed = o.seed;
-  plan.allow_empty = o.allow_empty;
-  plan.threads = threads;
+  GTN_RETURN_IF_ERROR(make_text_plan(ds, o, threads, plan));
   if (minhash) {
-    if (o.lsh.bands > 0) {
-      plan.lsh = o.lsh;
-    } else {
-      GTN_ASSIGN_OR_RETURN(plan.lsh, choose_lsh_params(o.threshold, o.num_perm, o.lsh_target_recall));
-    }
     rep.lsh = plan.lsh;
     rep.s_curve = s_curve_text(plan.lsh, o.threshold);
-  }
-  if (text_stages) {
-    GTN_ASSIGN_OR_RETURN(plan.tensor_index, find_tensor(ds, o.tensor, "text"));
-    GTN_RETURN_IF_ERROR(check_text_tensor(ds, o.tensor));
   }
   std::vector<double> scores;
   if (o.keep == KeepPolicy::kHighestScore) {
@@ -246,7 +255,33 @@ Result<Outcome> run(const Dataset& ds, const DedupOptions& o) {
     auto t = Clock::now();
     std::function<void(uint64_t, uint64_t)> progress;
     if (o.progress) progress = [&](uint64_t d, uint64_t total) { o.progress("hash", d, total); };
-    GTN_RETURN_IF_ERROR(hash_text_rows(ds, plan, first_new, n, h, progress));
+    if (o.executor.hash_rows && n > first_new) {
+      GTN_ASSIGN_OR_RETURN(std::vector<TextRowHashes> parts, o.executor.hash_rows(first_new, n));
+      uint64_t next = first_new;
+      for (const TextRowHashes& p : parts) {
+        uint64_t rows = p.length.size();
+        if (p.begin != next || p.bands != h.bands || p.exact.size() != 2 * rows || p.empty.size() != rows ||
+            p.keys.size() != rows * static_cast<uint64_t>(h.bands) || next + rows > n) {
+          return Status::Internal("the executor's hashes do not cover the rows in order (part at row " +
+                                  std::to_string(p.begin) + ", expected " + std::to_string(next) + ")");
+        }
+        for (uint64_t i = 0; i < rows; ++i) {
+          h.exact[next + i] = {p.exact[2 * i], p.exact[2 * i + 1]};
+          h.length[next + i] = p.length[i];
+          h.empty[next + i] = p.empty[i];
+        }
+        std::copy(p.keys.begin(), p.keys.end(), h.keys.begin() + static_cast<std::ptrdiff_t>(next * h.bands));
+        next += rows;
+      }
+      if (next != n) return Status::Internal("the executor's hashes stop at row " + std::to_string(next));
+      if (!plan.allow_empty) {
+        for (uint64_t r = first_new; r < n; ++r) {
+          if (h.empty[r]) return Status::Internal("the executor accepted an empty text at row " + std::to_string(r));
+        }
+      }
+    } else {
+      GTN_RETURN_IF_ERROR(hash_text_rows(ds, plan, first_new, n, h, progress));
+    }
     rep.rows_hashed = n - first_new;
     for (uint64_t r = 0; r < n; ++r) rep.empty_rows += h.empty[r];
     (void)t;
@@ -305,7 +340,12 @@ Result<Outcome> run(const Dataset& ds, const DedupOptions& o) {
     uint64_t peak = 0;
     std::function<void(uint64_t, uint64_t)> progress;
     if (o.progress) progress = [&](uint64_t d, uint64_t total) { o.progress("verify", d, total); };
-    GTN_RETURN_IF_ERROR(verify_pairs(ds, plan, h, pairs, o.memory_budget_bytes, jacc, &peak, progress));
+    if (o.executor.verify) {
+      GTN_ASSIGN_OR_RETURN(jacc, o.executor.verify(pairs));
+      if (jacc.size() != pairs.size()) return Status::Internal("the executor verified a different number of pairs");
+    } else {
+      GTN_RETURN_IF_ERROR(verify_pairs(ds, plan, h, pairs, o.memory_budget_bytes, jacc, &peak, progress));
+    }
     rep.peak_signature_bytes += peak;
     int shown = 0;
     for (size_t i = 0; i < pairs.size(); ++i) {
@@ -459,6 +499,60 @@ Result<std::vector<Stage>> parse_stages(std::string_view method) {
     start = end + 1;
   }
   std::sort(out.begin(), out.end());  // exact runs first: later stages work on its groups
+  return out;
+}
+
+Result<TextRowHashes> hash_text_rows(const Dataset& dataset, const DedupOptions& options, uint64_t begin,
+                                     uint64_t end) {
+  GTN_RETURN_IF_ERROR(check_options(options));
+  if (!has_stage(options, Stage::kExact) && !has_stage(options, Stage::kMinHash)) {
+    return Status::InvalidArgument("hash_text_rows needs the exact or minhash stage");
+  }
+  if (begin > end || end > dataset.size()) {
+    return Status::OutOfRange("rows [" + std::to_string(begin) + ", " + std::to_string(end) + ") of a dataset of " +
+                              std::to_string(dataset.size()) + " rows");
+  }
+  TextPlan plan;
+  GTN_RETURN_IF_ERROR(make_text_plan(dataset, options, resolve_threads(options.n_threads), plan));
+  RowHashes h;
+  h.bands = plan.minhash ? plan.lsh.bands : 0;
+  h.resize(end);
+  GTN_RETURN_IF_ERROR(hash_text_rows(dataset, plan, begin, end, h, nullptr));
+  TextRowHashes out;
+  out.begin = begin;
+  out.bands = h.bands;
+  for (uint64_t r = begin; r < end; ++r) {
+    out.exact.push_back(h.exact[r][0]);
+    out.exact.push_back(h.exact[r][1]);
+    out.length.push_back(h.length[r]);
+    out.empty.push_back(h.empty[r]);
+  }
+  out.keys.assign(h.keys.begin() + static_cast<std::ptrdiff_t>(begin * h.bands), h.keys.end());
+  return out;
+}
+
+Result<std::vector<double>> verify_text_pairs(const Dataset& dataset, const DedupOptions& options,
+                                              const std::vector<uint64_t>& pairs) {
+  GTN_RETURN_IF_ERROR(check_options(options));
+  TextPlan plan;
+  GTN_RETURN_IF_ERROR(make_text_plan(dataset, options, resolve_threads(options.n_threads), plan));
+  const uint64_t n = dataset.size();
+  RowHashes h;
+  h.bands = 0;
+  h.resize(n);
+  // The budget windows need each row's length; only rows named by pairs are read.
+  for (uint64_t p : pairs) {
+    for (uint64_t r : {uint64_t{p >> 32}, uint64_t{p & 0xFFFFFFFFull}}) {
+      if (r >= n) return Status::OutOfRange("pair names row " + std::to_string(r) + " of " + std::to_string(n));
+      if (h.length[r] == 0) {
+        GTN_ASSIGN_OR_RETURN(Shape shape, dataset.sample_shape(plan.tensor_index, r));
+        h.length[r] = shape.empty() ? 0 : static_cast<uint64_t>(shape[0]) + 1;
+      }
+    }
+  }
+  std::vector<double> out;
+  uint64_t peak = 0;
+  GTN_RETURN_IF_ERROR(verify_pairs(dataset, plan, h, pairs, options.memory_budget_bytes, out, &peak, nullptr));
   return out;
 }
 
