@@ -165,6 +165,9 @@ struct DedupOptions {
   std::string cluster_tensor = "cluster_id";
   std::string duplicate_tensor = "duplicate_of";
   std::string commit_message = "dedup";
+  // After the commit, the kept rows are saved as a view of it under this name (replacing
+  // one of that name; docs/query.md "Views"). Empty: no view.
+  std::string view_name = "dedup-keep";
   // Incremental runs: when set, dedup() reads the index at this path (if it exists and
   // covers a prefix of the rows), hashes only the rows after it, and writes the index
   // for every row back. The result equals that of a run without an index.
@@ -208,6 +211,7 @@ struct DedupReport {
   std::vector<int64_t> duplicate_of;  // per row; -1 = kept
   std::vector<uint64_t> keep_rows;    // ascending
   std::string commit;                 // the commit made, if any
+  std::string view;                   // the saved view of the kept rows, if any
   uint64_t rows_indexed_before = 0;   // incremental: rows the index already covered
   uint64_t rows_hashed = 0;           // rows whose content was hashed in this run
   double seconds = 0;

@@ -66,6 +66,7 @@ curate::DedupOptions options_from(const nb::dict& d) {
   o.max_examples = opt<int>(d, "max_examples");
   o.cluster_tensor = opt<std::string>(d, "cluster_tensor");
   o.duplicate_tensor = opt<std::string>(d, "duplicate_tensor");
+  o.view_name = opt<std::string>(d, "view_name");
   return o;
 }
 

@@ -959,17 +959,8 @@ void bind(nb::module_& m) {
 RegisterBinding reg(10, bind);
 
 }  // namespace
+Dataset& dataset_of(nb::handle py_dataset) { return nb::cast<PyDataset&>(py_dataset).ds(); }
 
-namespace {
-PyDataset& py_dataset(nb::handle obj) {
-  PyDataset* ds = nullptr;
-  if (!nb::try_cast<PyDataset*>(obj, ds) || ds == nullptr) throw nb::type_error("expected a gtn.Dataset");
-  return *ds;
-}
-}  // namespace
-
-Dataset& dataset_of(nb::handle obj) { return py_dataset(obj).ds(); }
-
-void dataset_schema_changed(nb::handle obj) { py_dataset(obj).schema_changed(); }
+void dataset_schema_changed(nb::handle py_dataset) { nb::cast<PyDataset&>(py_dataset).schema_changed(); }
 
 }  // namespace gtn::py

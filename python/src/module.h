@@ -24,12 +24,19 @@ struct RegisterBinding {
   RegisterBinding(int order, BindFn fn) { BindingRegistry::entries().emplace_back(order, fn); }
 };
 
+}  // namespace gtn::py
+namespace gtn {
+class Dataset;
+}
+namespace gtn::py {
+
+// The C++ dataset behind a gtn._core.Dataset object (raises if it is closed), for binding
+// files other than dataset_bindings.cc.
+Dataset& dataset_of(nb::handle py_dataset);
+
 // Raises the Python exception that matches `status` (see status_bindings.cc) if not OK.
 void throw_if_error(const Status& status);
 
-// The dataset behind a gtn._core.Dataset (or gtn.Dataset) object; raises TypeError for
-// anything else and ValueError when it is closed (dataset_bindings.cc).
-Dataset& dataset_of(nb::handle obj);
 // Tells that object that its tensors changed behind its back (tensors created in C++).
 void dataset_schema_changed(nb::handle obj);
 

@@ -71,6 +71,10 @@ def test_license_texts_match_the_all_pairs_reference(tmp_path, threshold):
     assert np.array_equal(ds.tensors["cluster_id"].numpy().ravel(), r.cluster_id)
     assert np.array_equal(ds.tensors["duplicate_of"].numpy().ravel(), r.duplicate_of)
     assert r.keep_rows.tolist() == np.flatnonzero(r.duplicate_of == -1).tolist()
+    # The kept rows are a saved view of the dedup commit.
+    view = ds.load_view("dedup-keep")
+    assert r.view == "dedup-keep" and view.commit == r.commit == ds.head_commit
+    assert list(view.indices) == r.keep_rows.tolist()
     # Examples carry the texts; every minhash example is a verified pair above the threshold.
     for e in r.examples:
         assert e["text"] and e["matched_text"]

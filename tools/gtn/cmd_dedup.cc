@@ -37,6 +37,7 @@ struct DedupArgs {
   bool allow_empty = false;
   bool raw_exact = false;
   std::string commit = "dedup";
+  std::string view = "dedup-keep";
   std::string report_json;
   std::string keep_rows;
   uint64_t memory_mb = 512;
@@ -79,6 +80,7 @@ Status run(const DedupArgs& args) {
   o.write_tensors = !args.no_write;
   o.allow_empty = args.allow_empty;
   o.commit_message = args.no_write ? "" : args.commit;
+  o.view_name = args.no_write ? "" : args.view;
   o.memory_budget_bytes = args.memory_mb << 20;
 
   std::string path = args.dataset;
@@ -152,6 +154,8 @@ void add(CLI::App& app) {
   cmd->add_flag("--no-write", a->no_write, "Only report: open read-only, write no tensor, commit nothing");
   cmd->add_flag("--allow-empty", a->allow_empty, "Keep empty texts as their own clusters instead of failing");
   cmd->add_option("-m,--commit", a->commit, "Commit message")->capture_default_str();
+  cmd->add_option("--view", a->view, "Save the kept rows as a view of the commit under this name ('' for none)")
+      ->capture_default_str();
   cmd->add_option("--memory-mb", a->memory_mb, "Bound on n-gram sets held while verifying")->capture_default_str();
   cmd->add_option("--report-json", a->report_json, "Write the report as JSON to this file");
   cmd->add_option("--keep-rows", a->keep_rows, "Write the kept rows, one per line, to this file");

@@ -6,8 +6,8 @@
     print(result)             # counts per stage, cluster sizes, the LSH S-curve, examples
 
 Nothing is deleted: ``cluster_id`` and ``duplicate_of`` tensors are written to the dataset
-and committed; the rows to keep come back as ``result.keep_rows`` (and as a saved view when
-the dataset supports views).
+and committed; the rows to keep come back as ``result.keep_rows`` and as a view of that
+commit saved under ``view_name`` (default "dedup-keep"): ``ds.load_view("dedup-keep")``.
 """
 from gtn.curate.dedup import DedupResult, dedup, find_duplicates, lsh_params, normalize_text, ngram_hashes, image_hash
 

@@ -54,14 +54,14 @@ def _open(ds, into, write):
 class DedupResult:
     """What a dedup run found. ``report`` is the full JSON report as a dict."""
 
-    def __init__(self, raw, dataset_path, texts=None, view=None):
+    def __init__(self, raw, dataset_path, texts=None):
         self.report = json.loads(raw["json"])
         self.text = raw["text"]
         self.cluster_id = raw["cluster_id"]
         self.duplicate_of = raw["duplicate_of"]
         self.keep_rows = raw["keep_rows"]
         self.dataset_path = dataset_path
-        self.view = view
+        self.view = self.report.get("view") or None  # name of the saved view of the kept rows
         self.examples = self.report["examples"]
         if texts is not None:
             for e in self.examples:
@@ -117,7 +117,7 @@ class DedupResult:
 
 def _options(tensor, method, write, commit, threshold, ngram, unit, norm, normalize_exact, exact_tensors, num_perm,
              bands, rows, target_recall, keep, score, image_hash, hamming, clusters, kmeans_iterations, seed, threads,
-             index, allow_empty, memory_mb, max_examples, cluster_tensor, duplicate_tensor):
+             index, allow_empty, memory_mb, max_examples, cluster_tensor, duplicate_tensor, view_name):
     """The options dict the C++ side reads (python/src/curate_bindings.cc, options_from)."""
     return dict(method=method, tensor=tensor, exact_tensors=list(exact_tensors or []),
                 normalize_exact=bool(normalize_exact), threshold=float(threshold), ngram=int(ngram), unit=unit, **norm,
@@ -126,7 +126,8 @@ def _options(tensor, method, write, commit, threshold, ngram, unit, norm, normal
                 kmeans_iterations=int(kmeans_iterations), seed=int(seed), threads=int(threads or 0),
                 index=os.fspath(index) if index is not None else "", write=bool(write), allow_empty=bool(allow_empty),
                 commit=(commit or "") if write else "", memory_bytes=int(memory_mb) << 20,
-                max_examples=int(max_examples), cluster_tensor=cluster_tensor, duplicate_tensor=duplicate_tensor)
+                max_examples=int(max_examples), cluster_tensor=cluster_tensor, duplicate_tensor=duplicate_tensor,
+                view_name=(view_name or "") if write else "")
 
 
 def _run(ds, tensor, method, write, commit, into, threshold, ngram, unit, normalize, normalize_exact, exact_tensors,
@@ -141,7 +142,7 @@ def _run(ds, tensor, method, write, commit, into, threshold, ngram, unit, normal
         opts = _options(tensor, method, write, commit, threshold, ngram, unit, norm, normalize_exact, exact_tensors,
                         num_perm, bands, rows, target_recall, keep, score, image_hash, hamming, clusters,
                         kmeans_iterations, seed, threads, index, allow_empty, memory_mb, max_examples, cluster_tensor,
-                        duplicate_tensor)
+                        duplicate_tensor, view_name)
         hash_rows = verify = None
         if executor is not None:
             hash_rows, verify = executor.hooks(dataset, opts)
@@ -153,11 +154,6 @@ def _run(ds, tensor, method, write, commit, into, threshold, ngram, unit, normal
                 value = _ds._read(tensor, int(row))
                 return value if len(value) <= 300 else value[:300] + "..."
         result = DedupResult(raw, dataset.path, texts)
-        # Saved views (the query layer) where the dataset has them; else the rows only.
-        if write and view_name and hasattr(dataset, "save_view") and hasattr(dataset, "view"):
-            view = dataset.view(result.keep_rows.tolist())
-            dataset.save_view(view_name, view)
-            result.view = view_name
         return result
     finally:
         if opened:

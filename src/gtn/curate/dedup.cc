@@ -589,6 +589,16 @@ Result<DedupReport> dedup(Dataset& dataset, const DedupOptions& options) {
   if (!options.commit_message.empty() && dataset.has_uncommitted_changes()) {
     GTN_ASSIGN_OR_RETURN(rep.commit, dataset.commit(options.commit_message));
   }
+  // The kept rows as a saved view of the committed state (positions in that commit).
+  if (!options.view_name.empty() && !dataset.has_uncommitted_changes() && !dataset.head_commit().empty()) {
+    ViewRecord view;
+    view.name = options.view_name;
+    view.commit = dataset.head_commit();
+    view.rows = rep.keep_rows;
+    view.message = "dedup: " + std::to_string(rep.rows_kept) + " of " + std::to_string(rep.rows) + " rows kept";
+    GTN_RETURN_IF_ERROR(dataset.save_view(view));
+    rep.view = view.name;
+  }
   if (!options.index_path.empty()) {
     DedupIndex index{index_params(options, rep.lsh), std::move(out.hashes), std::move(out.text_roots)};
     GTN_RETURN_IF_ERROR(write_dedup_index(options.index_path, index));

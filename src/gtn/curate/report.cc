@@ -38,6 +38,7 @@ std::string report_json(const DedupReport& r) {
     j["s_curve"] = r.s_curve;
   }
   j["commit"] = r.commit;
+  j["view"] = r.view;
   j["rows_indexed_before"] = r.rows_indexed_before;
   j["rows_hashed"] = r.rows_hashed;
   j["seconds"] = r.seconds;
@@ -86,6 +87,7 @@ std::string report_text(const DedupReport& r) {
     out += line;
   }
   if (!r.commit.empty()) out += "committed " + r.commit + "\n";
+  if (!r.view.empty()) out += "saved the kept rows as view '" + r.view + "'\n";
   return out;
 }
 
