@@ -12,6 +12,8 @@ set_property(CACHE GTN_BLAS PROPERTY STRINGS scipy-openblas32 system)
 
 add_library(gtn_blas INTERFACE)
 add_library(gtn::blas ALIAS gtn_blas)
+# gtn_cblas.h: <cblas.h> under its usual names for whichever build is linked.
+target_include_directories(gtn_blas INTERFACE ${CMAKE_CURRENT_LIST_DIR}/blas)
 
 if(GTN_BLAS STREQUAL "scipy-openblas32")
   if(Python_EXECUTABLE)

@@ -11,3 +11,5 @@ pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(PNG REQUIRED IMPORTED_TARGET libpng)
 pkg_check_modules(JPEG REQUIRED IMPORTED_TARGET libturbojpeg)
 include(${CMAKE_CURRENT_LIST_DIR}/GtnBlas.cmake)
+# Unicode normalization (NFKC, case folding) of text for deduplication (curate).
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)

@@ -211,6 +211,19 @@ void bind(nb::module_& m) {
         },
         nb::arg("path_or_json_text"), nb::arg("dtype") = "float32", nb::arg("backend") = "cpu",
         "Loads an XGBoost Booster JSON model (a path or the JSON text).");
+  m.def("ml_load_lightgbm",
+        [](const std::string& src, const std::string& dtype, const std::string& backend,
+           const std::string& metadata_json) {
+          Result<Model> r = Status::Internal("not loaded");
+          {
+            nb::gil_scoped_release release;
+            r = Model::LoadLightGBM(src, dtype, backend, metadata_json);
+          }
+          return unwrap(std::move(r));
+        },
+        nb::arg("path_or_text"), nb::arg("dtype") = "float64", nb::arg("backend") = "cpu",
+        nb::arg("metadata_json") = "",
+        "Loads a LightGBM text model (a path or the text); metadata_json is merged into the graph's metadata.");
 }
 
 RegisterBinding reg(50, bind);

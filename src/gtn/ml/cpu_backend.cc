@@ -27,6 +27,7 @@ CpuKernelRegistry::CpuKernelRegistry() {
   register_cpu_svm_kernels(*this);
   register_cpu_svm_kernel_kernels(*this);
   register_cpu_knn_kernels(*this);
+  register_cpu_tree_categorical_kernels(*this);
 }
 
 namespace {

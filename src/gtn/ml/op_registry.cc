@@ -77,6 +77,7 @@ OpRegistry::OpRegistry() {
   register_svm_ops(*this);
   register_svm_kernel_op(*this);
   register_knn_op(*this);
+  register_tree_categorical_op(*this);
 }
 
 OpRegistry& OpRegistry::Global() {

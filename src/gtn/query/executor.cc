@@ -718,7 +718,26 @@ class Runner {
       std::unordered_map<uint64_t, uint32_t> ids;
       std::vector<double> values;
       std::vector<uint32_t> gid(n);
-      for (uint64_t i = 0; i < n; ++i) {
+      // Small non-negative integer keys (class labels): an array indexed by the key.
+      const Type& kt = keys_[group_keys_[0]]->type;
+      bool dense = is_integral(kt.dtype) && !kt.text;
+      double kmax = 0;
+      for (uint64_t i = 0; i < n && dense; ++i) {
+        dense = key[i] >= 0 && key[i] < 65536;
+        kmax = std::max(kmax, key[i]);
+      }
+      if (dense) {
+        std::vector<int64_t> slot(static_cast<size_t>(kmax) + 1, -1);
+        for (uint64_t i = 0; i < n; ++i) {
+          int64_t& g = slot[static_cast<size_t>(key[i])];
+          if (g < 0) {
+            g = static_cast<int64_t>(values.size());
+            values.push_back(key[i]);
+          }
+          gid[i] = static_cast<uint32_t>(g);
+        }
+      }
+      for (uint64_t i = 0; i < n && !dense; ++i) {
         double v = std::isnan(key[i]) ? std::numeric_limits<double>::quiet_NaN() : key[i] == 0 ? 0.0 : key[i];
         uint64_t bits;
         std::memcpy(&bits, &v, 8);
