@@ -398,3 +398,29 @@ def test_query_on_real_data_iris_csv(tmp_path):
     np.testing.assert_array_equal(v.indices, want)
     g = ds.query("SELECT species, mean(sl) GROUP BY species")
     np.testing.assert_allclose(g.columns["mean(sl)"], raw.groupby("species").sl.mean().to_numpy(), rtol=1e-12)
+
+
+def test_row_number_and_from_version(tmp_path):
+    ds = make_dataset(str(tmp_path / "r.gtn"))
+    ref = Ref()
+    b = ref.batch(np.random.default_rng(4), 300)
+    ds.extend(b)
+    ref.extend(b)
+    ds.commit("v1")
+    ds.tag("v1")
+    v = ds.query("SELECT row_number() AS rn WHERE ival > 0 ORDER BY ival DESC, row_number() LIMIT 20")
+    np.testing.assert_array_equal(v.columns["rn"], v.indices.astype(np.int64))
+    assert ds.query("SELECT * WHERE row_number() % 100 == 0").indices.tolist() == [0, 100, 200]
+    view = ds.view([250, 10, 120])
+    sub = view.query("SELECT row_number() AS rn WHERE row_number() >= 1")
+    assert sub.indices.tolist() == [10, 120] and sub.columns["rn"].tolist() == [1, 2]
+    # FROM ds@tag reads the tagged state, whatever happened since.
+    ds.delete_samples(list(range(100)))
+    ds["ival"][0] = 10**6
+    ds.commit("v2")
+    old = ds.query("SELECT * FROM ds@v1 WHERE ival > 40")
+    assert old.indices.tolist() == np.flatnonzero(ref.ival > 40).tolist()
+    assert np.array_equal(old["ival"].numpy(), ref.ival[ref.ival > 40])
+    assert ds.query("SELECT * WHERE ival == 1000000").indices.tolist() == [0]
+    with pytest.raises(FileNotFoundError):
+        ds.query("SELECT * FROM ds@nope WHERE ival > 0")

@@ -1,7 +1,7 @@
 // The semantic stage (SemDeDup): spherical k-means over the normalized embeddings, then
 // within each cluster every pair whose cosine similarity reaches the threshold; each pair
 // is confirmed by its exact cosine in double precision.
-#include <cblas.h>
+#include "gtn_cblas.h"  // cmake/blas: CBLAS for the linked OpenBLAS
 
 #include <algorithm>
 #include <cmath>
