@@ -590,7 +590,8 @@ Result<DedupReport> dedup(Dataset& dataset, const DedupOptions& options) {
     GTN_ASSIGN_OR_RETURN(rep.commit, dataset.commit(options.commit_message));
   }
   // The kept rows as a saved view of the committed state (positions in that commit).
-  if (!options.view_name.empty() && !dataset.has_uncommitted_changes() && !dataset.head_commit().empty()) {
+  const bool writes = options.write_tensors || !options.commit_message.empty();
+  if (writes && !options.view_name.empty() && !dataset.has_uncommitted_changes() && !dataset.head_commit().empty()) {
     ViewRecord view;
     view.name = options.view_name;
     view.commit = dataset.head_commit();
