@@ -11,3 +11,5 @@ pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(PNG REQUIRED IMPORTED_TARGET libpng)
 pkg_check_modules(JPEG REQUIRED IMPORTED_TARGET libturbojpeg)
 pkg_check_modules(OPENBLAS REQUIRED IMPORTED_TARGET openblas)
+# Summary plots (gtn summary --plot, Summary.plot): 2-D drawing, text and PNG output.
+pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
