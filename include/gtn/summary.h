@@ -62,6 +62,7 @@ struct ChunkStats {
   uint64_t stored_bytes = 0;    // bytes of the distinct chunk files
   uint64_t raw_bytes = 0;       // bytes of the samples in chunk files before compression
   uint64_t buffered_samples = 0;  // samples a writer holds that are not in a chunk file yet
+  uint64_t min_chunk_bytes = 0, max_chunk_bytes = 0;  // smallest and largest chunk file
   Histogram file_bytes;         // sizes of the chunk files
   Histogram samples_per_slice;  // samples per run of the chunk table
 };
@@ -106,7 +107,7 @@ struct DatasetSummary {
 };
 
 struct SummaryOptions {
-  int n_threads = 0;             // 0: every core
+  int n_threads = 0;             // 0: every core; a writable dataset is read by one thread
   std::vector<std::string> tensors;  // tensors to summarize; empty: all, in dataset order
   int histogram_bins = 32;       // at most this many bins (integers get one bin per value when fewer)
   int max_shapes = 10;           // shapes listed in TensorSummary::shape_counts

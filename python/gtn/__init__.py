@@ -15,10 +15,11 @@ from gtn._core import (CorruptionError, GTNError, LockedError, MergeConflictErro
                        UnsupportedError, fsck)
 
 from gtn.dataset import Dataset, Tensor, dataset  # noqa: E402
+from gtn.summary import Summary  # noqa: E402
 from gtn.ingest import ingest  # noqa: E402
 from gtn import ml  # noqa: E402  (gtn.ml.convert / load / supported)
 
 __version__ = "0.1.0"
 
 __all__ = ["fsck", "GTNError", "CorruptionError", "LockedError", "MergeConflictError", "UnsupportedError", "__version__",
-           "Dataset", "Tensor", "dataset", "ingest", "ml"]
+           "Dataset", "Tensor", "dataset", "ingest", "ml", "Summary"]

@@ -320,6 +320,10 @@ class PyDataset {
     if (!ds_) throw_if_error(Status::InvalidArgument("the dataset at " + path_ + " is closed"));
     return *ds_;
   }
+  std::shared_ptr<Dataset> shared() const {
+    ds();
+    return ds_;
+  }
 
   // Flushes and releases the dataset; a failed flush raises (the dataset is closed either
   // way, since its writer can no longer make progress).
@@ -386,7 +390,6 @@ class PyDataset {
 
   uint64_t size() const { return ds().size(); }
   bool read_only() const { return ds().read_only(); }
-  std::string summary() const { return ds().summary(); }
 
   void append(nb::dict sample) {
     Sample s;
@@ -912,7 +915,6 @@ void bind(nb::module_& m) {
       .def("_tensor_names", &PyDataset::tensor_names)
       .def("_tensor_info", &PyDataset::tensor_info)
       .def("_tensor_types", &PyDataset::tensor_types)
-      .def("_summary", &PyDataset::summary)
       .def("_append", &PyDataset::append)
       .def("_extend", &PyDataset::extend)
       .def("_update", &PyDataset::update)
@@ -957,4 +959,13 @@ void bind(nb::module_& m) {
 RegisterBinding reg(10, bind);
 
 }  // namespace
+
+std::shared_ptr<Dataset> dataset_of(nb::handle py_dataset) {
+  PyDataset* ds = nullptr;
+  if (!nb::try_cast<PyDataset*>(py_dataset, ds) || ds == nullptr) {
+    throw nb::type_error(("expected a gtn.Dataset, got " + nb::cast<std::string>(nb::str(py_dataset.type().attr("__name__")))).c_str());
+  }
+  return ds->shared();
+}
+
 }  // namespace gtn::py

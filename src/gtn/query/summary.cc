@@ -511,6 +511,10 @@ Result<ChunkStats> storage_of(const Dataset& ds, const std::string& name, const 
     }
   }
   s.buffered_samples = ds.size() > in_chunks ? ds.size() - in_chunks : 0;
+  if (!file_sizes.empty()) {
+    s.min_chunk_bytes = file_sizes.begin()->first;
+    s.max_chunk_bytes = file_sizes.rbegin()->first;
+  }
   s.file_bytes = histogram_of_counts(file_sizes, options.histogram_bins);
   s.samples_per_slice = histogram_of_counts(slice_samples, options.histogram_bins);
   return s;
@@ -541,6 +545,7 @@ Result<DatasetSummary> summarize(const Dataset& dataset, const std::vector<uint6
   }
   std::vector<std::string> names = options.tensors.empty() ? dataset.tensor_names() : options.tensors;
   int n_threads = options.n_threads > 0 ? options.n_threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (!dataset.read_only()) n_threads = 1;  // a writable Dataset is used from one thread at a time
   for (const auto& name : names) {
     GTN_ASSIGN_OR_RETURN(size_t index, dataset.tensor_index(name));
     GTN_ASSIGN_OR_RETURN(TensorSpec spec, dataset.tensor_spec(name));

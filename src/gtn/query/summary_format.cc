@@ -33,6 +33,8 @@ Json storage_json(const ChunkStats& s) {
               {"stored_bytes", s.stored_bytes},
               {"raw_bytes", s.raw_bytes},
               {"buffered_samples", s.buffered_samples},
+              {"min_chunk_bytes", s.min_chunk_bytes},
+              {"max_chunk_bytes", s.max_chunk_bytes},
               {"chunk_bytes", histogram_json(s.file_bytes)},
               {"samples_per_slice", histogram_json(s.samples_per_slice)}};
 }
@@ -120,9 +122,8 @@ void write_tensor(std::ostream& os, const TensorSummary& t) {
     std::snprintf(buf, sizeof buf, " (%.2fx)", t.compression_ratio);
     os << buf;
   }
-  if (!s.file_bytes.edges.empty()) {
-    os << ", chunk files " << human_bytes(static_cast<uint64_t>(s.file_bytes.edges.front())) << " to "
-       << human_bytes(static_cast<uint64_t>(s.file_bytes.edges.back() - 1));
+  if (s.num_chunks > 1) {
+    os << ", chunk files " << human_bytes(s.min_chunk_bytes) << " to " << human_bytes(s.max_chunk_bytes);
   }
   if (s.buffered_samples > 0) os << ", " << s.buffered_samples << " samples buffered";
   os << "\n";

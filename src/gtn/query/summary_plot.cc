@@ -44,10 +44,10 @@ std::string format_number(double v, Units units) {
     std::snprintf(buf, sizeof buf, u == 0 ? "%.0f%s" : "%.3g%s", v, names[u]);
     return buf;
   }
-  if (v != 0 && (std::fabs(v) >= 1e6 || std::fabs(v) < 1e-3)) {
-    std::snprintf(buf, sizeof buf, "%.2g", v);
+  if (v == std::round(v) && std::fabs(v) < 1e6) {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
   } else {
-    std::snprintf(buf, sizeof buf, "%.4g", v);
+    std::snprintf(buf, sizeof buf, "%.3g", v);
   }
   return buf;
 }

@@ -315,12 +315,16 @@ TEST(Summary, MatchesReferenceOverEveryRow) {
 TEST(Summary, ThreadCountDoesNotChangeTheResult) {
   TempDir dir;
   const Rows rows = make_rows(7000, 2);
-  auto ds = create_dataset(dir.path("ds"), rows);
+  ASSERT_TRUE(create_dataset(dir.path("ds"), rows)->close().ok());
+  OpenOptions read_only;
+  read_only.read_only = true;
+  auto ds = Dataset::Open(dir.path("ds"), read_only);
+  ASSERT_TRUE(ds.ok());
   SummaryOptions one, four;
   one.n_threads = 1;
   four.n_threads = 4;
-  auto a = summarize(*ds, nullptr, one);
-  auto b = summarize(*ds, nullptr, four);
+  auto a = summarize(**ds, nullptr, one);
+  auto b = summarize(**ds, nullptr, four);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(summary_to_json(*a), summary_to_json(*b));
 }
