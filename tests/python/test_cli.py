@@ -76,6 +76,23 @@ def test_summary_text_json_and_plot(image_dataset, tmp_path):
         run("summary", image_dataset, "--plot", tmp_path / "no" / "s.png", ok=False))
 
 
+def test_summary_of_a_tag_while_a_writer_holds_the_dataset(tmp_path):
+    ds = gtn.dataset(tmp_path / "ds")
+    ds.create_tensor("x", dtype="int32")
+    ds.extend({"x": np.arange(5, dtype=np.int32)})
+    commit = ds.commit("five")
+    ds.tag("v1")
+    ds.extend({"x": np.arange(5, 8, dtype=np.int32)})
+    ds.flush()
+    now = json.loads(run("summary", tmp_path / "ds", "--json").stdout)
+    then = json.loads(run("summary", tmp_path / "ds", "--version", "v1", "--json").stdout)
+    assert now["rows"] == 8 and now["uncommitted"] and now["version"] == "main"
+    assert now["tensors"]["x"]["values"]["max"] == 7
+    assert then["rows"] == 5 and not then["uncommitted"] and then["version"] == then["commit"] == commit
+    assert then["tensors"]["x"]["values"]["histogram"] == {"edges": [0, 1, 2, 3, 4, 5], "counts": [1] * 5}
+    assert "no_such_tag" in error_line(run("summary", tmp_path / "ds", "--version", "no_such_tag", ok=False))
+
+
 def test_show_prints_and_writes_files(image_dataset, tmp_path):
     out = run("show", image_dataset, 4).stdout
     assert "images: uint8(5, 6, 3)" in out and "(b)" in out

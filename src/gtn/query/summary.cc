@@ -3,10 +3,12 @@
 // Each tensor is read in two passes over the rows, both split into blocks that worker
 // threads take in turn. Pass 1 counts shapes, empties, bytes, classes and text lengths and
 // takes each block's min/max/mean/M2 of the values; pass 2 fills the histograms, whose
-// bins need pass 1's ranges. Nothing grows with the number of rows except the per-block
-// moments (a few doubles per block of kBlockRows rows): a thread holds one sample at a
-// time, and the chunk cache bounds what the dataset keeps. Block moments are merged in
-// block order, so the result does not depend on the number of threads.
+// bins need pass 1's ranges (it reads values only for numeric tensors, only sample shapes
+// from chunk headers otherwise, and is skipped when nothing needs binning). Nothing grows
+// with the number of rows but the per-block moments (three numbers per kBlockRows rows);
+// the shapes and text lengths kept grow with distinct values (shapes capped); a thread
+// holds one sample at a time and the chunk cache bounds what the dataset keeps. Block
+// moments are merged in block order, so the result does not depend on the thread count.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -15,7 +17,6 @@
 #include <map>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "gtn/summary.h"
@@ -111,6 +112,36 @@ void for_each_value(const Array& a, Fn&& fn) {
   }
 }
 
+// Calls fn(int64_t) for each class label of an integer array (floats: their finite values,
+// truncated and clamped to int64; values past INT64_MAX of uint64 arrays wrap, as numpy's
+// astype(int64) does).
+template <typename Fn>
+void for_each_label(const Array& a, Fn&& fn) {
+  const int64_t n = a.numel();
+  auto loop = [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = a.data_as<T>();
+    for (int64_t i = 0; i < n; ++i) fn(static_cast<int64_t>(p[i]));
+  };
+  switch (a.dtype()) {
+    case DType::kBool:
+    case DType::kUInt8: return loop(uint8_t{});
+    case DType::kInt8: return loop(int8_t{});
+    case DType::kInt16: return loop(int16_t{});
+    case DType::kInt32: return loop(int32_t{});
+    case DType::kInt64: return loop(int64_t{});
+    case DType::kUInt16: return loop(uint16_t{});
+    case DType::kUInt32: return loop(uint32_t{});
+    case DType::kUInt64: return loop(uint64_t{});
+    default:
+      for_each_value(a, [&](double v) {
+        if (!std::isfinite(v)) return;
+        constexpr double kLimit = 9.2233720368547748e18;  // the largest double below 2^63
+        fn(static_cast<int64_t>(std::clamp(v, -kLimit, kLimit)));
+      });
+  }
+}
+
 // Unicode code points of UTF-8 text (bytes that do not start a sequence are not counted;
 // an invalid lead byte counts as one).
 uint64_t utf8_length(std::string_view s) {
@@ -149,9 +180,15 @@ Histogram make_bins(double lo, double hi, bool integer, int max_bins) {
     for (int i = 0; i <= bins; ++i) h.edges.push_back(lo + i * width);
   } else if (lo == hi) {
     h.edges = {lo - 0.5, lo + 0.5};
-  } else {
+  } else if (std::isfinite(hi - lo)) {  // numpy's linspace
     const double step = (hi - lo) / max_bins;
     for (int i = 0; i < max_bins; ++i) h.edges.push_back(lo + i * step);
+    h.edges.push_back(hi);
+  } else {  // a range past the largest double: interpolate without forming hi - lo
+    for (int i = 0; i < max_bins; ++i) {
+      const double t = static_cast<double>(i) / max_bins;
+      h.edges.push_back(lo * (1 - t) + hi * t);
+    }
     h.edges.push_back(hi);
   }
   h.counts.assign(h.edges.size() - 1, 0);
@@ -162,7 +199,12 @@ Histogram make_bins(double lo, double hi, bool integer, int max_bins) {
 size_t bin_of(const std::vector<double>& edges, double v) {
   const size_t n = edges.size() - 1;
   const double f = (v - edges.front()) / (edges.back() - edges.front()) * static_cast<double>(n);
-  size_t i = f <= 0 ? 0 : std::min(n - 1, static_cast<size_t>(f));
+  size_t i = 0;  // a first guess (NaN when the range overflows), corrected below
+  if (f >= static_cast<double>(n)) {
+    i = n - 1;
+  } else if (f > 0) {
+    i = static_cast<size_t>(f);
+  }
   while (i > 0 && v < edges[i]) --i;
   while (i + 1 < n && v >= edges[i + 1]) ++i;
   return i;
@@ -278,13 +320,17 @@ class TensorSummarizer {
     if (kind_ == Kind::kNumeric && moments.n > 0) {
       values = make_bins(total.min, total.max, dtype_is_integer(out.dtype), options_.histogram_bins);
     }
-    if (!sizes.edges.empty()) {
-      std::vector<Histogram> size_parts(threads, sizes), value_parts(threads, values);
+    // Samples of one size need no second look for their histogram.
+    const bool count_sizes = !sizes.edges.empty() && total.min_size != total.max_size;
+    if (!sizes.edges.empty() && !count_sizes) sizes.counts[0] = total.count;
+    if (count_sizes || !values.edges.empty()) {
+      Histogram no_sizes;
+      std::vector<Histogram> size_parts(threads, count_sizes ? sizes : no_sizes), value_parts(threads, values);
       GTN_RETURN_IF_ERROR(parallel_blocks(num_blocks, threads, [&](int t, uint64_t b) {
         return pass2_block(b, size_parts[t], value_parts[t]);
       }));
       for (int t = 0; t < threads; ++t) {
-        for (size_t i = 0; i < sizes.counts.size(); ++i) sizes.counts[i] += size_parts[t].counts[i];
+        for (size_t i = 0; i < size_parts[t].counts.size(); ++i) sizes.counts[i] += size_parts[t].counts[i];
         for (size_t i = 0; i < values.counts.size(); ++i) values.counts[i] += value_parts[t].counts[i];
       }
     }
@@ -345,9 +391,8 @@ class TensorSummarizer {
         block_moments.merge(m);
       }
       if (is_class_label_) {
-        for_each_value(a, [&](double v) {
-          if (!std::isfinite(v)) return;
-          ++acc.classes[static_cast<int64_t>(v)];
+        for_each_label(a, [&](int64_t label) {
+          ++acc.classes[label];
           ++acc.labels;
         });
       }
@@ -377,12 +422,12 @@ class TensorSummarizer {
 
   Status pass2_block(uint64_t block, Histogram& sizes, Histogram& values) const {
     const uint64_t begin = block * kBlockRows, end = std::min(num_rows_, begin + kBlockRows);
-    const bool read_values = !values.edges.empty();
+    const bool read_values = !values.edges.empty(), count_sizes = !sizes.edges.empty();
     for (uint64_t k = begin; k < end; ++k) {
       const uint64_t row = row_at(k);
       if (read_values) {
         GTN_ASSIGN_OR_RETURN(Array a, ds_.read(tensor_, row));
-        sizes.counts[bin_of(sizes.edges, static_cast<double>(a.numel()))] += 1;
+        if (count_sizes) sizes.counts[bin_of(sizes.edges, static_cast<double>(a.numel()))] += 1;
         for_each_value(a, [&](double v) {
           if (std::isfinite(v)) ++values.counts[bin_of(values.edges, v)];
         });
@@ -546,7 +591,9 @@ Result<DatasetSummary> summarize(const Dataset& dataset, const std::vector<uint6
   std::vector<std::string> names = options.tensors.empty() ? dataset.tensor_names() : options.tensors;
   int n_threads = options.n_threads > 0 ? options.n_threads : static_cast<int>(std::thread::hardware_concurrency());
   if (!dataset.read_only()) n_threads = 1;  // a writable Dataset is used from one thread at a time
+  std::unordered_set<std::string> done;
   for (const auto& name : names) {
+    if (!done.insert(name).second) continue;  // a tensor named twice is summarized once
     GTN_ASSIGN_OR_RETURN(size_t index, dataset.tensor_index(name));
     GTN_ASSIGN_OR_RETURN(TensorSpec spec, dataset.tensor_spec(name));
     TensorSummary t;
