@@ -22,8 +22,8 @@ ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build/asan --output-on-failure -j "
 echo "== short fuzz runs, ${FUZZ_SECONDS:-20} s each (longer runs: docs/development.md)"
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DGTN_BUILD_FUZZ=ON -DGTN_BUILD_CLI=OFF >/dev/null
-cmake --build build/fuzz -j "$JOBS" --target fuzz_manifest fuzz_chunk fuzz_encoder
-for name in manifest chunk encoder; do
+cmake --build build/fuzz -j "$JOBS" --target fuzz_manifest fuzz_chunk fuzz_encoder fuzz_query
+for name in manifest chunk encoder query; do
   mkdir -p "build/fuzz/corpus/$name"
   echo "fuzz_$name:"
   "build/fuzz/fuzz/fuzz_$name" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 \

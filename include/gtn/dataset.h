@@ -95,6 +95,44 @@ struct OpenOptions {
   std::string author;
 };
 
+// Statistics of one chunk file, kept in the metadata (docs/format.md, "Chunk statistics")
+// and written with every chunk: what a query's WHERE uses to skip chunks without reading
+// them. They describe the whole file; a span (a slice of the file) holds a subset of its
+// samples, so the bounds hold for the span too but may be loose.
+struct ChunkStats {
+  // False: nothing is known (rows not yet in a chunk file, files written before statistics
+  // existed, tiled samples, samples compressed as images).
+  bool known = false;
+  uint64_t samples = 0;  // samples in the file
+  uint64_t empty = 0;    // samples with no elements
+  uint64_t nan = 0;      // NaN elements (floating-point tensors)
+  // min/max over every non-NaN element, rounded outward to double (exact for integers up
+  // to 2^53). has_range is false when the file holds no such element.
+  bool has_range = false;
+  double min = 0, max = 0;
+  // class_label tensors with at most 64 distinct values in the file: all of them, sorted.
+  bool has_classes = false;
+  std::vector<int64_t> classes;
+};
+
+// Rows [begin, end) of a tensor that lie in one chunk file (or are not yet in one).
+struct ChunkSpan {
+  uint64_t begin = 0, end = 0;
+  ChunkStats stats;
+};
+
+// A saved view (docs/query.md, "Views"): rows of one committed state, kept under a name
+// in the dataset, so that it reads the same rows after later commits.
+struct ViewRecord {
+  std::string name;
+  std::string commit;          // the commit the rows are positions in (16 hex digits)
+  std::string query;           // the query that made it; empty when made from indices
+  std::vector<uint64_t> rows;  // positions in that commit, in view order (repeats allowed)
+  std::string message;
+  int64_t time_ms = 0;         // when it was saved (Unix ms); set by save_view
+  uint64_t size = 0;           // rows.size(); views() fills it without reading the rows
+};
+
 // A batch of samples for extend(): tensor name -> one Array per sample.
 using SampleBatch = std::map<std::string, std::vector<Array>>;
 // One whole sample: tensor name -> value.
@@ -207,6 +245,16 @@ class Dataset {
   virtual Result<uint64_t> read_rows_into(size_t tensor_index, uint64_t begin, uint64_t end, const Shape& shape,
                                           void* dst, size_t capacity) const = 0;
 
+  // Rows [begin, begin + k) of the tensor at `tensor_index` as one array of shape
+  // {k} + `shape`, for the largest k <= end - begin whose samples all have `shape` and,
+  // where they lie back to back in one uncompressed chunk, without a copy (the array views
+  // the chunk's memory and keeps it alive). Elsewhere the samples are decoded into a new
+  // array. k = 0 when sample `begin` has another shape.
+  virtual Result<Array> read_rows_view(size_t tensor_index, uint64_t begin, uint64_t end, const Shape& shape) const = 0;
+  // The tensor's rows split at chunk file boundaries, with each file's statistics, in row
+  // order; reads only metadata.
+  virtual Result<std::vector<ChunkSpan>> chunk_spans(size_t tensor_index) const = 0;
+
   // Deletes the rows at `indices` (any order, repeats allowed) from every tensor; later
   // rows move up. Costs what changed: no chunk file is rewritten.
   virtual Status delete_samples(const std::vector<uint64_t>& indices) = 0;
@@ -263,6 +311,20 @@ class Dataset {
   // state into chunks of the target size. flush() and commit() do it on their own once a
   // tensor's table passes set bounds.
   virtual Result<CompactStats> compact() = 0;
+
+  // Opens state `target` (branch, tag, commit id, main~2, ...) of this dataset read-only,
+  // as its own handle on the same storage.
+  virtual Result<std::unique_ptr<Dataset>> open_version(const std::string& target) const = 0;
+
+  // --- saved views (docs/query.md) ---
+  // Saves `view` under view.name (replacing a view of that name). Its commit must exist
+  // and every row must be below that commit's length; durable when it returns. gc keeps
+  // the commits saved views name.
+  virtual Status save_view(const ViewRecord& view) = 0;
+  virtual Result<ViewRecord> load_view(const std::string& name) const = 0;
+  // Every saved view, by name, without their rows (size set).
+  virtual Result<std::vector<ViewRecord>> views() const = 0;
+  virtual Status delete_view(const std::string& name) = 0;
 
   // --- tools ---
   // A human-readable multi-line summary (tensors, dtypes, shapes, sizes, chunks).

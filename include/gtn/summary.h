@@ -56,7 +56,7 @@ struct ClassCount {
 };
 
 // A tensor's storage in the dataset state summarized (the whole tensor, even for a view).
-struct ChunkStats {
+struct StorageStats {
   uint64_t num_chunks = 0;      // distinct chunk files
   uint64_t num_slices = 0;      // runs of the chunk table (more than chunks after updates/deletions)
   uint64_t stored_bytes = 0;    // bytes of the distinct chunk files
@@ -87,7 +87,7 @@ struct TensorSummary {
   Histogram sample_sizes;    // elements per sample (bytes for text and bytes tensors)
   uint64_t bytes = 0;        // bytes of the summarized samples, uncompressed
 
-  ChunkStats storage;
+  StorageStats storage;
   double compression_ratio = 0;  // storage.raw_bytes / storage.stored_bytes (0 if nothing stored)
 
   std::optional<ValueStats> values;        // numeric and bool tensors, over every element

@@ -414,6 +414,46 @@ class Dataset(_core.Dataset):
         if missing:
             raise ValueError(f"missing tensor(s) {missing}: every tensor needs a value")
 
+    # --- queries and views (docs/query.md) ---
+    def query(self, text, seed=0, n_threads=0, model_dir=None):
+        """Runs a query (``SELECT ... WHERE ... ORDER BY ... LIMIT ...``, docs/query.md) on the
+        current state (or the version its FROM names) and returns a :class:`gtn.View`.
+        ``seed`` drives SAMPLE BY; ``model_dir`` is where model('file.gtnm', ...) looks."""
+        from gtn.view import _run
+        return _run(self, text, seed=seed, n_threads=n_threads, model_dir=model_dir)
+
+    def view(self, indices):
+        """A :class:`gtn.View` of the given rows (ints, negative from the end, or a boolean
+        mask) of the current state."""
+        from gtn.view import View, _rows
+        return View(self, _rows(indices, len(self)))
+
+    def save_view(self, name, view, message=""):
+        """Saves ``view`` under ``name`` in this dataset: its commit, query and rows, so that
+        ``load_view(name)`` reads the same rows after later commits (and gc keeps that
+        commit). A view of uncommitted changes is refused: commit first."""
+        from gtn.view import View
+        if not isinstance(view, View):
+            raise TypeError(f"save_view takes a gtn.View (from ds.query or ds.view), not {type(view).__name__}")
+        if view.uncommitted or not view.commit:
+            raise ValueError(f"view {name!r} reads uncommitted changes; commit them first (ds.commit(...)) "
+                             f"and run the query again")
+        _core._save_view(self, name, view.commit, view.query_text, view.indices, message)
+
+    def load_view(self, name):
+        """The saved view ``name`` (reads the rows of the commit it was saved at)."""
+        from gtn.view import View
+        r = _core._load_view(self, name)
+        return View(self, r["rows"], commit=r["commit"], query=r["query"], uncommitted=False,
+                    version=r["commit"], name=name)
+
+    def views(self):
+        """Saved views: a list of dicts (name, commit, query, message, time_ms, size)."""
+        return _core._views(self)
+
+    def delete_view(self, name):
+        _core._delete_view(self, name)
+
     def pytorch(self, batch_size=1, shuffle=False, num_workers=0, transform=None, tensors=None,
                 drop_last=False, seed=None, **kwargs):
         """A PyTorch loader over this dataset (``gtn.pytorch.Loader``; needs torch): batches

@@ -320,10 +320,6 @@ class PyDataset {
     if (!ds_) throw_if_error(Status::InvalidArgument("the dataset at " + path_ + " is closed"));
     return *ds_;
   }
-  std::shared_ptr<Dataset> shared() const {
-    ds();
-    return ds_;
-  }
 
   // Flushes and releases the dataset; a failed flush raises (the dataset is closed either
   // way, since its writer can no longer make progress).
@@ -960,12 +956,6 @@ RegisterBinding reg(10, bind);
 
 }  // namespace
 
-std::shared_ptr<Dataset> dataset_of(nb::handle py_dataset) {
-  PyDataset* ds = nullptr;
-  if (!nb::try_cast<PyDataset*>(py_dataset, ds) || ds == nullptr) {
-    throw nb::type_error(("expected a gtn.Dataset, got " + nb::cast<std::string>(nb::str(py_dataset.type().attr("__name__")))).c_str());
-  }
-  return ds->shared();
-}
+Dataset& dataset_of(nb::handle py_dataset) { return nb::cast<PyDataset&>(py_dataset).ds(); }
 
 }  // namespace gtn::py

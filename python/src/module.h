@@ -2,13 +2,11 @@
 #pragma once
 
 #include <functional>
-#include <memory>
 #include <utility>
 #include <vector>
 
 #include <nanobind/nanobind.h>
 
-#include "gtn/dataset.h"
 #include "gtn/result.h"
 
 namespace gtn::py {
@@ -25,9 +23,15 @@ struct RegisterBinding {
   RegisterBinding(int order, BindFn fn) { BindingRegistry::entries().emplace_back(order, fn); }
 };
 
-// The dataset behind a gtn._core.Dataset (TypeError for anything else; a closed dataset
-// raises). The pointer keeps it alive while a caller works without the GIL.
-std::shared_ptr<Dataset> dataset_of(nb::handle py_dataset);
+}  // namespace gtn::py
+namespace gtn {
+class Dataset;
+}
+namespace gtn::py {
+
+// The C++ dataset behind a gtn._core.Dataset object (raises if it is closed), for binding
+// files other than dataset_bindings.cc.
+Dataset& dataset_of(nb::handle py_dataset);
 
 // Raises the Python exception that matches `status` (see status_bindings.cc) if not OK.
 void throw_if_error(const Status& status);

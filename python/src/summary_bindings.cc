@@ -20,7 +20,7 @@ using RowArray = nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig, nb::devic
 
 DatasetSummary summarize_py(nb::handle dataset, std::optional<RowArray> rows,
                             std::optional<std::vector<std::string>> tensors, int threads, int bins) {
-  std::shared_ptr<Dataset> ds = dataset_of(dataset);
+  Dataset& ds = dataset_of(dataset);
   SummaryOptions options;
   options.n_threads = threads;
   options.histogram_bins = bins;
@@ -33,7 +33,7 @@ DatasetSummary summarize_py(nb::handle dataset, std::optional<RowArray> rows,
       if (p[k] < 0) {
         throw_if_error(Status::OutOfRange("row " + std::to_string(p[k]) + " (position " + std::to_string(k) +
                                           " of the rows given) is negative; rows are positions 0.." +
-                                          std::to_string(ds->size()) + " - 1"));
+                                          std::to_string(ds.size()) + " - 1"));
       }
       row_list[k] = static_cast<uint64_t>(p[k]);
     }
@@ -41,7 +41,7 @@ DatasetSummary summarize_py(nb::handle dataset, std::optional<RowArray> rows,
   Result<DatasetSummary> r = Status::Internal("unset");
   {
     nb::gil_scoped_release release;
-    r = summarize(*ds, rows ? &row_list : nullptr, options);
+    r = summarize(ds, rows ? &row_list : nullptr, options);
   }
   return unwrap(std::move(r));
 }

@@ -69,6 +69,14 @@ int main(int argc, char** argv) {
     check((*ds)->update("label", 0, Array::Scalar<int64_t>(DType::kInt64, (label.data_as<int64_t>()[0] + 1) % 3)));
     check((*ds)->commit("relabel sample 0", "golden").status());
     check((*ds)->checkout("main"));
+    // v4 on: a saved view of the golden commit (its first ten rows, in reverse).
+    ViewRecord view;
+    view.name = "first-ten";
+    view.commit = *first;
+    view.query = "SELECT * LIMIT 10";
+    for (uint64_t i = 10; i-- > 0;) view.rows.push_back(i);
+    view.message = "golden view";
+    check((*ds)->save_view(view));
     check((*ds)->close());
   }
   fs::remove(fs::path(dir) / "gtn.lock");

@@ -91,6 +91,15 @@ def test_summary_of_a_tag_while_a_writer_holds_the_dataset(tmp_path):
     assert then["rows"] == 5 and not then["uncommitted"] and then["version"] == then["commit"] == commit
     assert then["tensors"]["x"]["values"]["histogram"] == {"edges": [0, 1, 2, 3, 4, 5], "counts": [1] * 5}
     assert "no_such_tag" in error_line(run("summary", tmp_path / "ds", "--version", "no_such_tag", ok=False))
+    ds.commit("eight")
+    ds.save_view("odd", ds.view([1, 3, 5, 7, 7]))
+    ds.extend({"x": np.full(4, 100, np.int32)})
+    ds.commit("twelve")
+    odd = json.loads(run("summary", tmp_path / "ds", "--view", "odd", "--json").stdout)
+    assert odd["view"] and odd["rows"] == 5 and odd["dataset_rows"] == 8
+    assert odd["tensors"]["x"]["values"]["mean"] == np.mean([1, 3, 5, 7, 7])
+    assert "not both" in error_line(run("summary", tmp_path / "ds", "--view", "odd", "--version", "v1", ok=False))
+    assert "nope" in error_line(run("summary", tmp_path / "ds", "--view", "nope", ok=False))
 
 
 def test_show_prints_and_writes_files(image_dataset, tmp_path):

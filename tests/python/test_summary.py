@@ -175,3 +175,20 @@ def test_summary_is_a_plain_mapping(breast_cancer):
     assert s["tensors"]["target"]["class_counts"]["benign"] == 357
     assert set(s) == {"version", "commit", "uncommitted", "dataset_rows", "view", "rows", "tensors"}
     assert dict(s)["rows"] == 569 and len(s) == 7
+
+
+def test_views_from_queries_and_indices(tmp_path):
+    import sklearn.datasets
+    gtn.ingest(sklearn_file("data", "iris.csv"), tmp_path / "iris")
+    ds = gtn.dataset(tmp_path / "iris")
+    iris = sklearn.datasets.load_iris()
+    v = ds.query("SELECT * WHERE target == 'virginica' ORDER BY data[0] DESC LIMIT 30")
+    s = v.summary()
+    assert s["view"] and s["rows"] == 30
+    assert s["tensors"]["target"]["class_counts"] == {"setosa": 0, "versicolor": 0, "virginica": 30}
+    top = np.sort(iris.data[iris.target == 2][:, 0])[::-1][:30]
+    assert s["tensors"]["data"]["values"]["max"] == top[0]
+    check_values(s["tensors"]["data"]["values"], iris.data[v.indices.astype(np.int64)])
+    w = ds.view([149, 0, 0, 75])
+    t = w.summary(tensors=["target"])
+    assert t["tensors"]["target"]["class_counts"] == {"setosa": 2, "versicolor": 1, "virginica": 1}

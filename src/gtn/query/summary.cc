@@ -537,9 +537,9 @@ class TensorSummarizer {
   bool is_class_label_ = false;
 };
 
-Result<ChunkStats> storage_of(const Dataset& ds, const std::string& name, const SummaryOptions& options) {
+Result<StorageStats> storage_of(const Dataset& ds, const std::string& name, const SummaryOptions& options) {
   GTN_ASSIGN_OR_RETURN(std::vector<ChunkSlice> slices, ds.chunk_slices(name));
-  ChunkStats s;
+  StorageStats s;
   std::unordered_set<uint64_t> seen;
   std::map<uint64_t, uint64_t> file_sizes, slice_samples;
   uint64_t in_chunks = 0;

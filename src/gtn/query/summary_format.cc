@@ -27,7 +27,7 @@ Json lengths_json(const LengthStats& l) {
               {"histogram", histogram_json(l.histogram)}};
 }
 
-Json storage_json(const ChunkStats& s) {
+Json storage_json(const StorageStats& s) {
   return Json{{"num_chunks", s.num_chunks},
               {"num_slices", s.num_slices},
               {"stored_bytes", s.stored_bytes},
@@ -113,7 +113,7 @@ void write_tensor(std::ostream& os, const TensorSummary& t) {
     for (const auto& [shape, n] : t.shape_counts) os << " " << shape_to_string(shape) << " x" << n;
     os << "\n";
   }
-  const ChunkStats& s = t.storage;
+  const StorageStats& s = t.storage;
   os << "  storage: " << s.num_chunks << " chunk" << (s.num_chunks == 1 ? "" : "s");
   if (s.num_slices != s.num_chunks) os << " in " << s.num_slices << " slices";
   os << ", " << human_bytes(s.stored_bytes) << " stored, " << human_bytes(s.raw_bytes) << " raw";

@@ -1,5 +1,7 @@
 #include "gtn/store/chunk_writer.h"
 
+#include "gtn/store/chunk_stats.h"
+
 #include <algorithm>
 
 #include "gtn/store/chunk_format.h"
@@ -73,6 +75,7 @@ Status ChunkWriter::seal(const TensorMeta& meta, PendingChunk* pending, uint64_t
   h.shapes = pending->shapes;
   GTN_ASSIGN_OR_RETURN(std::string bytes, encode_chunk(std::move(h), pending->data));
   GTN_ASSIGN_OR_RETURN(ChunkFileRef ref, write_file(meta, bytes));
+  ref.stats = compute_chunk_stats(meta, *pending);
   ChunkEntry e;
   e.first_sample = *pending_first;
   e.num_samples = pending->size();

@@ -85,4 +85,25 @@ inline bool parse_hex_id(std::string_view s, uint64_t* id) {
   return true;
 }
 
+// LEB128 varints (table tree nodes, chunk statistics).
+inline void put_varint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// LEB128; false on truncation or more than 64 bits.
+inline bool get_varint(ByteReader& in, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    uint8_t b = in.get<uint8_t>();
+    if (!in.ok()) return false;
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return shift < 63 || b <= 1;
+  }
+  return false;
+}
+
 }  // namespace gtn::store

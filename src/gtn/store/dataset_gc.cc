@@ -40,6 +40,13 @@ Result<GcStats> DatasetImpl::gc() {
       roots.push_back(v);
     }
   }
+  // Saved views keep the commits they read.
+  GTN_ASSIGN_OR_RETURN(auto saved, views());
+  for (const auto& view : saved) {
+    uint64_t v = 0;
+    if (!parse_hex_id(view.commit, &v)) return Status::Corruption("view '" + view.name + "' names a bad commit id");
+    roots.push_back(v);
+  }
   GTN_ASSIGN_OR_RETURN(auto readers, storage_->live_reader_versions());
   bool reader_of_uncommitted = false;
   // Every version reachable from a ref, this state or a reader, and what each names.

@@ -224,7 +224,14 @@ class DatasetImpl final : public Dataset {
   Result<Shape> read_into(size_t t, uint64_t index, void* dst, size_t capacity) const override;
   Result<uint64_t> read_rows_into(size_t t, uint64_t begin, uint64_t end, const Shape& shape, void* dst,
                                   size_t capacity) const override;
+  Result<Array> read_rows_view(size_t t, uint64_t begin, uint64_t end, const Shape& shape) const override;
+  Result<std::vector<ChunkSpan>> chunk_spans(size_t t) const override;
   Result<Sample> read_sample(uint64_t index) const override;
+  Result<std::unique_ptr<Dataset>> open_version(const std::string& target) const override;  // dataset_views.cc
+  Status save_view(const ViewRecord& view) override;
+  Result<ViewRecord> load_view(const std::string& name) const override;
+  Result<std::vector<ViewRecord>> views() const override;
+  Status delete_view(const std::string& name) override;
   Result<std::vector<Sample>> read_batch(const std::vector<uint64_t>& indices) const override;
   Result<std::vector<Array>> read_range(const std::string& tensor, uint64_t begin, uint64_t end) const override;
   Status delete_samples(const std::vector<uint64_t>& indices) override;  // dataset_write.cc

@@ -100,6 +100,7 @@ Status DatasetImpl::open_or_create(bool create) {
 Status DatasetImpl::upgrade_root() {
   bool added = add_reader_feature(&root_, kFeatureBlockChecksums);
   added = add_reader_feature(&root_, kFeatureVersions) || added;
+  added = add_reader_feature(&root_, kFeatureChunkStats) || added;
   if (!added) return Status::OK();
   return storage_->write_atomic(kRootKey, encode_root(root_));
 }
@@ -107,6 +108,7 @@ Status DatasetImpl::upgrade_root() {
 Status DatasetImpl::create_new() {
   add_reader_feature(&root_, kFeatureBlockChecksums);
   add_reader_feature(&root_, kFeatureVersions);
+  add_reader_feature(&root_, kFeatureChunkStats);
   branch_ = root_.head;
   do {
     version_id_ = rng_();

@@ -159,6 +159,73 @@ Result<uint64_t> DatasetImpl::read_rows_into(size_t t, uint64_t begin, uint64_t 
   return i - begin;
 }
 
+Result<Array> DatasetImpl::read_rows_view(size_t t, uint64_t begin, uint64_t end, const Shape& shape) const {
+  if (t >= tensors_.size()) return bad_tensor_index(t);
+  if (begin > end || end > length_) {
+    return Status::OutOfRange("range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                              ") out of range for dataset of " + std::to_string(length_) + " samples");
+  }
+  const TensorState& ts = *tensors_[t];
+  GTN_RETURN_IF_ERROR(check_shape_limits(shape));
+  Shape out_shape = shape;
+  out_shape.insert(out_shape.begin(), 0);
+  uint64_t row = static_cast<uint64_t>(shape_numel(shape)) * dtype_size(ts.meta.dtype);
+  if (begin == end) return Array::Zeros(ts.meta.dtype, out_shape);
+  const TableEntry* e = begin < ts.committed ? ts.entries[ts.find(begin)].get() : nullptr;
+  if (e && !e->entry.is_tiled() && ts.meta.sample_compression == Compression::kNone && row > 0) {
+    GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, *e));
+    if (c->header.sample_compression == Compression::kNone) {
+      uint32_t j0 = static_cast<uint32_t>(begin - e->entry.first_sample) + e->entry.chunk_offset;
+      if (!c->header.shapes.has_shape(j0, shape)) return Array::Zeros(ts.meta.dtype, out_shape);
+      uint32_t jn = static_cast<uint32_t>(std::min<uint64_t>(end - e->entry.first_sample, e->entry.num_samples)) +
+                    e->entry.chunk_offset;
+      jn = std::min({jn, c->header.shapes.run_end(j0), c->header.positions.run_end(j0)});
+      uint64_t off, len;
+      c->header.positions.locate(j0, &off, &len);
+      if (len != row) return corrupt_chunk(*c, Status::Corruption("sample holds " + std::to_string(len) +
+                                                                   " bytes, its shape needs " + std::to_string(row)));
+      uint64_t bytes = static_cast<uint64_t>(jn - j0) * row;
+      std::shared_ptr<const std::string> region;
+      GTN_ASSIGN_OR_RETURN(const uint8_t* base, data_for(*c, off, bytes, &region));
+      std::shared_ptr<const void> owner = std::move(region);
+      if (!owner) owner = as_owner(c->file);
+      out_shape[0] = jn - j0;
+      auto view = Array::View(ts.meta.dtype, std::move(out_shape), base + off, bytes, std::move(owner));
+      if (!view.ok()) return corrupt_chunk(*c, view.status());
+      return view;
+    }
+  }
+  // Elsewhere: decoded into a new array, a bounded number of rows at a time.
+  uint64_t n = std::min<uint64_t>(end - begin, row ? std::max<uint64_t>(1, (64ull << 20) / row) : end - begin);
+  if (e) n = std::min<uint64_t>(n, e->entry.first_sample + e->entry.num_samples - begin);
+  out_shape[0] = static_cast<int64_t>(n);
+  Array out = Array::Zeros(ts.meta.dtype, out_shape);
+  GTN_ASSIGN_OR_RETURN(uint64_t got, read_rows_into(t, begin, begin + n, shape, out.mutable_data(), out.nbytes()));
+  if (got == n) return out;
+  out_shape[0] = static_cast<int64_t>(got);
+  return Array::Copy(ts.meta.dtype, out_shape, out.data(), got * row);
+}
+
+Result<std::vector<ChunkSpan>> DatasetImpl::chunk_spans(size_t t) const {
+  if (t >= tensors_.size()) return bad_tensor_index(t);
+  const TensorState& ts = *tensors_[t];
+  std::vector<ChunkSpan> out;
+  out.reserve(ts.entries.size() + 1);
+  for (const auto& te : ts.entries) {
+    const ChunkEntry& e = te->entry;
+    uint64_t end = std::min<uint64_t>(e.first_sample + e.num_samples, length_);
+    if (e.first_sample >= end) break;
+    ChunkSpan span;
+    span.begin = e.first_sample;
+    span.end = end;
+    if (e.files.size() == 1 && e.files[0].stats) span.stats = *e.files[0].stats;
+    out.push_back(std::move(span));
+  }
+  uint64_t covered = out.empty() ? 0 : out.back().end;
+  if (covered < length_) out.push_back(ChunkSpan{covered, length_, {}});
+  return out;
+}
+
 Result<Sample> DatasetImpl::read_sample(uint64_t index) const {
   Sample out;
   for (size_t t = 0; t < tensors_.size(); ++t) {

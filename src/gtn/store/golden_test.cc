@@ -92,13 +92,15 @@ TEST_P(Golden, EverySampleReadsBack) {
   EXPECT_TRUE(issues->empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(FormatVersions, Golden, ::testing::Values("v1", "v2", "v3"));
+INSTANTIATE_TEST_SUITE_P(FormatVersions, Golden, ::testing::Values("v1", "v2", "v3", "v4"));
 
 // v3 (manifest format 2) holds history: a tagged commit on main and a branch whose commit
 // relabels sample 0.
-TEST(GoldenHistory, CommitsBranchesAndTagsReadBack) {
+class GoldenHistory : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GoldenHistory, CommitsBranchesAndTagsReadBack) {
   ASSERT_FALSE(source_dir().empty()) << "GTN_SOURCE_DIR must name the source tree";
-  std::string dir = source_dir() + "/tests/golden/v3";
+  std::string dir = source_dir() + "/tests/golden/" + GetParam();
   OpenOptions ro;
   ro.read_only = true;
   auto ds = Dataset::Open(dir, ro);
@@ -128,6 +130,40 @@ TEST(GoldenHistory, CommitsBranchesAndTagsReadBack) {
   ASSERT_TRUE(relabel.ok());
   EXPECT_EQ((*relabel)->read("label", 0)->data_as<int64_t>()[0], 1);
   EXPECT_EQ((*relabel)->read("label", 1)->data_as<int64_t>()[0], 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(HistoryVersions, GoldenHistory, ::testing::Values("v3", "v4"));
+
+// v4 (reader feature chunk_stats, leaf encoding 2) holds chunk statistics and a saved view.
+TEST(GoldenV4, ChunkStatisticsAndSavedViewReadBack) {
+  ASSERT_FALSE(source_dir().empty()) << "GTN_SOURCE_DIR must name the source tree";
+  std::string dir = source_dir() + "/tests/golden/v4";
+  OpenOptions ro;
+  ro.read_only = true;
+  auto ds = Dataset::Open(dir, ro);
+  ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+  auto t = (*ds)->tensor_index("label");
+  ASSERT_TRUE(t.ok());
+  auto spans = (*ds)->chunk_spans(*t);
+  ASSERT_TRUE(spans.ok());
+  bool known = false;
+  for (const auto& s : *spans) {
+    if (!s.stats.known) continue;
+    known = true;
+    for (uint64_t i = s.begin; i < s.end; ++i) {
+      int64_t v = (*ds)->read(*t, i)->data_as<int64_t>()[0];
+      EXPECT_LE(s.stats.min, v);
+      EXPECT_GE(s.stats.max, v);
+    }
+  }
+  EXPECT_TRUE(known);
+  auto view = (*ds)->load_view("first-ten");
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  EXPECT_EQ(view->rows, (std::vector<uint64_t>{9, 8, 7, 6, 5, 4, 3, 2, 1, 0}));
+  EXPECT_EQ(view->message, "golden view");
+  auto log = (*ds)->log("golden");
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(view->commit, (*log)[0].id);
 }
 
 }  // namespace

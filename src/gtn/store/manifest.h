@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,9 @@ struct ChunkFileRef {
   uint64_t id = 0;
   uint64_t size = 0;      // bytes of the file
   uint64_t checksum = 0;  // the file's trailer checksum (XXH3-64 of all bytes before it)
+  // What the file holds (ChunkStats in dataset.h), stored beside the reference in leaf
+  // encoding 2; null when unknown. A property of the file: every slice shares it.
+  std::shared_ptr<const ChunkStats> stats;
 };
 
 // A run of consecutive samples stored back to back in one chunk file (samples

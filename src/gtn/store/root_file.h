@@ -22,6 +22,8 @@ inline constexpr const char* kFeatureBlockChecksums = "block_checksums";
 // chunk slices, sample ids; docs/format.md, "Manifest"). Every dataset a writer of this
 // build has written to carries it.
 inline constexpr const char* kFeatureVersions = "versions";
+// Table leaves may use encoding 2 (per-chunk statistics beside each file reference).
+inline constexpr const char* kFeatureChunkStats = "chunk_stats";
 
 struct RootFile {
   int format_version = kFormatVersion;

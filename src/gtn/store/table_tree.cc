@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "gtn/store/chunk_stats.h"
 #include "gtn/store/coding.h"
 
 namespace gtn::store {
@@ -14,29 +15,11 @@ constexpr uint32_t kMaxItems = 256;      // and after at most this many
 constexpr size_t kNodeHeaderBytes = 8;   // u8 level, u8 encoding, u16 reserved, u32 item count
 constexpr size_t kRefBytes = 56;         // put_node_ref
 // Node encodings: 0 fixed-width items (read only), 1 compact (a file or version dictionary
-// and LEB128 varints; written).
+// and LEB128 varints; written for internal nodes, read only for leaves), 2 compact with
+// each dictionary file's statistics (leaves; written).
 constexpr uint8_t kFixedEncoding = 0;
 constexpr uint8_t kCompactEncoding = 1;
-
-void put_varint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-// LEB128; false on truncation or more than 64 bits.
-bool get_varint(ByteReader& in, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    uint8_t b = in.get<uint8_t>();
-    if (!in.ok()) return false;
-    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) return shift < 63 || b <= 1;
-  }
-  return false;
-}
+constexpr uint8_t kStatsEncoding = 2;
 
 // The fixed-width form of an entry: what node boundaries are decided on (and encoding 0).
 void put_entry(std::string* out, const ChunkEntry& e) {
@@ -64,8 +47,9 @@ void put_child_content(std::string* out, const NodeRef& r) {
   put_le<uint64_t>(out, r.raw_bytes);
 }
 
-// Encoding 1 of a leaf: u32-less header, varint file count, the distinct files (24 bytes
-// each), then per entry varints: samples, chunk offset, raw bytes, file count, file indices.
+// Encoding 2 of a leaf: header, varint file count, the distinct files (24 bytes each, then
+// the file's statistics: chunk_stats.h), then per entry varints: samples, chunk offset, raw
+// bytes, file count, file indices. Encoding 1 is the same without the statistics.
 std::string encode_leaf(const std::vector<const ChunkEntry*>& items) {
   std::vector<const ChunkFileRef*> files;
   std::unordered_map<uint64_t, uint64_t> index;
@@ -82,9 +66,12 @@ std::string encode_leaf(const std::vector<const ChunkEntry*>& items) {
     }
   }
   std::string node;
-  put_header(&node, 0, kCompactEncoding, static_cast<uint32_t>(items.size()));
+  put_header(&node, 0, kStatsEncoding, static_cast<uint32_t>(items.size()));
   put_varint(&node, files.size());
-  for (const ChunkFileRef* f : files) put_file_ref(&node, *f);
+  for (const ChunkFileRef* f : files) {
+    put_file_ref(&node, *f);
+    put_chunk_stats(&node, f->stats.get());
+  }
   return node + body;
 }
 
@@ -302,23 +289,30 @@ Status decode_node(std::string_view node, const NodeRef& r, DecodedNode* out) {
   uint8_t encoding = in.get<uint8_t>();
   in.get<uint16_t>();
   uint32_t count = in.get<uint32_t>();
-  if (!in.ok() || level != r.level || (encoding != kFixedEncoding && encoding != kCompactEncoding) ||
-      count == 0 || count > kMaxItems * 4) {
+  bool known_encoding = encoding == kFixedEncoding || encoding == kCompactEncoding ||
+                        (encoding == kStatsEncoding && level == 0);
+  if (!in.ok() || level != r.level || !known_encoding || count == 0 || count > kMaxItems * 4) {
     return bad_node(r, "has a bad header");
   }
   out->level = level;
   auto malformed = [&](uint32_t i) { return bad_node(r, "holds a malformed item " + std::to_string(i)); };
   if (level == 0) {
     std::vector<ChunkFileRef> dict;
-    if (encoding == kCompactEncoding) {
+    bool compact = encoding != kFixedEncoding;
+    if (compact) {
       uint64_t nfiles = 0;
       if (!get_varint(in, &nfiles) || nfiles * 24 > in.remaining()) return bad_node(r, "has a bad file list");
-      for (uint64_t f = 0; f < nfiles; ++f) dict.push_back(get_file_ref(in));
+      for (uint64_t f = 0; f < nfiles; ++f) {
+        dict.push_back(get_file_ref(in));
+        if (encoding == kStatsEncoding && !get_chunk_stats(in, &dict.back().stats)) {
+          return bad_node(r, "has malformed statistics for file " + std::to_string(f));
+        }
+      }
     }
     for (uint32_t i = 0; i < count; ++i) {
       ChunkEntry e;
       uint64_t n = 0, off = 0, nfiles = 0;
-      if (encoding == kCompactEncoding) {
+      if (compact) {
         if (!get_varint(in, &n) || !get_varint(in, &off) || !get_varint(in, &e.raw_bytes) || !get_varint(in, &nfiles) ||
             n > UINT32_MAX || off > UINT32_MAX || nfiles > in.remaining()) {
           return malformed(i);
