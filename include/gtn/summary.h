@@ -33,7 +33,7 @@ struct ValueStats {
   uint64_t count = 0;      // finite values
   uint64_t nan_count = 0;
   uint64_t inf_count = 0;  // +inf and -inf
-  double min = 0, max = 0, mean = 0, std = 0;  // 0 when count == 0
+  double min = 0, max = 0, mean = 0, std = 0;  // 0 when count == 0 (null in JSON)
   Histogram histogram;     // of the finite values
 };
 

@@ -78,7 +78,10 @@ def test_view_rows_in_any_order_with_repeats(tmp_path):
     t = ds.summary(rows=[3, 3, 149], tensors="target")
     assert list(t["tensors"]) == ["target"]
     assert t["tensors"]["target"]["class_counts"] == {"setosa": 2, "versicolor": 0, "virginica": 1}
-    assert ds.summary(rows=[])["tensors"]["data"]["count"] == 0
+    empty = ds.summary(rows=[])["tensors"]["data"]
+    assert empty["count"] == 0 and empty["values"]["count"] == 0
+    assert empty["values"]["min"] is None and empty["values"]["mean"] is None
+    assert empty["values"]["histogram"] == {"edges": [], "counts": []}
 
 
 def test_text_lengths_against_pandas(tmp_path):

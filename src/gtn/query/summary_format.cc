@@ -15,15 +15,33 @@ using Json = nlohmann::ordered_json;
 
 Json histogram_json(const Histogram& h) { return Json{{"edges", h.edges}, {"counts", h.counts}}; }
 
+// A statistic of an empty set is null.
+template <typename T>
+Json or_null(bool any, T value) {
+  return any ? Json(value) : Json(nullptr);
+}
+
 Json values_json(const ValueStats& v) {
-  return Json{{"count", v.count}, {"nan_count", v.nan_count}, {"inf_count", v.inf_count}, {"min", v.min},
-              {"max", v.max},     {"mean", v.mean},           {"std", v.std},             {"histogram", histogram_json(v.histogram)}};
+  const bool any = v.count > 0;
+  return Json{{"count", v.count},
+              {"nan_count", v.nan_count},
+              {"inf_count", v.inf_count},
+              {"min", or_null(any, v.min)},
+              {"max", or_null(any, v.max)},
+              {"mean", or_null(any, v.mean)},
+              {"std", or_null(any, v.std)},
+              {"histogram", histogram_json(v.histogram)}};
 }
 
 Json lengths_json(const LengthStats& l) {
+  const bool any = l.count > 0;
   Json percentiles = Json::object();
   for (const auto& [q, v] : l.percentiles) percentiles["p" + std::to_string(q)] = v;
-  return Json{{"count", l.count}, {"min", l.min}, {"max", l.max}, {"mean", l.mean}, {"percentiles", percentiles},
+  return Json{{"count", l.count},
+              {"min", or_null(any, l.min)},
+              {"max", or_null(any, l.max)},
+              {"mean", or_null(any, l.mean)},
+              {"percentiles", percentiles},
               {"histogram", histogram_json(l.histogram)}};
 }
 
