@@ -254,6 +254,7 @@ struct Pass1 {
   std::map<int64_t, uint64_t> classes;
   uint64_t labels = 0;
   std::map<uint64_t, uint64_t> lengths;
+  std::vector<uint64_t> byte_counts;  // one-byte dtypes: count of each value (index = value + offset)
 };
 
 // Runs body(thread, block) over blocks [0, num_blocks) on up to n_threads threads; stops
@@ -296,6 +297,8 @@ class TensorSummarizer {
     dtype_ = out.dtype;
     kind_ = kind_of(out.dtype);
     is_class_label_ = out.htype == "class_label" && kind_ == Kind::kNumeric;
+    byte_values_ = out.dtype == DType::kUInt8 || out.dtype == DType::kInt8 || out.dtype == DType::kBool;
+    byte_offset_ = out.dtype == DType::kInt8 ? 128 : 0;
     const uint64_t num_blocks = (num_rows_ + kBlockRows - 1) / kBlockRows;
     const int threads = static_cast<int>(std::min<uint64_t>(std::max(1, n_threads_), std::max<uint64_t>(1, num_blocks)));
 
@@ -320,18 +323,28 @@ class TensorSummarizer {
     if (kind_ == Kind::kNumeric && moments.n > 0) {
       values = make_bins(total.min, total.max, dtype_is_integer(out.dtype), options_.histogram_bins);
     }
+    // One-byte values were counted in pass 1 (images need not be decoded twice).
+    Histogram values_to_read = values;
+    if (byte_values_ && !values.edges.empty()) {
+      for (size_t i = 0; i < total.byte_counts.size(); ++i) {
+        if (total.byte_counts[i] == 0) continue;
+        values.counts[bin_of(values.edges, static_cast<double>(static_cast<int>(i) - byte_offset_))] +=
+            total.byte_counts[i];
+      }
+      values_to_read = {};
+    }
     // Samples of one size need no second look for their histogram.
     const bool count_sizes = !sizes.edges.empty() && total.min_size != total.max_size;
     if (!sizes.edges.empty() && !count_sizes) sizes.counts[0] = total.count;
-    if (count_sizes || !values.edges.empty()) {
+    if (count_sizes || !values_to_read.edges.empty()) {
       Histogram no_sizes;
-      std::vector<Histogram> size_parts(threads, count_sizes ? sizes : no_sizes), value_parts(threads, values);
+      std::vector<Histogram> size_parts(threads, count_sizes ? sizes : no_sizes), value_parts(threads, values_to_read);
       GTN_RETURN_IF_ERROR(parallel_blocks(num_blocks, threads, [&](int t, uint64_t b) {
         return pass2_block(b, size_parts[t], value_parts[t]);
       }));
       for (int t = 0; t < threads; ++t) {
         for (size_t i = 0; i < size_parts[t].counts.size(); ++i) sizes.counts[i] += size_parts[t].counts[i];
-        for (size_t i = 0; i < values.counts.size(); ++i) values.counts[i] += value_parts[t].counts[i];
+        for (size_t i = 0; i < value_parts[t].counts.size(); ++i) values.counts[i] += value_parts[t].counts[i];
       }
     }
     out.sample_sizes = std::move(sizes);
@@ -371,7 +384,9 @@ class TensorSummarizer {
       if (kind_ != Kind::kNumeric) continue;
       Moments m;
       double sum = 0;
+      if (byte_values_ && acc.byte_counts.empty()) acc.byte_counts.assign(256, 0);
       for_each_value(a, [&](double v) {
+        if (byte_values_) ++acc.byte_counts[static_cast<int>(v) + byte_offset_];
         if (std::isnan(v)) {
           ++acc.nan;
         } else if (std::isinf(v)) {
@@ -468,6 +483,10 @@ class TensorSummarizer {
       for (const auto& [c, n] : p.classes) t.classes[c] += n;
       t.labels += p.labels;
       for (const auto& [l, n] : p.lengths) t.lengths[l] += n;
+      if (!p.byte_counts.empty()) {
+        t.byte_counts.resize(256, 0);
+        for (size_t i = 0; i < 256; ++i) t.byte_counts[i] += p.byte_counts[i];
+      }
     }
     return t;
   }
@@ -535,6 +554,8 @@ class TensorSummarizer {
   DType dtype_ = DType::kFloat32;
   Kind kind_ = Kind::kNumeric;
   bool is_class_label_ = false;
+  bool byte_values_ = false;  // uint8, int8, bool: value counts kept in pass 1
+  int byte_offset_ = 0;
 };
 
 Result<StorageStats> storage_of(const Dataset& ds, const std::string& name, const SummaryOptions& options) {

@@ -445,6 +445,50 @@ TEST(Summary, ExtremeValuesFloat16AndHugeLabels) {
   EXPECT_EQ(b.class_counts[2].count, 1u);
 }
 
+TEST(Summary, OneByteValuesMatchTheReference) {
+  TempDir dir;
+  auto ds = *Dataset::Open(dir.path("ds"));
+  TensorSpec img{.name = "img", .htype = "image", .dtype = DType::kUInt8, .class_names = {}};
+  img.sample_compression = Compression::kPng;
+  TensorSpec small{.name = "small", .htype = "generic", .dtype = DType::kInt8, .class_names = {}};
+  TensorSpec flag{.name = "flag", .htype = "generic", .dtype = DType::kBool, .class_names = {}};
+  for (const auto& spec : {img, small, flag}) ASSERT_TRUE(ds->create_tensor(spec).ok());
+  std::mt19937 rng(11);
+  std::map<std::string, std::vector<double>> all;
+  for (int i = 0; i < 300; ++i) {
+    const int64_t h = 2 + rng() % 5;
+    Array pixels = Array::Zeros(DType::kUInt8, {h, 3, 3});
+    auto* p = static_cast<uint8_t*>(pixels.mutable_data());
+    for (int64_t k = 0; k < pixels.numel(); ++k) {
+      p[k] = static_cast<uint8_t>(rng() % 256);
+      all["img"].push_back(p[k]);
+    }
+    const auto s8 = static_cast<int8_t>(static_cast<int>(rng() % 21) - 10);
+    const bool b = rng() % 4 == 0;
+    all["small"].push_back(s8);
+    all["flag"].push_back(b);
+    Sample sample{{"img", pixels}, {"small", Array::Scalar<int8_t>(DType::kInt8, s8)},
+                  {"flag", Array::Scalar<uint8_t>(DType::kBool, b)}};
+    ASSERT_TRUE(ds->append(sample).ok());
+  }
+  auto s = summarize(*ds);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  for (const auto& [name, values] : all) {
+    const ValueStats& v = *tensor(*s, name).values;
+    double sum = 0;
+    for (double x : values) sum += x;
+    EXPECT_EQ(v.count, values.size()) << name;
+    EXPECT_EQ(v.min, *std::min_element(values.begin(), values.end())) << name;
+    EXPECT_EQ(v.max, *std::max_element(values.begin(), values.end())) << name;
+    EXPECT_NEAR(v.mean, sum / static_cast<double>(values.size()), 1e-12) << name;
+    EXPECT_EQ(v.histogram.counts, reference_histogram(values, v.histogram.edges)) << name;
+  }
+  EXPECT_EQ(tensor(*s, "small").values->histogram.edges.front(), -10);
+  EXPECT_EQ(tensor(*s, "small").values->histogram.counts.size(), 21u);  // one bin per value
+  EXPECT_EQ(tensor(*s, "flag").values->histogram.edges, (std::vector<double>{0, 1, 2}));
+  EXPECT_EQ(tensor(*s, "img").values->histogram.edges[1] - tensor(*s, "img").values->histogram.edges[0], 8);
+}
+
 TEST(Summary, BadInputIsAClearError) {
   TempDir dir;
   auto ds = create_dataset(dir.path("ds"), make_rows(10, 6));
