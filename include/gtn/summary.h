@@ -78,8 +78,8 @@ struct TensorSummary {
   uint64_t count = 0;        // samples summarized (a view's repeated rows count each time)
   uint64_t empty_count = 0;  // samples with no elements
   Shape min_shape, max_shape;  // elementwise over non-empty samples; empty if none
-  // The most common shapes of non-empty samples, most frequent first (ties: smaller
-  // shape first), at most SummaryOptions::max_shapes; distinct_shapes counts them all,
+  // The most common shapes of non-empty samples, most frequent first (ties: in
+  // lexicographic order), at most SummaryOptions::max_shapes; distinct_shapes counts them all,
   // up to SummaryOptions::max_tracked_shapes (shapes_capped when there were more).
   std::vector<std::pair<Shape, uint64_t>> shape_counts;
   uint64_t distinct_shapes = 0;
@@ -115,9 +115,11 @@ struct SummaryOptions {
 };
 
 // Summarizes `dataset`'s current state: every row, or the rows `rows` lists (a view: any
-// order, repeats allowed, each counted as often as it is listed). Reads each tensor's
-// samples twice (statistics, then histograms), streaming: memory stays bounded by the
-// chunk cache and the threads' current samples. OutOfRange for a row past the end,
+// order, repeats allowed, each counted as often as it is listed). Streams each tensor in
+// up to two passes (statistics, then the histograms that need their ranges; the second
+// reads values only for numeric dtypes wider than one byte, else sample shapes): memory
+// stays bounded by the chunk cache, the threads' current samples and the distinct shapes
+// and text lengths seen. OutOfRange for a row past the end,
 // NotFound for an unknown tensor in options.tensors.
 Result<DatasetSummary> summarize(const Dataset& dataset, const std::vector<uint64_t>* rows = nullptr,
                                  const SummaryOptions& options = {});
