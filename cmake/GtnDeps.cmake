@@ -10,6 +10,8 @@ pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(PNG REQUIRED IMPORTED_TARGET libpng)
 pkg_check_modules(JPEG REQUIRED IMPORTED_TARGET libturbojpeg)
-pkg_check_modules(OPENBLAS REQUIRED IMPORTED_TARGET openblas)
+include(${CMAKE_CURRENT_LIST_DIR}/GtnBlas.cmake)
+# Unicode normalization (NFKC, case folding) of text for deduplication (curate).
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
 # Summary plots (gtn summary --plot, Summary.plot): 2-D drawing, text and PNG output.
 pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)

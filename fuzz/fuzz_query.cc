@@ -1,6 +1,7 @@
 // Feeds arbitrary text to the query language: parse, bind and run against a small
 // in-memory dataset with every kind of tensor. Any input must give a result or a clean
 // error, never a crash, a hang or a sanitizer report.
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -251,6 +251,15 @@ class Dataset {
   // the chunk's memory and keeps it alive). Elsewhere the samples are decoded into a new
   // array. k = 0 when sample `begin` has another shape.
   virtual Result<Array> read_rows_view(size_t tensor_index, uint64_t begin, uint64_t end, const Shape& shape) const = 0;
+  // Rows [begin, begin + k) of a text, json or bytes tensor (or any tensor: their stored
+  // bytes) as views, for the largest k <= end - begin that lie in one chunk: without a
+  // copy from uncompressed chunks, decoded once per chunk from compressed ones. k >= 1
+  // when begin < end. `owner` keeps the bytes alive.
+  struct BytesRows {
+    std::vector<std::string_view> items;
+    std::shared_ptr<const void> owner;
+  };
+  virtual Result<BytesRows> read_bytes_rows(size_t tensor_index, uint64_t begin, uint64_t end) const = 0;
   // The tensor's rows split at chunk file boundaries, with each file's statistics, in row
   // order; reads only metadata.
   virtual Result<std::vector<ChunkSpan>> chunk_spans(size_t tensor_index) const = 0;

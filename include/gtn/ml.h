@@ -24,13 +24,20 @@ class Model {
   // `backend` ("cpu" or "reference"). InvalidArgument names the node at fault.
   static Result<Model> Compile(std::string_view graph_json, std::map<std::string, Array> constants,
                                std::string_view backend = "cpu");
-  // Loads a GTN model file (docs/ml/model-format.md) or an XGBoost JSON model (by content).
+  // Loads a GTN model file (docs/ml/model-format.md), an XGBoost JSON / UBJSON model or a
+  // LightGBM text model (by content).
   // Corruption when the file is truncated or fails its checksum.
   static Result<Model> Load(const std::string& path, std::string_view backend = "cpu");
   // Loads an XGBoost Booster JSON model (`Booster.save_model("m.json")`), given as a path or
   // as the JSON text itself; `dtype` is the compute precision ("float32" or "float64").
   static Result<Model> LoadXGBoostJson(std::string_view path_or_json, std::string_view dtype = "float32",
                                        std::string_view backend = "cpu");
+
+  // Loads a LightGBM text model (`Booster.save_model("m.txt")` / `model_to_string()`), given
+  // as a path or as the text itself. `metadata_json` (a JSON object, may be empty) is merged
+  // into the graph's metadata (e.g. the class labels of an LGBMClassifier).
+  static Result<Model> LoadLightGBM(std::string_view path_or_text, std::string_view dtype = "float64",
+                                    std::string_view backend = "cpu", std::string_view metadata_json = "");
 
   // Load() of a model held in memory: the bytes of a model file (SerializeToString), an
   // XGBoost JSON text or an XGBoost UBJSON model.
@@ -74,5 +81,9 @@ class Model {
                                      const std::map<std::string, std::string>&);
   std::shared_ptr<CompiledGraph> impl_;
 };
+
+// The BLAS the CPU backend's GEMMs run on: the linked OpenBLAS's build configuration and the
+// kernel family it chose for this CPU, e.g. "OpenBLAS 0.3.34 DYNAMIC_ARCH ... / kernels: Haswell".
+std::string BlasInfo();
 
 }  // namespace gtn::ml

@@ -335,6 +335,8 @@ class PyDataset {
   }
 
   bool closed() const { return ds_ == nullptr; }
+  // Re-reads the tensor list after code outside these bindings changed the schema.
+  void schema_changed() { refresh_slots(); }
   const std::string& path() const { return path_; }
 
   void create_tensor(const std::string& name, const std::string& htype, std::optional<std::string> dtype,
@@ -957,5 +959,7 @@ RegisterBinding reg(10, bind);
 }  // namespace
 
 Dataset& dataset_of(nb::handle py_dataset) { return nb::cast<PyDataset&>(py_dataset).ds(); }
+
+void dataset_schema_changed(nb::handle py_dataset) { nb::cast<PyDataset&>(py_dataset).schema_changed(); }
 
 }  // namespace gtn::py

@@ -174,6 +174,8 @@ void bind(nb::module_& m) {
       .def("options", [](const Model& self) { return self.options(); })
       .def_prop_ro("n_features", &Model::n_features)
       .def_prop_ro("backend", [](const Model& self) { return self.backend(); });
+  m.def("ml_blas_info", &gtn::ml::BlasInfo,
+        "The BLAS the CPU backend runs on: OpenBLAS's build configuration and its kernels for this CPU.");
   m.def("ml_compile", &compile, nb::arg("graph_json"), nb::arg("constants"), nb::arg("backend") = "cpu",
         "Compiles a GTN-ML graph (docs/ml/graph.md) with its constants.");
   m.def("ml_load",
@@ -209,6 +211,19 @@ void bind(nb::module_& m) {
         },
         nb::arg("path_or_json_text"), nb::arg("dtype") = "float32", nb::arg("backend") = "cpu",
         "Loads an XGBoost Booster JSON model (a path or the JSON text).");
+  m.def("ml_load_lightgbm",
+        [](const std::string& src, const std::string& dtype, const std::string& backend,
+           const std::string& metadata_json) {
+          Result<Model> r = Status::Internal("not loaded");
+          {
+            nb::gil_scoped_release release;
+            r = Model::LoadLightGBM(src, dtype, backend, metadata_json);
+          }
+          return unwrap(std::move(r));
+        },
+        nb::arg("path_or_text"), nb::arg("dtype") = "float64", nb::arg("backend") = "cpu",
+        nb::arg("metadata_json") = "",
+        "Loads a LightGBM text model (a path or the text); metadata_json is merged into the graph's metadata.");
 }
 
 RegisterBinding reg(50, bind);

@@ -7,6 +7,7 @@
 
 #include <nanobind/nanobind.h>
 
+#include "gtn/dataset.h"
 #include "gtn/result.h"
 
 namespace gtn::py {
@@ -35,6 +36,9 @@ Dataset& dataset_of(nb::handle py_dataset);
 
 // Raises the Python exception that matches `status` (see status_bindings.cc) if not OK.
 void throw_if_error(const Status& status);
+
+// Tells that object that its tensors changed behind its back (tensors created in C++).
+void dataset_schema_changed(nb::handle obj);
 
 template <typename T>
 T unwrap(Result<T>&& r) {

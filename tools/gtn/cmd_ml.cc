@@ -1,6 +1,7 @@
 // gtn ml predict MODEL INPUT.npy -o OUTPUT.npy [--method M] [--threads N] [--backend B]
 // gtn ml info MODEL
-// MODEL is a GTN model file or an XGBoost model (JSON or UBJSON). `predict` writes class
+// gtn ml convert MODEL -o OUT.gtnml [--dtype float32|float64]
+// MODEL is a GTN model file, an XGBoost model (JSON or UBJSON) or a LightGBM text model. `predict` writes class
 // labels, as Python's Model.predict does: the graph's class indices mapped through the
 // model's "classes" metadata.
 #include <algorithm>
@@ -24,7 +25,7 @@ namespace {
 using Json = nlohmann::json;
 
 struct MlArgs {
-  std::string model, input, output, method, backend = "cpu", strategy;
+  std::string model, input, output, method, backend = "cpu", strategy, dtype;
   int threads = 0;
 };
 
@@ -192,6 +193,41 @@ Status info(const MlArgs& a) {
   return Status::OK();
 }
 
+// Compiles an XGBoost / LightGBM model file (at --dtype) or re-saves a GTN model file.
+Status convert(const MlArgs& a) {
+  GTN_RETURN_IF_ERROR(check_output_path(a.output));
+  if (!a.dtype.empty() && a.dtype != "float32" && a.dtype != "float64")
+    return Status::InvalidArgument("--dtype must be float32 or float64, got '" + a.dtype + "'");
+  std::ifstream in(a.model, std::ios::binary);
+  if (!in) return Status::NotFound("cannot open model '" + a.model + "'");
+  char head[8] = {};
+  in.read(head, sizeof head);
+  std::string start(head, static_cast<size_t>(in.gcount()));
+  std::string dtype = a.dtype.empty() ? "float64" : a.dtype;
+  Result<ml::Model> m = Status::Internal("not loaded");
+  size_t lead = start.find_first_not_of(" \t\r\n");
+  if (start.rfind("tree\n", 0) == 0 || start.rfind("tree\r\n", 0) == 0) {
+    m = ml::Model::LoadLightGBM(a.model, dtype, a.backend);
+  } else if (lead != std::string::npos && start[lead] == '{') {
+    m = ml::Model::LoadXGBoostJson(a.model, a.dtype.empty() ? "float32" : a.dtype, a.backend);
+  } else if (a.model.size() >= 5 && a.model.compare(a.model.size() - 5, 5, ".onnx") == 0) {
+    return Status::Unsupported("'" + a.model + "': ONNX models are read in Python: "
+                               "python -c \"import gtn.ml; gtn.ml.load_onnx('" + a.model + "').save('" + a.output + "')\"");
+  } else {
+    if (!a.dtype.empty())
+      return Status::InvalidArgument("--dtype applies to XGBoost and LightGBM models; '" + a.model +
+                                     "' is compiled at the dtype it was saved with");
+    m = ml::Model::Load(a.model, a.backend);
+  }
+  if (!m.ok()) return m.status();
+  GTN_RETURN_IF_ERROR(m->Save(a.output));
+  auto methods = m->methods();
+  std::string list;
+  for (const auto& s : methods) list += (list.empty() ? "" : ", ") + s;
+  std::cout << "wrote " << a.output << " (" << m->n_features() << " features; methods: " << list << ")\n";
+  return Status::OK();
+}
+
 // Runs a verb; anything thrown below becomes an error message, never a crash.
 void run(Status (*verb)(const MlArgs&), const MlArgs& a) {
   Status s;
@@ -209,7 +245,7 @@ void add(CLI::App& app) {
   ml->require_subcommand(1);
 
   CLI::App* p = ml->add_subcommand("predict", "Run a model method on a .npy matrix and write the result as .npy");
-  p->add_option("model", args->model, "GTN model file, or XGBoost .json / .ubj")->required();
+  p->add_option("model", args->model, "GTN model file, XGBoost .json / .ubj, or LightGBM .txt")->required();
   p->add_option("input", args->input, "Input .npy, float32/float64 [n_rows, n_features]")->required();
   p->add_option("-o,--output", args->output, "Output .npy (more outputs: OUTPUT_1.npy, ...)")->required();
   p->add_option("-m,--method", args->method, "Method to run (default: predict, which writes class labels)");
@@ -218,8 +254,16 @@ void add(CLI::App& app) {
   p->add_option("--strategy", args->strategy, "Tree strategy override (auto, gemm, tree_traversal, ...)");
   p->callback([args] { run(predict, *args); });
 
+  CLI::App* c = ml->add_subcommand("convert", "Compile an XGBoost / LightGBM model file into a GTN model file");
+  c->add_option("model", args->model, "XGBoost .json / .ubj, LightGBM .txt, or GTN model file")->required();
+  c->add_option("-o,--output", args->output, "Output GTN model file")->required();
+  c->add_option("--dtype", args->dtype, "Compute precision: float32 or float64 (default: float32 for XGBoost, "
+                                        "float64 for LightGBM)");
+  c->add_option("--backend", args->backend, "cpu or reference")->capture_default_str();
+  c->callback([args] { run(convert, *args); });
+
   CLI::App* i = ml->add_subcommand("info", "Show a model's ops, tensors, methods, tree strategy and metadata");
-  i->add_option("model", args->model, "GTN model file, or XGBoost .json / .ubj")->required();
+  i->add_option("model", args->model, "GTN model file, XGBoost .json / .ubj, or LightGBM .txt")->required();
   i->add_option("--backend", args->backend, "cpu or reference")->capture_default_str();
   i->add_option("--strategy", args->strategy, "Tree strategy override");
   i->callback([args] { run(info, *args); });

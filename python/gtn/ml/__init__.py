@@ -2,6 +2,7 @@
 
     import gtn.ml
     m = gtn.ml.convert(fitted_sklearn_model, dtype="float64")   # or "float32"
+    m = gtn.ml.convert(model, "torch", test_input, extra_config={})  # Hummingbird's call
     m.predict(X); m.predict_proba(X)        # the source model's methods
     m.save("model.gtnml"); m2 = gtn.ml.load("model.gtnml")   # also XGBoost .json / .ubj
     pickle.dumps(m)                          # models pickle (multiprocessing)
@@ -19,7 +20,9 @@ from gtn.ml import registry as _registry
 from gtn.ml.graph import GraphBuilder
 from gtn.ml.model import Model
 
-__all__ = ["convert", "load", "supported", "to_graph", "Model", "UnsupportedError"]
+from gtn.ml.onnx_import import load_onnx
+
+__all__ = ["blas_info", "convert", "load", "load_onnx", "supported", "to_graph", "Model", "UnsupportedError"]
 
 BACKENDS = ("cpu", "reference")
 
@@ -29,24 +32,78 @@ def supported():
     return _registry.supported()
 
 
-def convert(model, dtype="float64", backend="cpu"):
-    """Compiles a fitted scikit-learn (or XGBoost sklearn-API) model into a gtn.ml.Model.
+def blas_info():
+    """The BLAS GTN-ML's CPU backend runs on, e.g.
+    ``'OpenBLAS 0.3.34... DYNAMIC_ARCH ... / kernels: Haswell'``: the linked OpenBLAS's build
+    configuration and the kernel family it chose for this CPU (OPENBLAS_CORETYPE overrides)."""
+    from gtn import _core
 
-    dtype: compute precision, "float64" or "float32". backend: "cpu" or "reference".
+    return _core.ml_blas_info()
+
+
+# Hummingbird's backends: GTN compiles every model for its own executor instead.
+HUMMINGBIRD_BACKENDS = ("pytorch", "torch", "torch.jit", "torchscript", "script", "onnx", "tvm")
+# Hummingbird's extra_config keys GTN honours (others are ignored with a warning).
+_TREE_IMPLEMENTATIONS = {"gemm": "gemm", "tree_trav": "tree_traversal",
+                         "perf_tree_trav": "perfect_tree_traversal"}
+
+
+def convert(model, backend="cpu", test_input=None, device="cpu", extra_config=None, *,
+            dtype=None):
+    """Compiles a fitted scikit-learn / XGBoost / LightGBM model into a gtn.ml.Model.
+
+    dtype: compute precision, "float64" (default) or "float32". backend: "cpu" (the
+    optimized executor) or "reference" (the interpreter).
+
+    Hummingbird's signature works too (`hummingbird.ml.convert(model, backend, test_input,
+    device, extra_config)`): its backends ("pytorch", "torch", "torch.jit", "onnx", "tvm")
+    and device "cpu" run on GTN's CPU executor; extra_config's "n_threads",
+    "tree_implementation" ("gemm", "tree_trav", "perf_tree_trav") and
+    "tree_op_precision_dtype" are honoured; test_input is run once and must have the
+    model's feature count. Arguments without a GTN meaning (a GPU device, batch_size, ...)
+    are ignored with a UserWarning naming them.
+
     Raises UnsupportedError for models or options that do not convert, ValueError for an
     unfitted model or a bad argument.
     """
+    extra_config = dict(extra_config or {})
+    if backend in ("float32", "float64") and dtype is None:
+        dtype, backend = backend, "cpu"  # convert(model, "float32"): the dtype, positionally
+    ignored = []
+    if backend in HUMMINGBIRD_BACKENDS:
+        ignored.append(f"backend={backend!r} (GTN runs its own compiled CPU executor)")
+        backend = "cpu"
+    if device not in ("cpu", None):
+        ignored.append(f"device={device!r} (GTN-ML runs on the CPU)")
+    precision = extra_config.pop("tree_op_precision_dtype", None)
+    if dtype is None:
+        dtype = precision or "float64"
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    n_threads = extra_config.pop("n_threads", 0)
+    tree_impl = extra_config.pop("tree_implementation", None)
+    if tree_impl is not None and tree_impl not in _TREE_IMPLEMENTATIONS:
+        raise ValueError(f"extra_config tree_implementation={tree_impl!r}: expected one of "
+                         f"{', '.join(_TREE_IMPLEMENTATIONS)}")
+    ignored += [f"extra_config[{k!r}]" for k in sorted(extra_config)]
+    if ignored:
+        warnings.warn("gtn.ml.convert ignores " + "; ".join(ignored), UserWarning, stacklevel=2)
     _check_backend(backend)
     public, fn = _registry.find(model)
     _registry.check_fitted(model)
     if getattr(fn, "builds_model", False):
-        return fn(model, dtype, backend)
-    from gtn import _core
+        m = fn(model, dtype, backend)
+    else:
+        from gtn import _core
 
-    graph_json, constants = to_graph(model, dtype)
-    return Model(_core.ml_compile(graph_json, constants, backend))
+        graph_json, constants = to_graph(model, dtype)
+        m = Model(_core.ml_compile(graph_json, constants, backend))
+    if tree_impl is not None and '"TreeEnsemble"' in m.graph_json():
+        m.set_option("tree_strategy", _TREE_IMPLEMENTATIONS[tree_impl])
+    m.n_threads = int(n_threads)
+    if test_input is not None:
+        getattr(m, m.methods[0])(test_input)
+    return m
 
 
 def to_graph(model, dtype="float64"):
@@ -56,6 +113,8 @@ def to_graph(model, dtype="float64"):
     if getattr(fn, "builds_model", False):
         raise UnsupportedError(f"{public} is loaded by the C++ core, not built as a graph")
     n_features = getattr(model, "n_features_in_", None)
+    if n_features is None and hasattr(fn, "n_features"):
+        n_features = fn.n_features(model)
     if n_features is None:
         raise ValueError(f"{public} has no n_features_in_: is it fitted?")
     g = GraphBuilder(dtype, n_features)
@@ -66,7 +125,8 @@ def to_graph(model, dtype="float64"):
 
 
 def load(path, backend="cpu"):
-    """Reads a model written by Model.save (or an XGBoost .json / .ubj model file),
+    """Reads a model written by Model.save, an XGBoost .json / .ubj model file, a LightGBM
+    text model or (by its .onnx suffix, through load_onnx) an ONNX-ML file,
     compiled for `backend` ("cpu" or "reference").
 
     FileNotFoundError for a missing path; ValueError for a folder or a file that is not a
@@ -79,12 +139,17 @@ def load(path, backend="cpu"):
     path = os.fsdecode(os.fspath(path))
     if "\0" in path:
         raise ValueError(f"the model path contains a NUL byte: {path!r}")
+    if path.endswith(".onnx") and os.path.isfile(path):
+        return load_onnx(path, backend=backend)
     return Model(_core.ml_load(path, backend))
 
 
 def _check_backend(backend):
     if backend in BACKENDS:
         return
+    if backend in HUMMINGBIRD_BACKENDS:
+        raise ValueError(f"backend {backend!r} is a Hummingbird backend; gtn.ml.load compiles "
+                         'for "cpu" or "reference"')
     if backend in ("gpu", "cuda"):
         raise ValueError(f"backend {backend!r}: GTN-ML has no GPU backend yet; expected "
                          '"cpu" (the optimized executor) or "reference" (the interpreter)')

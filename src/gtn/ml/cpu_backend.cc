@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
-#include <cblas.h>
+#include "gtn/ml/blas.h"
 
 #include "gtn/ml/cpu_kernels.h"
 #include "gtn/ml/passes.h"
@@ -25,6 +25,9 @@ CpuKernelRegistry::CpuKernelRegistry() {
   register_cpu_shape_kernels(*this);
   register_cpu_tree_kernels(*this);
   register_cpu_svm_kernels(*this);
+  register_cpu_svm_kernel_kernels(*this);
+  register_cpu_knn_kernels(*this);
+  register_cpu_tree_categorical_kernels(*this);
 }
 
 namespace {
@@ -196,14 +199,23 @@ class CpuExecutable : public Executable {
   Result<std::vector<Array>> Run(const std::string& method, const Array& X, int n_threads) const override {
     const MethodPlan& p = plans_.at(method);
     int64_t n = X.shape()[0];
-    if (!p.tiled || n <= tile_rows_) return RunOnce(p, X);
-    int64_t n_tiles = (n + tile_rows_ - 1) / tile_rows_;
-    std::vector<std::vector<Array>> parts(static_cast<size_t>(n_tiles));
-    std::vector<Status> errors(static_cast<size_t>(n_tiles));
     ThreadPool& pool = ThreadPool::Global();
     int threads = n_threads > 0 ? n_threads : pool.max_threads();
+    // A batch of more than one tile is cut into a whole multiple of the thread count, so
+    // that no thread runs one tile more than the others.
+    int64_t n_tiles = (n + tile_rows_ - 1) / tile_rows_;
+    if (threads > 1 && n_tiles > 1) {
+      constexpr int64_t kMinTileRows = 64;
+      int64_t balanced = (n_tiles + threads - 1) / threads * threads;
+      n_tiles = std::max(n_tiles, std::min(balanced, n / kMinTileRows));
+    }
+    if (!p.tiled || n_tiles <= 1) return RunOnce(p, X);
+    int64_t tile = (n + n_tiles - 1) / n_tiles;
+    n_tiles = (n + tile - 1) / tile;
+    std::vector<std::vector<Array>> parts(static_cast<size_t>(n_tiles));
+    std::vector<Status> errors(static_cast<size_t>(n_tiles));
     pool.ParallelFor(n_tiles, threads, [&](int64_t t) {
-      int64_t b = t * tile_rows_, e = std::min(n, b + tile_rows_);
+      int64_t b = t * tile, e = std::min(n, b + tile);
       auto r = RunOnce(p, row_slice(X, b, e));
       if (r.ok()) parts[t] = std::move(*r);
       else errors[t] = r.status();
@@ -221,6 +233,7 @@ class CpuExecutable : public Executable {
 
   std::vector<std::string> Describe() const override {
     std::vector<std::string> lines = notes_;
+    lines.push_back("BLAS: " + blas_info());
     lines.push_back("tile rows: " + std::to_string(tile_rows_));
     for (const auto& [m, p] : plans_)
       lines.push_back("method " + m + ": " + std::to_string(p.steps.size()) + " kernels, " +

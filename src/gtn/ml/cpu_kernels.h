@@ -40,5 +40,8 @@ void register_cpu_reduce_kernels(CpuKernelRegistry& r);
 void register_cpu_shape_kernels(CpuKernelRegistry& r);
 void register_cpu_tree_kernels(CpuKernelRegistry& r);
 void register_cpu_svm_kernels(CpuKernelRegistry& r);
+void register_cpu_svm_kernel_kernels(CpuKernelRegistry& r);
+void register_cpu_knn_kernels(CpuKernelRegistry& r);
+void register_cpu_tree_categorical_kernels(CpuKernelRegistry& r);
 
 }  // namespace gtn::ml

@@ -112,6 +112,10 @@ TEST(CpuKernels, LinearAlgebra) {
   check_both({"Gemm", {"X", "W", "b"}, {{"alpha", 0.5}, {"beta", 2.0}}, {{"W", {5, 3}}, {"b", {3}}}}, 3);
   check_both({"Gemm", {"X", "W", "b"}, {{"transpose_b", true}}, {{"W", {4, 5}}, {"b", {1, 4}}}}, 4);
   check_both({"Gemm", {"X", "W"}, {}, {{"W", {5, 2}}}}, 5);
+  // One output column runs as GEMV.
+  check_both({"MatMul", {"X", "W"}, {}, {{"W", {5, 1}}}}, 7);
+  check_both({"Gemm", {"X", "W", "b"}, {{"alpha", 0.5}, {"beta", 2.0}}, {{"W", {5, 1}}, {"b", {1}}}}, 8);
+  check_both({"Gemm", {"X", "W", "b"}, {{"transpose_b", true}}, {{"W", {1, 5}}, {"b", {1}}}}, 9);
   check_both({"SquaredDistance", {"X", "S"}, {}, {{"S", {9, 5}}}}, 6);
 }
 

@@ -1,5 +1,8 @@
 // gtn::ml::Model: parse + validate + compile a graph for a backend; run, save, load.
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <cstdio>
 #include <sstream>
 
@@ -9,6 +12,7 @@
 #include "gtn/ml/backend.h"
 #include "gtn/ml/model_file.h"
 #include "gtn/ml/op_registry.h"
+#include "gtn/ml/lightgbm_loader.h"
 #include "gtn/ml/xgboost_loader.h"
 
 namespace gtn::ml {
@@ -119,7 +123,8 @@ namespace {
 
 constexpr const char* kExpected =
     "expected a GTN model file (written by Model.save / gtn.ml.Model.save) or an XGBoost model "
-    "(Booster.save_model(\"model.json\") or \"model.ubj\")";
+    "(Booster.save_model(\"model.json\") or \"model.ubj\") or a LightGBM text model "
+    "(booster.save_model(\"model.txt\"))";
 
 // XGBoost's UBJSON (Booster.save_model("m.ubj"), the default format of XGBoost >= 2): an
 // object marker followed by a typed key length, where JSON text has '"' or whitespace.
@@ -164,6 +169,11 @@ Result<Model> load_bytes(std::string bytes, const std::string& name, std::string
     if (!m.ok())
       return m.status().WithContext(name + " (an XGBoost UBJSON model; if it does not load, save it as JSON: "
                                            "booster.save_model(\"model.json\"))");
+    return m;
+  }
+  if (looks_like_lightgbm_text(bytes)) {
+    auto m = Model::LoadLightGBM(bytes, "float64", backend);
+    if (!m.ok()) return m.status().WithContext(name);
     return m;
   }
   size_t i = 0;
@@ -217,6 +227,34 @@ Result<Model> Model::LoadXGBoostJson(std::string_view path_or_json, std::string_
   else if (dtype == "float64") dt = DType::kFloat64;
   else return Status::InvalidArgument("dtype must be \"float32\" or \"float64\", got \"" + std::string(dtype) + "\"");
   GTN_ASSIGN_OR_RETURN(XGBoostGraph g, xgboost_json_to_graph(text, dt));
+  return Compile(g.graph_json, std::move(g.constants), backend);
+}
+
+Result<Model> Model::LoadLightGBM(std::string_view path_or_text, std::string_view dtype, std::string_view backend,
+                                  std::string_view metadata_json) {
+  std::string text;
+  if (looks_like_lightgbm_text(path_or_text)) {
+    text = std::string(path_or_text);
+  } else {
+    GTN_ASSIGN_OR_RETURN(text, read_file(std::string(path_or_text)));
+    if (!looks_like_lightgbm_text(text))
+      return Status::InvalidArgument("'" + std::string(path_or_text) +
+                                     "' is not a LightGBM text model (it does not start with a \"tree\" line); "
+                                     "expected the file booster.save_model(\"model.txt\") writes");
+  }
+  DType dt;
+  if (dtype == "float32") dt = DType::kFloat32;
+  else if (dtype == "float64") dt = DType::kFloat64;
+  else return Status::InvalidArgument("dtype must be \"float32\" or \"float64\", got \"" + std::string(dtype) + "\"");
+  GTN_ASSIGN_OR_RETURN(LightGBMGraph g, lightgbm_text_to_graph(text, dt));
+  if (!metadata_json.empty()) {
+    Json extra = Json::parse(metadata_json, nullptr, false);
+    if (extra.is_discarded() || !extra.is_object())
+      return Status::InvalidArgument("metadata_json must be a JSON object");
+    Json graph = Json::parse(g.graph_json);
+    for (auto& [k, v] : extra.items()) graph["metadata"][k] = v;
+    g.graph_json = graph.dump();
+  }
   return Compile(g.graph_json, std::move(g.constants), backend);
 }
 
@@ -277,6 +315,26 @@ Result<std::vector<Array>> Model::Run(std::string_view method, const Array& X, i
 
 // The source model's own refusal of NaN / infinite inputs (metadata "input_finite":
 // "all" refuses both, "allow-nan" refuses infinity; absent: no check).
+namespace {
+
+// True when no element is infinite (or NaN, unless allowed), by the exponent bits: a
+// branch-free loop the compiler vectorizes, so checking costs far less than predicting.
+template <typename Bits, typename T>
+bool all_allowed(const T* p, int64_t n, bool allow_nan) {
+  constexpr int kMant = std::numeric_limits<T>::digits - 1;
+  constexpr Bits kExp = ((Bits(1) << (sizeof(T) * 8 - 1 - kMant)) - 1) << kMant;  // exponent all ones
+  constexpr Bits kAbs = ~Bits(0) >> 1;
+  Bits bad = 0;
+  if (allow_nan) {
+    for (int64_t i = 0; i < n; ++i) bad |= static_cast<Bits>((std::bit_cast<Bits>(p[i]) & kAbs) == kExp);  // +-inf
+  } else {
+    for (int64_t i = 0; i < n; ++i) bad |= static_cast<Bits>((std::bit_cast<Bits>(p[i]) & kExp) == kExp);  // inf, NaN
+  }
+  return bad == 0;
+}
+
+}  // namespace
+
 Status Model::check_finite(const Array& X) const {
   const Json& meta = impl_->graph.metadata;
   if (!meta.is_object() || !meta.contains("input_finite") || !meta["input_finite"].is_string()) return Status::OK();
@@ -284,7 +342,10 @@ Status Model::check_finite(const Array& X) const {
   bool allow_nan = rule == "allow-nan";
   if (rule != "all" && !allow_nan) return Status::OK();
   int64_t n = X.numel(), cols = X.shape()[1];
-  auto scan = [&](auto* p) -> Status {
+  if (X.dtype() == DType::kFloat32 ? all_allowed<uint32_t>(X.data_as<float>(), n, allow_nan)
+                                   : all_allowed<uint64_t>(X.data_as<double>(), n, allow_nan))
+    return Status::OK();
+  auto scan = [&](auto* p) -> Status {  // names the first offending element
     for (int64_t i = 0; i < n; ++i) {
       double v = static_cast<double>(p[i]);
       if (std::isfinite(v) || (allow_nan && std::isnan(v))) continue;

@@ -75,6 +75,9 @@ OpRegistry::OpRegistry() {
   register_tree_ensemble_op(*this);
   register_fused_elementwise_op(*this);
   register_svm_ops(*this);
+  register_svm_kernel_op(*this);
+  register_knn_op(*this);
+  register_tree_categorical_op(*this);
 }
 
 OpRegistry& OpRegistry::Global() {

@@ -83,6 +83,9 @@ void register_shape_ops(OpRegistry& r);
 void register_tree_ensemble_op(OpRegistry& r);
 void register_fused_elementwise_op(OpRegistry& r);
 void register_svm_ops(OpRegistry& r);
+void register_svm_kernel_op(OpRegistry& r);
+void register_knn_op(OpRegistry& r);
+void register_tree_categorical_op(OpRegistry& r);
 
 // Helpers shared by op files.
 // numpy broadcasting of two shapes (-1 = batch); InvalidArgument when incompatible.

@@ -6,7 +6,7 @@
 #include <deque>
 #include <limits>
 
-#include <cblas.h>
+#include "gtn/ml/blas.h"
 
 namespace gtn::ml {
 

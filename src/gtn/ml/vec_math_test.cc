@@ -47,5 +47,23 @@ TEST(VecMath, SigmoidIsStableAtBothEnds) {
   EXPECT_TRUE(std::isnan(vsigmoid(NAN)));
 }
 
+TEST(VecMath, TanhMatchesLibm) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> u(-1, 1);
+  for (int i = 0; i < 200000; ++i) {
+    // Magnitudes from 1e-12 to 1e3, both signs, across the series/formula switch at 0.1.
+    double x = u(rng) * std::pow(10.0, -12 + (i % 16));
+    double want = std::tanh(x);
+    ASSERT_NEAR(vtanh(x), want, 4e-14 * std::fabs(want) + 1e-300) << x;
+    float xf = static_cast<float>(x);
+    float wf = static_cast<float>(std::tanh(static_cast<double>(xf)));  // correctly rounded
+    ASSERT_NEAR(vtanh(xf), wf, 1.2e-7f * std::fabs(wf)) << xf;
+  }
+  EXPECT_EQ(vtanh(0.0), 0.0);
+  EXPECT_EQ(vtanh(800.0), 1.0);
+  EXPECT_EQ(vtanh(-800.0), -1.0);
+  EXPECT_TRUE(std::isnan(vtanh(NAN)));
+}
+
 }  // namespace
 }  // namespace gtn::ml

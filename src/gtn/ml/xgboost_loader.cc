@@ -1,5 +1,6 @@
 #include "gtn/ml/xgboost_loader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -105,13 +106,16 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
   std::vector<int32_t> feature, left, right, roots, targets;
   std::vector<double> threshold, leaf;
   std::vector<uint8_t> missing_left;
+  // Categorical splits (TreeEnsembleCategorical): the listed categories go right, any other
+  // category (unlisted, negative, beyond the list) goes left, NaN the default way.
+  std::vector<uint8_t> kind, other_left, directions;
+  std::vector<int32_t> cat_offsets, cat_sizes;
+  bool categorical = false;
   auto f32 = [](double v) { return static_cast<double>(static_cast<float>(v)); };
   for (size_t t = 0; t < trees.size(); ++t) {
     const Json& tr = trees[t];
     int64_t leaf_vec = parse_int(tr.at("tree_param").value("size_leaf_vector", Json("1")), 1);
     if (leaf_vec > 1) return Status::Unsupported("XGBoost JSON model: vector-leaf trees are not supported");
-    if (tr.contains("categories") && !tr["categories"].empty())
-      return Status::Unsupported("XGBoost JSON model: categorical splits are not supported");
     const auto lc = tr.at("left_children").get<std::vector<int64_t>>();
     const auto rc = tr.at("right_children").get<std::vector<int64_t>>();
     const auto si = tr.at("split_indices").get<std::vector<int64_t>>();
@@ -122,6 +126,40 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
     if (rc.size() != n || si.size() != n || sc.size() != n || dl.size() != n || n == 0)
       return bad("tree " + std::to_string(t) + " has node arrays of different lengths");
     int32_t base = static_cast<int32_t>(feature.size());
+    kind.resize(base + n, 0);
+    other_left.resize(base + n, 0);
+    cat_offsets.resize(base + n, 0);
+    cat_sizes.resize(base + n, 0);
+    if (tr.contains("categories_nodes") && !tr["categories_nodes"].empty()) {
+      const auto cats = tr.at("categories").get<std::vector<int64_t>>();
+      const auto cnodes = tr.at("categories_nodes").get<std::vector<int64_t>>();
+      const auto segs = tr.at("categories_segments").get<std::vector<int64_t>>();
+      const auto sizes = tr.at("categories_sizes").get<std::vector<int64_t>>();
+      if (segs.size() != cnodes.size() || sizes.size() != cnodes.size())
+        return bad("tree " + std::to_string(t) + " has categories_* arrays of different lengths");
+      for (size_t c = 0; c < cnodes.size(); ++c) {
+        int64_t nd = cnodes[c];
+        if (nd < 0 || nd >= static_cast<int64_t>(n) || segs[c] < 0 || sizes[c] < 0 ||
+            segs[c] + sizes[c] > static_cast<int64_t>(cats.size()))
+          return bad("tree " + std::to_string(t) + " has a categorical node or segment out of range");
+        int64_t top = 0;
+        for (int64_t k = segs[c]; k < segs[c] + sizes[c]; ++k) {
+          if (cats[k] < 0 || cats[k] > (1 << 24)) return bad("category " + std::to_string(cats[k]) + " out of range");
+          top = std::max(top, cats[k] + 1);
+        }
+        size_t at = base + static_cast<size_t>(nd);
+        kind[at] = 1;
+        other_left[at] = 1;
+        cat_offsets[at] = static_cast<int32_t>(directions.size());
+        cat_sizes[at] = static_cast<int32_t>(top);
+        if (directions.size() + static_cast<size_t>(top) > (size_t{1} << 28))
+          return bad("categorical split tables exceed 256 MiB");
+        size_t start = directions.size();
+        directions.resize(start + static_cast<size_t>(top), 1);
+        for (int64_t k = segs[c]; k < segs[c] + sizes[c]; ++k) directions[start + static_cast<size_t>(cats[k])] = 2;
+        categorical = true;
+      }
+    }
     double w = t < weight_drop.size() ? weight_drop[t] : 1.0;
     for (size_t i = 0; i < n; ++i) {
       bool is_leaf = lc[i] == -1;
@@ -131,7 +169,7 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
         return bad("tree " + std::to_string(t) + " splits on feature " + std::to_string(si[i]) + " of " +
                    std::to_string(n_features));
       feature.push_back(is_leaf ? -1 : static_cast<int32_t>(si[i]));
-      threshold.push_back(is_leaf ? 0.0 : float32_split_threshold(sc[i]));
+      threshold.push_back(is_leaf || kind[base + i] ? 0.0 : float32_split_threshold(sc[i]));
       left.push_back(is_leaf ? 0 : base + static_cast<int32_t>(lc[i]));
       right.push_back(is_leaf ? 0 : base + static_cast<int32_t>(rc[i]));
       missing_left.push_back(dl[i] ? 1 : 0);
@@ -150,7 +188,12 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
   std::vector<double> base(static_cast<size_t>(n_out));
   for (int64_t k = 0; k < n_out; ++k) {
     double b = base_score[std::min<size_t>(k, base_score.size() - 1)];
-    if (logistic && objective != "binary:logitraw") b = std::log(b / (1.0 - b));
+    if (logistic && objective != "binary:logitraw") {
+      // XGBoost clamps the base probability into [1e-6, 1 - 1e-6]: a model fitted on one
+      // class stores base_score 0 (or 1), whose logit would be infinite.
+      double p = std::clamp(b, 1e-6, 1.0 - 1e-6);
+      b = std::log(p / (1.0 - p));
+    }
     else if (log_link) b = std::log(b);
     base[k] = b;
   }
@@ -161,12 +204,16 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
   g["dtype"] = dtype == DType::kFloat32 ? "float32" : "float64";
   g["inputs"] = Json::array({{{"name", "X"}, {"shape", {-1, n_features}}}});
   Json nodes = Json::array();
-  nodes.push_back(node("TreeEnsemble", {"X"}, {"margin"},
-                       {{"n_outputs", n_out}, {"comparison", "lt"}, {"aggregate", "sum"}, {"base_values", base},
-                        {"nodes_feature", "nodes_feature"}, {"nodes_threshold", "nodes_threshold"},
-                        {"nodes_left", "nodes_left"}, {"nodes_right", "nodes_right"},
-                        {"nodes_missing_left", "nodes_missing_left"}, {"leaf_values", "leaf_values"},
-                        {"tree_roots", "tree_roots"}, {"tree_targets", "tree_targets"}}));
+  Json attrs = {{"n_outputs", n_out}, {"comparison", "lt"}, {"aggregate", "sum"}, {"base_values", base},
+                {"nodes_feature", "nodes_feature"}, {"nodes_threshold", "nodes_threshold"},
+                {"nodes_left", "nodes_left"}, {"nodes_right", "nodes_right"},
+                {"nodes_missing_left", "nodes_missing_left"}, {"leaf_values", "leaf_values"},
+                {"tree_roots", "tree_roots"}, {"tree_targets", "tree_targets"}};
+  if (categorical) {
+    for (const char* k : {"nodes_kind", "nodes_other_left", "cat_offsets", "cat_sizes", "cat_directions"}) attrs[k] = k;
+    attrs["category_cast"] = "nonnegative";
+  }
+  nodes.push_back(node(categorical ? "TreeEnsembleCategorical" : "TreeEnsemble", {"X"}, {"margin"}, attrs));
   Json outputs;
   if (objective == "binary:logistic") {
     nodes.push_back(node("Sigmoid", {"margin"}, {"p1"}));
@@ -218,6 +265,14 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
   out.constants["leaf_values"] = make_array(DType::kFloat64, {nn, 1}, leaf);
   out.constants["tree_roots"] = make_array(DType::kInt32, {nt}, roots);
   out.constants["tree_targets"] = make_array(DType::kInt32, {nt}, targets);
+  if (categorical) {
+    if (directions.empty()) directions.push_back(0);
+    out.constants["nodes_kind"] = make_array(DType::kUInt8, {nn}, kind);
+    out.constants["nodes_other_left"] = make_array(DType::kUInt8, {nn}, other_left);
+    out.constants["cat_offsets"] = make_array(DType::kInt32, {nn}, cat_offsets);
+    out.constants["cat_sizes"] = make_array(DType::kInt32, {nn}, cat_sizes);
+    out.constants["cat_directions"] = make_array(DType::kUInt8, {static_cast<int64_t>(directions.size())}, directions);
+  }
   out.constants["one"] = Array::Scalar<double>(DType::kFloat64, 1.0);
   out.constants["zero"] = Array::Scalar<double>(DType::kFloat64, 0.0);
   return out;

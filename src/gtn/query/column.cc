@@ -140,12 +140,12 @@ Result<Col> load_range(const Dataset& ds, size_t t, const TensorInfo& info, uint
     c.dtype = info.dtype;
     c.n = n;
     c.strs.reserve(n);
-    c.str_keep.reserve(n);
-    for (uint64_t i = begin; i < end; ++i) {
-      GTN_ASSIGN_OR_RETURN(Array a, ds.read(t, i));
-      c.strs.push_back(a.as_string_view());
-      *bytes_read += a.nbytes();
-      c.str_keep.push_back(a.owner() ? a.owner() : std::make_shared<Array>(std::move(a)));
+    for (uint64_t i = begin; i < end;) {
+      GTN_ASSIGN_OR_RETURN(Dataset::BytesRows rows, ds.read_bytes_rows(t, i, end));
+      for (std::string_view s : rows.items) *bytes_read += s.size();
+      c.strs.insert(c.strs.end(), rows.items.begin(), rows.items.end());
+      c.str_keep.push_back(std::move(rows.owner));
+      i += rows.items.size();
     }
     return c;
   }

@@ -237,6 +237,14 @@ class Runner {
         select_.push_back(n);
       }
     }
+    for (const auto& o : ast_.order_by) {
+      order_desc_.push_back(o.desc);
+      order_nulls_.push_back(o.nulls_first);
+    }
+    if (!order_keys_.empty() && ast_.limit && !ast_.sample_by && !grouped_ && !ungroup_) {
+      top_k_ = *ast_.limit + ast_.offset;
+      if (top_k_ == 0) top_k_ = 1;  // LIMIT 0: nothing is kept, but a block keeps a row
+    }
     if (ast_.sample_by) {
       GTN_ASSIGN_OR_RETURN(sample_key_, add_key(ast_.sample_by, "SAMPLE BY"));
       if (keys_[sample_key_]->type.text) return Status::InvalidArgument("SAMPLE BY needs a numeric weight per row");
@@ -299,16 +307,29 @@ class Runner {
       cut(0, n_rows_, false);
       return Status::OK();
     }
+    // Blocks end where a chunk of any tensor the scan reads ends, so every tensor comes in
+    // as one zero-copy view per block; the statistics of WHERE's tensors then cover
+    // exactly the block.
+    // Cuts where WHERE's statistics change are kept (they decide what is skipped); other
+    // cuts (segments under 1,024 rows, such as slices left by updates) may be merged.
     std::vector<int> where_used;
     referenced_tensors(ast_.where, schema_, &where_used);
-    if (where_used.empty()) {
-      cut(0, n_rows_, true);
-      return Status::OK();
-    }
-    for (int t : where_used) {
+    std::vector<std::pair<uint64_t, bool>> cuts = {{0, true}, {n_rows_, true}};  // (row, hard)
+    for (int t : used) {
       GTN_ASSIGN_OR_RETURN(spans_[t], schema_.ds->chunk_spans(t));
+      bool in_where = std::find(where_used.begin(), where_used.end(), t) != where_used.end();
+      for (const ChunkSpan& s : spans_[t]) cuts.push_back({std::min(s.end, n_rows_), in_where && s.stats.known});
     }
-    for (const ChunkSpan& s : spans_[where_used[0]]) cut(s.begin, s.end, true);
+    std::sort(cuts.begin(), cuts.end(), [](const auto& a, const auto& b) { return a.first < b.first || (a.first == b.first && a.second > b.second); });
+    uint64_t start = 0;
+    for (size_t i = 1; i < cuts.size(); ++i) {
+      uint64_t at = cuts[i].first;
+      if (at == start) continue;
+      if (cuts[i].second || at - start >= 1024 || at == n_rows_) {
+        cut(start, at, true);
+        start = at;
+      }
+    }
     return Status::OK();
   }
 
@@ -398,6 +419,7 @@ class Runner {
         }
       }
     }
+    keep_block_top(out);
     out->bytes = batch.bytes_read();
     return Status::OK();
   }
@@ -464,9 +486,16 @@ class Runner {
   // Sorted permutation of [0, n) by the given keys (stable: ties keep row order).
   void sort_by(std::vector<uint64_t>* idx, const std::vector<int>& keys, const std::vector<bool>& desc,
                const std::vector<std::optional<bool>>& nulls_first, uint64_t top) {
+    sort_keys(all_keys_, idx, keys, desc, nulls_first, top);
+  }
+
+  // Sorts (or, with top < size, selects and sorts the first `top` of) the indices into
+  // `store` by the listed keys; ties keep index order.
+  static void sort_keys(const std::vector<Key>& store, std::vector<uint64_t>* idx, const std::vector<int>& keys,
+                        const std::vector<bool>& desc, const std::vector<std::optional<bool>>& nulls_first, uint64_t top) {
     auto less = [&](uint64_t a, uint64_t b) {
       for (size_t i = 0; i < keys.size(); ++i) {
-        const Key& k = all_keys_[keys[i]];
+        const Key& k = store[keys[i]];
         int c;
         if (k.text) {
           c = k.str[a] < k.str[b] ? -1 : k.str[a] > k.str[b] ? 1 : 0;
@@ -490,6 +519,33 @@ class Runner {
       idx->resize(top);
     } else {
       std::sort(idx->begin(), idx->end(), less);
+    }
+  }
+
+  // ORDER BY ... LIMIT k: a block keeps only its own first k rows (in scan order), so the
+  // final sort sees at most k rows per block.
+  void keep_block_top(BlockOut* out) const {
+    uint64_t m = out->rows.size();
+    if (!top_k_ || m <= top_k_) return;
+    std::vector<uint64_t> idx(m);
+    std::iota(idx.begin(), idx.end(), 0);
+    sort_keys(out->keys, &idx, order_keys_, order_desc_, order_nulls_, top_k_);
+    std::sort(idx.begin(), idx.end());
+    auto take = [&](auto& v) {
+      using V = std::decay_t<decltype(v)>;
+      V kept;
+      kept.reserve(idx.size());
+      for (uint64_t i : idx) kept.push_back(std::move(v[i]));
+      v = std::move(kept);
+    };
+    take(out->rows);
+    if (!out->positions.empty()) take(out->positions);
+    for (Key& k : out->keys) {
+      if (k.text) {
+        take(k.str);
+      } else {
+        take(k.num);
+      }
     }
   }
 
@@ -662,7 +718,26 @@ class Runner {
       std::unordered_map<uint64_t, uint32_t> ids;
       std::vector<double> values;
       std::vector<uint32_t> gid(n);
-      for (uint64_t i = 0; i < n; ++i) {
+      // Small non-negative integer keys (class labels): an array indexed by the key.
+      const Type& kt = keys_[group_keys_[0]]->type;
+      bool dense = is_integral(kt.dtype) && !kt.text;
+      double kmax = 0;
+      for (uint64_t i = 0; i < n && dense; ++i) {
+        dense = key[i] >= 0 && key[i] < 65536;
+        kmax = std::max(kmax, key[i]);
+      }
+      if (dense) {
+        std::vector<int64_t> slot(static_cast<size_t>(kmax) + 1, -1);
+        for (uint64_t i = 0; i < n; ++i) {
+          int64_t& g = slot[static_cast<size_t>(key[i])];
+          if (g < 0) {
+            g = static_cast<int64_t>(values.size());
+            values.push_back(key[i]);
+          }
+          gid[i] = static_cast<uint32_t>(g);
+        }
+      }
+      for (uint64_t i = 0; i < n && !dense; ++i) {
         double v = std::isnan(key[i]) ? std::numeric_limits<double>::quiet_NaN() : key[i] == 0 ? 0.0 : key[i];
         uint64_t bits;
         std::memcpy(&bits, &v, 8);
@@ -796,6 +871,9 @@ class Runner {
   std::vector<NodePtr> keys_;
   std::vector<const char*> key_clause_;
   std::vector<int> order_keys_, group_keys_;
+  std::vector<bool> order_desc_;
+  std::vector<std::optional<bool>> order_nulls_;
+  uint64_t top_k_ = 0;  // ORDER BY with LIMIT (no SAMPLE BY, groups or UNGROUP BY): rows a block keeps
   int sample_key_ = -1;
   bool grouped_ = false;
   std::map<std::string, Aggregate> aggregates_;

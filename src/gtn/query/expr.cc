@@ -241,6 +241,19 @@ bool compare(Op op, T a, T b) {
   }
 }
 
+// out[i] = cast(p[i]) <op> c, with the op chosen once per loop (each loop vectorizes).
+template <typename T, typename C, typename Cast>
+void compare_loop(Op op, const T* p, uint64_t n, C c, uint8_t* out, Cast cast) {
+  switch (op) {
+    case Op::kEq: for (uint64_t i = 0; i < n; ++i) out[i] = cast(p[i]) == c; break;
+    case Op::kNe: for (uint64_t i = 0; i < n; ++i) out[i] = cast(p[i]) != c; break;
+    case Op::kLt: for (uint64_t i = 0; i < n; ++i) out[i] = cast(p[i]) < c; break;
+    case Op::kLe: for (uint64_t i = 0; i < n; ++i) out[i] = cast(p[i]) <= c; break;
+    case Op::kGt: for (uint64_t i = 0; i < n; ++i) out[i] = cast(p[i]) > c; break;
+    default: for (uint64_t i = 0; i < n; ++i) out[i] = cast(p[i]) >= c; break;
+  }
+}
+
 Op flip(Op op) {
   switch (op) {
     case Op::kLt: return Op::kGt;
@@ -257,8 +270,32 @@ class BinaryNode : public Node {
 
   Result<Col> eval(Batch& batch) const override {
     GTN_ASSIGN_OR_RETURN(Col a, a_->eval(batch));
-    GTN_ASSIGN_OR_RETURN(Col b, b_->eval(batch));
     uint64_t n = batch.size();
+    if ((op_ == Op::kAnd || op_ == Op::kOr) && costly_right_ && a.scalar_rows() && !a.shared && b_->type.scalar()) {
+      // Short circuit: the right side is read only for the rows it can still decide.
+      const uint8_t* pa = a.as<uint8_t>();
+      bool is_and = op_ == Op::kAnd;
+      std::vector<uint32_t> undecided;
+      for (uint32_t i = 0; i < n; ++i) {
+        if (static_cast<bool>(pa[i]) == is_and) undecided.push_back(i);
+      }
+      if (undecided.empty()) return a;
+      if (undecided.size() * 4 < n) {
+        std::vector<uint64_t> rows, positions;
+        Batch sub = batch.subset(undecided, &rows, &positions);
+        GTN_ASSIGN_OR_RETURN(Col b, b_->eval(sub));
+        batch.add_bytes_read(sub.bytes_read());
+        if (b.scalar_rows() && b.dtype == DType::kBool) {
+          uint8_t* po;
+          Col out = make_col<uint8_t>(DType::kBool, n, a.shape, &po);
+          std::memcpy(po, pa, n);
+          const uint8_t* pb = b.as<uint8_t>();
+          for (size_t k = 0; k < undecided.size(); ++k) po[undecided[k]] = pb[b.shared ? 0 : k];
+          return out;
+        }
+      }
+    }
+    GTN_ASSIGN_OR_RETURN(Col b, b_->eval(batch));
     if (a.text || b.text) return text_compare(a, b, n);
     // Fast path: a scalar-per-row column against a constant, in the column's own type.
     if (is_cmp(op_) && a.scalar_rows() && b.scalar_rows() && (a.shared != b.shared)) {
@@ -279,18 +316,14 @@ class BinaryNode : public Node {
       visit_numeric(col.dtype, [&](auto tag) {
         using T = decltype(tag);
         const T* p = col.as<T>();
+        // Exact: values widen to int64 (integers against an integer) or double, as numpy does.
         if constexpr (std::is_integral_v<T> && !std::is_same_v<T, uint64_t>) {
           if (int_const) {
-            for (uint64_t i = 0; i < n; ++i) po[i] = compare<int64_t>(op, static_cast<int64_t>(p[i]), ci);
+            compare_loop(op, p, n, ci, po, [](T v) { return static_cast<int64_t>(v); });
             return;
           }
         }
-        if constexpr (std::is_same_v<T, float>) {
-          // Exact: a float compares with a double by widening it, as numpy does.
-          for (uint64_t i = 0; i < n; ++i) po[i] = compare<double>(op, static_cast<double>(p[i]), cd);
-          return;
-        }
-        for (uint64_t i = 0; i < n; ++i) po[i] = compare<double>(op, static_cast<double>(p[i]), cd);
+        compare_loop(op, p, n, cd, po, [](T v) { return static_cast<double>(v); });
       });
       return out;
     }
@@ -372,6 +405,9 @@ class BinaryNode : public Node {
   }
 
   Op op() const { return op_; }
+  // The right side reads text, runs a model or compares vectors: worth evaluating only on
+  // the rows the left side leaves undecided.
+  void set_costly_right(bool v) { costly_right_ = v; }
   const NodePtr& left() const { return a_; }
   const NodePtr& right() const { return b_; }
 
@@ -385,6 +421,7 @@ class BinaryNode : public Node {
 
   Op op_;
   NodePtr a_, b_;
+  bool costly_right_ = false;
 };
 
 // x BETWEEN lo AND hi with constant bounds: one pass over x in its own type; otherwise
@@ -411,15 +448,21 @@ class BetweenNode : public Node {
     visit_numeric(x.dtype, [&](auto tag) {
       using T = decltype(tag);
       const T* p = x.as<T>();
+      // Bounds in locals and a non-short-circuit &: a branch-free loop that vectorizes.
       if constexpr (std::is_integral_v<T> && !std::is_same_v<T, uint64_t>) {
         if (ints_) {
-          for (uint64_t i = 0; i < n; ++i) po[i] = static_cast<int64_t>(p[i]) >= lo_i_ && static_cast<int64_t>(p[i]) <= hi_i_;
+          const int64_t lo = lo_i_, hi = hi_i_;
+          for (uint64_t i = 0; i < n; ++i) {
+            int64_t v = static_cast<int64_t>(p[i]);
+            po[i] = static_cast<uint8_t>((v >= lo) & (v <= hi));
+          }
           return;
         }
       }
+      const double lo = lo_, hi = hi_;
       for (uint64_t i = 0; i < n; ++i) {
         double v = static_cast<double>(p[i]);
-        po[i] = v >= lo_ && v <= hi_;
+        po[i] = static_cast<uint8_t>((v >= lo) & (v <= hi));
       }
     });
     return out;
@@ -979,19 +1022,28 @@ class ModelNode : public Node {
       return run_error(*expr, "the model takes " + std::to_string(model_->n_features()) + " features, the arguments give " +
                                   std::to_string(features));
     }
-    Array x = Array::Zeros(DType::kFloat32, {static_cast<int64_t>(n), static_cast<int64_t>(features)});
-    float* px = static_cast<float*>(x.mutable_data());
-    uint64_t col0 = 0;
-    for (const Col& c : cols) {
-      uint64_t m = c.row_numel(0);
-      visit_numeric(c.dtype, [&](auto tag) {
-        using T = decltype(tag);
-        const T* p = c.as<T>();
-        for (uint64_t i = 0; i < n; ++i) {
-          for (uint64_t k = 0; k < m; ++k) px[i * features + col0 + k] = static_cast<float>(p[c.row_start(i) + k]);
-        }
-      });
-      col0 += m;
+    Array x;
+    if (cols.size() == 1 && cols[0].uniform && !cols[0].shared && cols[0].dtype == DType::kFloat32) {
+      // One float32 tensor: the model reads the rows where they are.
+      GTN_ASSIGN_OR_RETURN(x, Array::View(DType::kFloat32, {static_cast<int64_t>(n), static_cast<int64_t>(features)},
+                                          cols[0].data, n * features * 4, cols[0].keep));
+    } else {
+      x = Array::Zeros(DType::kFloat32, {static_cast<int64_t>(n), static_cast<int64_t>(features)});
+      float* px = static_cast<float*>(x.mutable_data());
+      uint64_t col0 = 0;
+      for (const Col& c : cols) {
+        uint64_t m = c.row_numel(0);
+        visit_numeric(c.dtype, [&](auto tag) {
+          using T = decltype(tag);
+          const T* p = c.as<T>();
+          for (uint64_t i = 0; i < n; ++i) {
+            const T* src = p + c.row_start(i);
+            float* dst = px + i * features + col0;
+            for (uint64_t k = 0; k < m; ++k) dst[k] = static_cast<float>(src[k]);
+          }
+        });
+        col0 += m;
+      }
     }
     GTN_ASSIGN_OR_RETURN(Array y, model_->Predict(method_, x, /*n_threads=*/1));
     uint64_t width = y.ndim() >= 2 ? static_cast<uint64_t>(y.shape()[1]) : 1;
@@ -1169,9 +1221,11 @@ class Binder {
         if (op == Op::kAnd || op == Op::kOr) {
           GTN_RETURN_IF_ERROR(need_bool(a, e->text));
           GTN_RETURN_IF_ERROR(need_bool(b, e->text));
-          return node<BinaryNode>(num(DType::kBool, a->type.fixed && b->type.fixed,
-                                      shape_numel(a->type.shape) != 1 ? a->type.shape : b->type.shape),
-                                  op, a, b);
+          NodePtr n = node<BinaryNode>(num(DType::kBool, a->type.fixed && b->type.fixed,
+                                           shape_numel(a->type.shape) != 1 ? a->type.shape : b->type.shape),
+                                       op, a, b);
+          static_cast<BinaryNode*>(n.get())->set_costly_right(costly(e->args[1]));
+          return n;
         }
         GTN_RETURN_IF_ERROR(need_numeric(a, "'" + e->text + "'"));
         GTN_RETURN_IF_ERROR(need_numeric(b, "'" + e->text + "'"));
@@ -1246,6 +1300,26 @@ class Binder {
       case Expr::kCall: return call(e);
     }
     return error(*e, "unsupported expression");
+  }
+
+  // Reads text, runs a model, or computes over whole vectors.
+  bool costly(const ExprPtr& e) const {
+    if (!e) return false;
+    if (e->kind == Expr::kLike) return true;
+    if (e->kind == Expr::kName) {
+      auto it = std::find(s_.names.begin(), s_.names.end(), e->text);
+      return it != s_.names.end() && dtype_is_bytes_like(s_.infos[it - s_.names.begin()].dtype);
+    }
+    if (e->kind == Expr::kCall) {
+      static const std::set<std::string> heavy = {"model", "predict_proba", "decision_function", "transform",
+                                                  "cosine_similarity", "l2_distance", "inner_product", "contains",
+                                                  "regexp_match", "lower", "upper"};
+      if (heavy.count(lower(e->text))) return true;
+    }
+    for (const auto& a : e->args) {
+      if (costly(a)) return true;
+    }
+    return false;
   }
 
   Result<NodePtr> call(const ExprPtr& e) {

@@ -54,6 +54,20 @@ class Batch {
   void set_positions(const uint64_t* p) { positions_ = p; }
   Result<const Col*> tensor(int t);
   uint64_t bytes_read() const { return bytes_read_; }
+  // The rows idx[k] of this batch as a batch of their own (for evaluating one side of AND
+  // only where the other is true); `rows` and `positions` hold its storage.
+  Batch subset(const std::vector<uint32_t>& idx, std::vector<uint64_t>* rows, std::vector<uint64_t>* positions) const {
+    rows->resize(idx.size());
+    positions->resize(idx.size());
+    for (size_t k = 0; k < idx.size(); ++k) {
+      (*rows)[k] = rows_ ? rows_[idx[k]] : begin_ + idx[k];
+      (*positions)[k] = position_of(idx[k]);
+    }
+    Batch b(schema_, rows->data(), idx.size(), 0);
+    b.set_positions(positions->data());
+    return b;
+  }
+  void add_bytes_read(uint64_t n) { bytes_read_ += n; }
 
  private:
   const Schema& schema_;

@@ -155,7 +155,23 @@ class Parser {
     e->source = std::string(s);
   }
 
-  Result<ExprPtr> expr() { return or_expr(); }
+  // Nesting (parentheses, NOT, unary signs, calls) is bounded, so that no query can
+  // exhaust the stack of the parser or of the evaluator that walks its tree.
+  static constexpr int kMaxDepth = 100;
+  struct Deeper {
+    explicit Deeper(int* d) : d_(d) { ++*d_; }
+    ~Deeper() { --*d_; }
+    int* d_;
+  };
+  Status too_deep() const {
+    return error(peek(), "the query nests deeper than " + std::to_string(kMaxDepth) + " levels");
+  }
+
+  Result<ExprPtr> expr() {
+    Deeper guard(&depth_);
+    if (depth_ > kMaxDepth) return too_deep();
+    return or_expr();
+  }
 
   Result<ExprPtr> or_expr() {
     size_t start = peek().offset;
@@ -189,6 +205,8 @@ class Parser {
 
   Result<ExprPtr> not_expr() {
     if (is_kw("NOT")) {
+      Deeper guard(&depth_);
+      if (depth_ > kMaxDepth) return too_deep();
       size_t start = peek().offset;
       const Token& op = next();
       GTN_ASSIGN_OR_RETURN(ExprPtr inner, not_expr());
@@ -307,6 +325,8 @@ class Parser {
   Result<ExprPtr> unary() {
     size_t start = peek().offset;
     if (is_op("-") || is_op("+")) {
+      Deeper guard(&depth_);
+      if (depth_ > kMaxDepth) return too_deep();
       const Token& op = next();
       GTN_ASSIGN_OR_RETURN(ExprPtr inner, unary());
       if (op.text == "+") return inner;
@@ -448,6 +468,7 @@ class Parser {
   std::string_view text_;
   std::vector<Token> toks_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

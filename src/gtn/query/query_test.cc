@@ -36,6 +36,16 @@ TEST(QueryParser, ReportsLineAndColumn) {
   EXPECT_FALSE(query::parse_query("SELECT * WHERE x[1:2:0] > 1").ok());
   EXPECT_TRUE(query::parse_query("SELECT a AS b, count(*) FROM ds@main~2 WHERE NOT x BETWEEN 1 AND 2 GROUP BY b "
                                  "ORDER BY b DESC NULLS LAST LIMIT 5 OFFSET 2").ok());
+  // Deep nesting is an error, not a stack overflow.
+  std::string deep = "SELECT * WHERE " + std::string(5000, '(') + "x" + std::string(5000, ')') + " > 1";
+  auto d = query::parse_query(deep);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("nests deeper"), std::string::npos);
+  EXPECT_FALSE(query::parse_query("SELECT * WHERE " + std::string(5000, '-') + "x > 1").ok());
+  std::string nots;
+  for (int i = 0; i < 3000; ++i) nots += "NOT ";
+  EXPECT_FALSE(query::parse_query("SELECT * WHERE " + nots + "x > 1").ok());
+  EXPECT_TRUE(query::parse_query("SELECT * WHERE " + std::string(50, '(') + "x" + std::string(50, ')') + " > 1").ok());
   auto q = query::parse_query("FROM ds@v1.0 WHERE x > 1");
   ASSERT_TRUE(q.ok());
   EXPECT_EQ(q->from_version, "v1.0");

@@ -45,16 +45,57 @@ double up(uint64_t v) {
   return static_cast<long double>(d) < static_cast<long double>(v) ? std::nextafter(d, INFINITY) : d;
 }
 
+#if defined(__x86_64__)
+#define GTN_STATS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define GTN_STATS_CLONES
+#endif
+
+// Branch-free min/max loops (they vectorize; a chunk's statistics cost a fraction of
+// writing it), compiled for AVX2 as well as the baseline.
 template <typename T>
-void scan_ints(const uint8_t* p, size_t n, ChunkStats* s, std::set<int64_t>* classes) {
-  if (n == 0) return;
+GTN_STATS_CLONES void minmax_ints(const T* p, size_t n, T* lo_out, T* hi_out) {
   T lo = std::numeric_limits<T>::max(), hi = std::numeric_limits<T>::lowest();
   for (size_t i = 0; i < n; ++i) {
-    T v;
-    std::memcpy(&v, p + i * sizeof(T), sizeof(T));
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
-    if (classes && classes->size() <= kMaxClasses) classes->insert(static_cast<int64_t>(v));
+    T v = p[i];
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  *lo_out = lo;
+  *hi_out = hi;
+}
+
+template <typename T>
+GTN_STATS_CLONES void minmax_floats(const T* p, size_t n, T* lo_out, T* hi_out, uint64_t* nan_out) {
+  T lo = std::numeric_limits<T>::infinity(), hi = -std::numeric_limits<T>::infinity();
+  uint64_t nan = 0;
+  for (size_t i = 0; i < n; ++i) {
+    T v = p[i];
+    bool is_nan = v != v;
+    nan += is_nan;
+    // A NaN compares false, so it never replaces a bound.
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  *lo_out = lo;
+  *hi_out = hi;
+  *nan_out = nan;
+}
+
+template <typename T>
+void scan_ints(const uint8_t* bytes, size_t n, ChunkStats* s, std::set<int64_t>* classes) {
+  if (n == 0) return;
+  std::vector<T> aligned;
+  const T* p = reinterpret_cast<const T*>(bytes);
+  if (reinterpret_cast<uintptr_t>(bytes) % alignof(T)) {
+    aligned.resize(n);
+    std::memcpy(aligned.data(), bytes, n * sizeof(T));
+    p = aligned.data();
+  }
+  T lo, hi;
+  minmax_ints<T>(p, n, &lo, &hi);
+  if (classes) {
+    for (size_t i = 0; i < n && classes->size() <= kMaxClasses; ++i) classes->insert(static_cast<int64_t>(p[i]));
   }
   s->has_range = true;
   if constexpr (std::is_signed_v<T>) {
@@ -66,14 +107,33 @@ void scan_ints(const uint8_t* p, size_t n, ChunkStats* s, std::set<int64_t>* cla
   }
 }
 
-template <typename T, typename ToDouble>
-void scan_floats(const uint8_t* p, size_t n, ChunkStats* s, ToDouble to_double) {
+template <typename T>
+void scan_floats(const uint8_t* bytes, size_t n, ChunkStats* s) {
+  std::vector<T> aligned;
+  const T* p = reinterpret_cast<const T*>(bytes);
+  if (reinterpret_cast<uintptr_t>(bytes) % alignof(T)) {
+    aligned.resize(n);
+    std::memcpy(aligned.data(), bytes, n * sizeof(T));
+    p = aligned.data();
+  }
+  T lo, hi;
+  uint64_t nan = 0;
+  minmax_floats<T>(p, n, &lo, &hi, &nan);
+  s->nan = nan;
+  if (nan < n) {
+    s->has_range = true;
+    s->min = static_cast<double>(lo);
+    s->max = static_cast<double>(hi);
+  }
+}
+
+void scan_halves(const uint8_t* p, size_t n, ChunkStats* s) {
   double lo = INFINITY, hi = -INFINITY;
   uint64_t nan = 0;
   for (size_t i = 0; i < n; ++i) {
-    T raw;
-    std::memcpy(&raw, p + i * sizeof(T), sizeof(T));
-    double v = to_double(raw);
+    uint16_t raw;
+    std::memcpy(&raw, p + i * 2, 2);
+    double v = half_to_double(raw);
     if (std::isnan(v)) {
       ++nan;
       continue;
@@ -116,9 +176,9 @@ std::shared_ptr<const ChunkStats> compute_chunk_stats(const TensorMeta& meta, co
     case DType::kUInt16: scan_ints<uint16_t>(p, n, s.get(), cls); break;
     case DType::kUInt32: scan_ints<uint32_t>(p, n, s.get(), cls); break;
     case DType::kUInt64: scan_ints<uint64_t>(p, n, s.get(), cls); break;
-    case DType::kFloat16: scan_floats<uint16_t>(p, n, s.get(), half_to_double); break;
-    case DType::kFloat32: scan_floats<float>(p, n, s.get(), [](float v) { return static_cast<double>(v); }); break;
-    case DType::kFloat64: scan_floats<double>(p, n, s.get(), [](double v) { return v; }); break;
+    case DType::kFloat16: scan_halves(p, n, s.get()); break;
+    case DType::kFloat32: scan_floats<float>(p, n, s.get()); break;
+    case DType::kFloat64: scan_floats<double>(p, n, s.get()); break;
     default: return nullptr;
   }
   if (cls && classes.size() <= kMaxClasses) {

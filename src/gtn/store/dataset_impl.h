@@ -226,6 +226,7 @@ class DatasetImpl final : public Dataset {
                                   size_t capacity) const override;
   Result<Array> read_rows_view(size_t t, uint64_t begin, uint64_t end, const Shape& shape) const override;
   Result<std::vector<ChunkSpan>> chunk_spans(size_t t) const override;
+  Result<BytesRows> read_bytes_rows(size_t t, uint64_t begin, uint64_t end) const override;
   Result<Sample> read_sample(uint64_t index) const override;
   Result<std::unique_ptr<Dataset>> open_version(const std::string& target) const override;  // dataset_views.cc
   Status save_view(const ViewRecord& view) override;

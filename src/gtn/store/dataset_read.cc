@@ -206,6 +206,46 @@ Result<Array> DatasetImpl::read_rows_view(size_t t, uint64_t begin, uint64_t end
   return Array::Copy(ts.meta.dtype, out_shape, out.data(), got * row);
 }
 
+Result<Dataset::BytesRows> DatasetImpl::read_bytes_rows(size_t t, uint64_t begin, uint64_t end) const {
+  if (t >= tensors_.size()) return bad_tensor_index(t);
+  if (begin >= end || end > length_) {
+    return Status::OutOfRange("range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                              ") out of range for dataset of " + std::to_string(length_) + " samples");
+  }
+  const TensorState& ts = *tensors_[t];
+  BytesRows out;
+  const TableEntry* e = begin < ts.committed ? ts.entries[ts.find(begin)].get() : nullptr;
+  if (!e || e->entry.is_tiled() || ts.meta.sample_compression != Compression::kNone) {
+    // Buffered, tiled or sample-compressed rows: one at a time, through read().
+    GTN_ASSIGN_OR_RETURN(Array a, read(t, begin));
+    auto keep = std::make_shared<Array>(std::move(a));
+    out.items.push_back(keep->as_string_view());
+    out.owner = keep;
+    return out;
+  }
+  GTN_ASSIGN_OR_RETURN(const LoadedChunk* c, loaded(ts, *e));
+  uint32_t j0 = static_cast<uint32_t>(begin - e->entry.first_sample) + e->entry.chunk_offset;
+  uint32_t jn = static_cast<uint32_t>(std::min<uint64_t>(end - e->entry.first_sample, e->entry.num_samples)) +
+                e->entry.chunk_offset;
+  uint64_t first_off, len;
+  c->header.positions.locate(j0, &first_off, &len);
+  uint64_t last_off;
+  c->header.positions.locate(jn - 1, &last_off, &len);
+  std::shared_ptr<const std::string> region;
+  GTN_ASSIGN_OR_RETURN(const uint8_t* base, data_for(*c, first_off, last_off + len - first_off, &region));
+  if (c->header.sample_compression != Compression::kNone) {
+    return Status::Corruption("chunk of tensor '" + ts.meta.name + "' is sample-compressed, its schema says none");
+  }
+  out.items.reserve(jn - j0);
+  for (uint32_t j = j0; j < jn; ++j) {
+    uint64_t off, n;
+    c->header.positions.locate(j, &off, &n);
+    out.items.emplace_back(reinterpret_cast<const char*>(base + off), n);
+  }
+  out.owner = region ? std::shared_ptr<const void>(std::move(region)) : as_owner(c->file);
+  return out;
+}
+
 Result<std::vector<ChunkSpan>> DatasetImpl::chunk_spans(size_t t) const {
   if (t >= tensors_.size()) return bad_tensor_index(t);
   const TensorState& ts = *tensors_[t];

@@ -75,8 +75,10 @@ def source_methods(est):
     return [m for m in METHODS if hasattr(est, m)]
 
 
-def assert_parity(est, X, dtype="float64", backend="cpu", model=None):
-    """Converts `est` and checks every prediction method against scikit-learn's own."""
+def assert_parity(est, X, dtype="float64", backend="cpu", model=None, rtol=None, atol=None):
+    """Converts `est` and checks every prediction method against scikit-learn's own.
+
+    rtol / atol override the dtype's tolerance where a test states the error it sees."""
     m = model if model is not None else gtn.ml.convert(est, dtype=dtype, backend=backend)
     Xd = np.ascontiguousarray(X, dtype=dtype)
     methods = [meth for meth in source_methods(est) if meth in m.methods]
@@ -96,6 +98,8 @@ def assert_parity(est, X, dtype="float64", backend="cpu", model=None):
             tol = {"rtol": RTOL[dtype], "atol": ATOL[dtype]}
             if type(est).__module__.startswith("xgboost") and dtype == "float64":
                 tol = XGB_TOL
+            tol = {"rtol": tol["rtol"] if rtol is None else rtol,
+                   "atol": tol["atol"] if atol is None else atol}
             np.testing.assert_allclose(got, expected, **tol,
                                        err_msg=f"{type(est).__name__}.{meth} ({dtype})")
     return m
@@ -115,3 +119,11 @@ def _log_error(est, meth, dtype, got, expected):
     with open(path, "a") as f:
         f.write(f"{test}\t{type(est).__name__}\t{meth}\t{dtype}\t{diff.max() if diff.size else 0:.3e}"
                 f"\t{rel.max() if rel.size else 0:.3e}\t{np.abs(expected[ok]).max() if ok.any() else 0:.3e}\n")
+
+
+def real_data(name):
+    """(X, y) of one of scikit-learn's bundled data sets: iris, wine, breast_cancer, digits
+    (classification) or diabetes (regression)."""
+    from sklearn import datasets
+
+    return getattr(datasets, f"load_{name}")(return_X_y=True)

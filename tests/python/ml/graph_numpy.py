@@ -24,6 +24,8 @@ def _tree_ensemble(X, c, a):
             v = X[idx, f[idx]].astype(np.float64)
             go_left = np.where(np.isnan(v), miss[node[idx]] == 1,
                                v < thr[node[idx]] if lt else v <= thr[node[idx]])
+            if "nodes_kind" in a:  # TreeEnsembleCategorical
+                go_left = _categorical(go_left, v, node[idx], miss, c, a)
             node[idx] = np.where(go_left, left[node[idx]], right[node[idx]])
         vals = leaves[node]
         if leaves.shape[1] == n_out:
@@ -35,6 +37,24 @@ def _tree_ensemble(X, c, a):
     return out + np.asarray(a.get("base_values", [0.0] * n_out))
 
 
+def _categorical(go_left, v, nodes, miss, c, a):
+    """TreeEnsembleCategorical's tests (docs/ml/graph.md) where nodes_kind is 1 or 2."""
+    kind = c[a["nodes_kind"]][nodes]
+    other = c[a["nodes_other_left"]][nodes] == 1
+    off, size = c[a["cat_offsets"]][nodes], c[a["cat_sizes"]][nodes]
+    table = c[a["cat_directions"]]
+    go_left = go_left.copy()
+    zero = (kind == 2) & (np.abs(v) <= 1e-35)
+    go_left[zero] = miss[nodes][zero] == 1
+    cat = (kind == 1) & ~np.isnan(v)
+    with np.errstate(invalid="ignore"):
+        valid = cat & ((v > -1.0) if a.get("category_cast") == "trunc" else (v >= 0.0)) & (v < size)
+        code = np.where(valid, np.trunc(np.nan_to_num(v)), 0).astype(np.int64)
+    direction = np.where(valid, table[np.minimum(off + code, len(table) - 1)], 0)
+    go_left[cat] = np.where(direction[cat] == 0, other[cat], direction[cat] == 1)
+    return go_left
+
+
 def run(graph_json, constants, method, X):
     g = json.loads(graph_json)
     dt = np.dtype(g["dtype"])
@@ -44,13 +64,17 @@ def run(graph_json, constants, method, X):
         op, a = node["op"], node["attrs"]
         ins = [env[i] for i in node["inputs"]]
         x = ins[0] if ins else None
-        if op == "TreeEnsemble":
+        if op in ("TreeEnsemble", "TreeEnsembleCategorical"):
             res = [_tree_ensemble(x, env, a).astype(dt)]
         elif op == "TopK":
             order = np.argsort(-x if a.get("largest", True) else x, axis=a["axis"],
                                kind="stable")
             idx = np.take(order, np.arange(a["k"]), axis=a["axis"])
             res = [np.take_along_axis(x, idx, a["axis"]), idx.astype(np.int64)]
+        elif op == "KNearest":
+            d2 = _OPS["SquaredDistance"](ins, a, dt)
+            idx = np.argsort(d2, axis=1, kind="stable")[:, :a["k"]]
+            res = [np.take_along_axis(d2, idx, 1), idx.astype(np.int64)]
         else:
             res = [_OPS[op](ins, a, dt)]
         for name, val in zip(node["outputs"], res):
@@ -58,8 +82,30 @@ def run(graph_json, constants, method, X):
     return env[g["outputs"][method]]
 
 
+def _svm_kernel(ins, a):
+    x, sv, coef = ins[:3]
+    dot = x @ sv.T
+    if a["kernel"] == "rbf":
+        d2 = (x ** 2).sum(1)[:, None] - 2 * dot + (sv ** 2).sum(1)[None, :]
+        k = np.exp(-a["gamma"] * np.maximum(d2, 0))
+    elif a["kernel"] == "poly":
+        k = (a["gamma"] * dot + a["coef0"]) ** a["degree"]
+    elif a["kernel"] == "sigmoid":
+        k = np.tanh(a["gamma"] * dot + a["coef0"])
+    else:
+        k = dot
+    out = k @ coef
+    return out + ins[3] if len(ins) == 4 else out
+
+
 def _red(fn):
     return lambda i, a, dt: fn(i[0], axis=a["axis"], keepdims=a.get("keepdims", False))
+
+
+def _logsumexp(x, axis, keepdims):
+    m = np.max(x, axis=axis, keepdims=True)
+    r = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    return r if keepdims else np.squeeze(r, axis=axis)
 
 
 def _softmax(x, axis):
@@ -102,8 +148,10 @@ _OPS = {
     "MatMul": lambda i, a, dt: i[0] @ (i[1].T if a.get("transpose_b") else i[1]),
     "SquaredDistance": lambda i, a, dt: np.maximum(
         (i[0] ** 2).sum(1)[:, None] - 2 * i[0] @ i[1].T + (i[1] ** 2).sum(1)[None, :], 0),
+    "SvmKernel": lambda i, a, dt: _svm_kernel(i, a),
     "ReduceSum": _red(np.sum), "ReduceMean": _red(np.mean), "ReduceMax": _red(np.max),
     "ReduceMin": _red(np.min), "ReduceProd": _red(np.prod),
+    "ReduceLogSumExp": _red(lambda x, axis, keepdims: _logsumexp(x, axis, keepdims)),
     "ArgMax": lambda i, a, dt: np.argmax(i[0], axis=a["axis"]).astype(np.int64),
     "ArgMin": lambda i, a, dt: np.argmin(i[0], axis=a["axis"]).astype(np.int64),
     "Softmax": lambda i, a, dt: _softmax(i[0], a["axis"]),

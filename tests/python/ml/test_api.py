@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 from sklearn import ensemble, linear_model, svm
-from sklearn.cluster import KMeans
+from sklearn.cluster import SpectralClustering
 
 import gtn
 import gtn.ml
@@ -64,8 +64,8 @@ def test_save_load_keeps_string_labels(multiclass, tmp_path):
 def test_unsupported_model_lists_supported_ones(binary):
     X, _, _, _ = binary
     with pytest.raises(gtn.UnsupportedError) as err:
-        gtn.ml.convert(KMeans(n_clusters=2, n_init=1, random_state=0).fit(X))
-    assert "KMeans" in str(err.value)
+        gtn.ml.convert(SpectralClustering(n_clusters=2, random_state=0).fit(X))
+    assert "SpectralClustering" in str(err.value)
     assert "sklearn.ensemble.RandomForestClassifier" in str(err.value)
     with pytest.raises(NotImplementedError):
         gtn.ml.convert(object())
@@ -142,3 +142,18 @@ def test_tree_strategies_agree(forest, multiclass):
     for strategy in ("gemm", "tree_traversal"):
         m.set_option("tree_strategy", strategy)
         np.testing.assert_allclose(m.predict_proba(Xt), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_converters_doc_lists_every_supported_class():
+    """docs/ml/converters.md ends with the list of supported classes and states the count."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs/ml/converters.md").read_text()
+    m = re.search(r"## Every supported class \((\d+)\)\n\n```text\n(.*?)```", doc, re.S)
+    assert m, "converters.md has no '## Every supported class (N)' list"
+    listed = m.group(2).split()
+    names = gtn.ml.supported()
+    assert listed == names
+    assert int(m.group(1)) == len(names)
+    assert f"{len(names)} classes (`gtn.ml.supported()`" in doc

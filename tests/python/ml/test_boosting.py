@@ -64,13 +64,51 @@ def test_hist_gradient_boosting_regressor(loss, nans, dtype, regression):
     assert_parity(est.fit(X, target), Xt, dtype)
 
 
-def test_hist_gradient_boosting_categorical_is_unsupported(binary):
-    X, y, _, _ = binary
+def categorical_columns(X, seed):
+    """X with column 1 made categorical (12 levels, step 1.5) and column 3 (30 levels)."""
+    rng = np.random.default_rng(seed)
     X = X.copy()
-    X[:, 0] = np.floor(np.abs(X[:, 0]) * 2)
-    est = ensemble.HistGradientBoostingClassifier(max_iter=5, categorical_features=[0])
-    with pytest.raises(gtn.UnsupportedError, match="categorical"):
-        gtn.ml.convert(est.fit(X, y))
+    X[:, 1] = rng.integers(0, 12, len(X)) * 1.5
+    X[:, 3] = rng.integers(0, 30, len(X))
+    return X
+
+
+def unseen_categories(X, seed):
+    """Test rows whose categorical columns hold unseen, negative and fractional values."""
+    rng = np.random.default_rng(seed)
+    X = X.copy()
+    X[:, 1] = rng.integers(-2, 16, len(X)) * 1.5 + np.where(rng.random(len(X)) < 0.1, 0.25, 0)
+    X[:, 3] = rng.integers(-3, 35, len(X)) + np.where(rng.random(len(X)) < 0.1, 0.5, 0)
+    return X
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("nans", [False, True])
+@pytest.mark.parametrize("data", ["binary", "multiclass", "regression"])
+def test_hist_gradient_boosting_categorical(data, nans, dtype, request):
+    X, y, Xt, _ = request.getfixturevalue(data)
+    X, Xt = categorical_columns(X, 0), unseen_categories(categorical_columns(Xt, 1), 2)
+    if nans:
+        X, Xt = with_nans(X), with_nans(Xt, seed=4)
+    target = y + (X[:, 1] % 3 == 0) if data == "regression" else y
+    cls = (ensemble.HistGradientBoostingRegressor if data == "regression"
+           else ensemble.HistGradientBoostingClassifier)
+    est = cls(max_iter=15, categorical_features=[1, 3], random_state=0).fit(X, target)
+    assert any(p.nodes["is_categorical"].any() for it in est._predictors for p in it)
+    m = assert_parity(est, Xt, dtype)
+    assert "TreeEnsembleCategorical" in m.graph_json()
+    assert_parity(est, Xt, dtype, backend="reference")
+
+
+def test_hist_gradient_boosting_categorical_real_data():
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    X = X.copy()
+    X[:, 0] = np.round(X[:, 0])  # alcohol (11-15 %) as a category
+    est = ensemble.HistGradientBoostingClassifier(max_iter=10, categorical_features=[0],
+                                                  random_state=0).fit(X, y)
+    assert_parity(est, X)
 
 
 @pytest.mark.parametrize("load", ["breast_cancer", "wine"])

@@ -45,7 +45,30 @@ def test_one_hot_unknown_category():
         strict.transform(Xt)
 
 
-def test_one_hot_string_categories_are_unsupported():
-    est = preprocessing.OneHotEncoder().fit(np.array([["a"], ["b"]]))
-    with pytest.raises(gtn.UnsupportedError, match="numeric"):
-        gtn.ml.convert(est)
+def test_one_hot_string_categories():
+    X = np.array([["a", "x"], ["b", "y"], ["c", "x"], ["a", "z"]], dtype=object)
+    est = preprocessing.OneHotEncoder(sparse_output=False).fit(X)
+    m = gtn.ml.convert(est)
+    Xt = np.array([["c", "z"], ["a", "y"], ["b", "x"]], dtype=object)
+    np.testing.assert_array_equal(m.transform(Xt), est.transform(Xt))
+    with pytest.raises(ValueError, match="unknown category 'q'"):
+        m.transform(np.array([["q", "x"]], dtype=object))
+    ignore = preprocessing.OneHotEncoder(handle_unknown="ignore").fit(X)
+    Xu = np.array([["q", "x"], ["a", "w"]], dtype=object)
+    np.testing.assert_array_equal(gtn.ml.convert(ignore).transform(Xu),
+                                  ignore.transform(Xu).toarray())
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("whiten", [False, True])
+def test_pca_all_components_with_constant_features(whiten, dtype):
+    # load_digits has constant (all-zero) pixels: with every component kept the probabilistic
+    # PCA covariance is singular; scikit-learn's score_samples raises, transform still works.
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data
+    est = decomposition.PCA(whiten=whiten).fit(X)
+    with pytest.raises(np.linalg.LinAlgError):
+        est.score_samples(X[:2])
+    m = assert_parity(est, X, dtype)
+    assert "score_samples" not in m.methods

@@ -75,3 +75,53 @@ def test_inputs_at_the_thresholds(dtype, tmp_path):
     m = assert_parity(est, np.array(rows), dtype)
     m.save(tmp_path / "x.gtnml")
     assert_parity(est, np.array(rows), dtype, model=gtn.ml.load(tmp_path / "x.gtnml"))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_single_class(dtype):
+    # XGBoost stores base_score 0 for a one-class fit and clamps it to 1e-6 before the logit.
+    from sklearn.datasets import load_iris
+
+    X, _ = load_iris(return_X_y=True)
+    est = xgb.XGBClassifier(n_estimators=3).fit(X, np.zeros(len(X), dtype=int))
+    m = assert_parity(est, X, dtype)
+    assert np.isfinite(m.decision_function(X)).all()
+    ones = xgb.XGBRegressor(n_estimators=3, objective="reg:logistic").fit(X, np.ones(len(X)))
+    assert_parity(ones, X, dtype)
+
+
+def _categorical(seed, n=600, odd=False):
+    rng = np.random.default_rng(seed)
+    X = np.c_[rng.normal(size=n), rng.integers(0, 10, n), rng.random(n), rng.integers(0, 40, n)]
+    y = X[:, 0] + (X[:, 1] % 3 == 0) * 1.5 - (X[:, 3] % 7 == 2)
+    if odd:  # negative, fractional and unseen categories
+        for c, hi in ((1, 20), (3, 50)):
+            X[:, c] = rng.integers(-3, hi, n) + 0.5 * (rng.random(n) < 0.2)
+    X[rng.random(X.shape) < 0.05] = np.nan
+    return X, y
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("onehot", [1, 64], ids=["partition", "onehot"])
+def test_categorical_splits(onehot, dtype):
+    X, y = _categorical(0)
+    Xt, _ = _categorical(1, odd=True)
+    kw = dict(n_estimators=20, max_depth=4, enable_categorical=True,
+              feature_types=["q", "c", "q", "c"], max_cat_to_onehot=onehot)
+    reg = xgb.XGBRegressor(**kw).fit(X, y)
+    m = assert_parity(reg, Xt, dtype)
+    assert "TreeEnsembleCategorical" in m.graph_json()
+    clf = xgb.XGBClassifier(**kw).fit(X, np.digitize(y, [-1, 1]))
+    assert_parity(clf, Xt, dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("objective", ["rank:pairwise", "rank:ndcg"])
+def test_ranker(objective, dtype):
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    relevance = np.digitize(y, np.quantile(y, [0.25, 0.5, 0.75]))
+    qid = np.repeat(np.arange(9), 50)[: len(X)]
+    est = xgb.XGBRanker(n_estimators=20, max_depth=4, objective=objective).fit(X, relevance, qid=qid)
+    assert_parity(est, X, dtype)

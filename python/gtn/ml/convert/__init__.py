@@ -1,3 +1,6 @@
 """Converters, one module per model family; importing this package registers them all."""
-from gtn.ml.convert import (boosting, ensembles, iforest, linear, mlp, multiclass,  # noqa: F401
-                            naive_bayes, neighbors, pipeline, preprocessing, svm, trees, xgboost)
+from gtn.ml.convert import (boosting, cluster, composition, cross_decomposition,  # noqa: F401
+                            decomposition, discriminant, encoders, ensembles, feature_selection,
+                            iforest, impute, kernel_methods, lightgbm, linear, meta_ensembles,
+                            mlp, multiclass, multioutput, naive_bayes, neighbors, outliers,
+                            pipeline, preprocessing, scalers, svm, trees, xgboost)

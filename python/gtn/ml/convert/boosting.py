@@ -3,6 +3,7 @@ import numpy as np
 
 from gtn import UnsupportedError
 from gtn.ml.convert.common import argmax, binary_proba, index_of_positive, ravel, set_classes
+from gtn.ml.convert.categorical import CategoricalSplits, categorical_tree_ensemble, ordinal_codes
 from gtn.ml.convert.trees import Tree, sklearn_tree, tree_ensemble
 from gtn.ml.registry import register
 
@@ -55,35 +56,71 @@ def gradient_boosting_regressor(g, est, x):
     return {"predict": ravel(g, raw)}
 
 
-def _hgb_tree(predictor):
+def _hgb_tree(predictor, known):
+    """(Tree, CategoricalSplits) of one predictor; `known` [n_features, 256] bool: which
+    ordinal codes each categorical feature knows."""
     n = predictor.nodes
-    if n["is_categorical"].any():
-        _unsupported_categorical()
     feature = np.where(n["is_leaf"] == 1, -1, n["feature_idx"])
-    return Tree(feature, n["num_threshold"], n["left"], n["right"], n["missing_go_to_left"],
+    tree = Tree(feature, n["num_threshold"], n["left"], n["right"], n["missing_go_to_left"],
                 n["value"])
+    splits = CategoricalSplits()
+    bits = np.arange(256)
+    for i in np.flatnonzero((n["is_categorical"] == 1) & (n["is_leaf"] == 0)):
+        words = predictor.raw_left_cat_bitsets[n["bitset_idx"][i]]
+        left = ((words[bits // 32] >> (bits % 32)) & 1).astype(bool)
+        # In the left set -> left; a known code -> right; unknown -> the missing way.
+        table = np.where(left, 1, np.where(known[n["feature_idx"][i]], 2, 0))
+        splits.add(i, table, n["missing_go_to_left"][i])
+    return tree, splits
+
+
+def _hgb_categorical_input(g, est, x):
+    """scikit-learn maps categorical columns to ordinal codes (unknown -> NaN) and puts them
+    first (its _preprocessor); the same in the graph. Returns (x', known codes)."""
+    pre = est._preprocessor
+    encoder = pre.named_transformers_["encoder"]
+    cat_cols = np.flatnonzero(est.is_categorical_)
+    num_cols = np.flatnonzero(~np.asarray(est.is_categorical_))
+    cats = []
+    for c in encoder.categories_:
+        c = np.asarray(c)
+        if c.dtype.kind not in "iufb":
+            raise UnsupportedError("HistGradientBoosting with non-numeric categories is not "
+                                   "supported; numeric category values are")
+        c = c.astype(np.float64)
+        cats.append(c[~np.isnan(c)])
+    codes = ordinal_codes(g, x, cat_cols, cats)
+    parts = [codes]
+    if len(num_cols):
+        parts.append(g.op("Gather", x, g.const(num_cols, "numeric_columns"), axis=1))
+    xr = g.op("Concat", *parts, axis=1) if len(parts) > 1 else codes
+    known = np.zeros((pre.n_features_in_, 256), dtype=bool)
+    for j, c in enumerate(cats):
+        known[j, : len(c)] = True
+    return xr, known
 
 
 def _hgb_raw(g, est, x):
-    if est.is_categorical_ is not None and np.any(est.is_categorical_):
-        _unsupported_categorical()
-    trees, targets = [], []
+    categorical = getattr(est, "_preprocessor", None) is not None
+    known = np.zeros((est.n_features_in_, 256), dtype=bool)
+    if categorical:
+        x, known = _hgb_categorical_input(g, est, x)
+    trees, splits, targets = [], [], []
     for iteration in est._predictors:
         for k, predictor in enumerate(iteration):
-            trees.append(_hgb_tree(predictor))
+            tree, split = _hgb_tree(predictor, known)
+            trees.append(tree)
+            splits.append(split)
             targets.append(k)
     base = np.asarray(est._baseline_prediction, dtype=np.float64).reshape(-1)
     # scikit-learn compares X's float64 values with the float64 thresholds (it casts X to
     # float64, not float32): a float32 model given float64 X must decide on those values.
     g.metadata["float64_input_exact"] = True
+    if any(s.tables for s in splits):
+        return categorical_tree_ensemble(g, x, trees, splits, est.n_trees_per_iteration_, "sum",
+                                         base, np.asarray(targets))
     return tree_ensemble(g, x, trees, est.n_trees_per_iteration_, "sum", base,
                          np.asarray(targets))
-
-
-def _unsupported_categorical():
-    raise UnsupportedError(
-        "HistGradientBoosting with categorical features is not supported; "
-        "encode them as numbers (e.g. OrdinalEncoder) and use categorical_features=None")
 
 
 @register("sklearn.ensemble.HistGradientBoostingClassifier")

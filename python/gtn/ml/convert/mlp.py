@@ -41,3 +41,10 @@ def mlp_regressor(g, est, x):
     if ACTIVATIONS[est.out_activation_]:
         y = g.op(ACTIVATIONS[est.out_activation_], y)
     return {"predict": ravel(g, y) if est.n_outputs_ == 1 else y}
+
+
+@register("sklearn.neural_network.BernoulliRBM")
+def bernoulli_rbm(g, est, x):
+    z = g.op("Add", g.op("MatMul", x, g.const(est.components_.T, "components_T")),
+             g.const(est.intercept_hidden_, "intercept_hidden"))
+    return {"transform": g.op("Sigmoid", z)}

@@ -1,6 +1,7 @@
 """Naive Bayes: joint log-likelihood per class, then softmax (predict_proba) / argmax."""
 import numpy as np
 
+from gtn import UnsupportedError
 from gtn.ml.convert.common import argmax, set_classes
 from gtn.ml.registry import register
 
@@ -39,3 +40,25 @@ def bernoulli_nb(g, est, x):
     jll = g.op("MatMul", x, g.const((est.feature_log_prob_ - neg).T, "log_prob_ratio_T"))
     jll = g.op("Add", jll, g.const(est.class_log_prior_ + neg.sum(axis=1), "log_prior"))
     return _outputs(g, est.classes_, jll)
+
+
+@register("sklearn.naive_bayes.CategoricalNB")
+def categorical_nb(g, est, x):
+    """Joint log-likelihood: class prior + per feature the log probability of x's category
+    (a one-hot of x against 0..n_categories-1 times the feature's table)."""
+    jll = g.op("Add", g.op("Mul", g.op("Slice", x, axis=1, start=0, end=1), g.scalar(0.0)),
+               g.const(est.class_log_prior_, "class_log_prior"))
+    for f, table in enumerate(est.feature_log_prob_):  # [C, n_cat]
+        n_cat = table.shape[1]
+        col = g.op("Slice", x, axis=1, start=f, end=f + 1)
+        hot = g.op("Cast", g.op("Equal", col, g.const(np.arange(n_cat, dtype=np.float64),
+                                                      "categories")), to=g.dtype)
+        jll = g.op("Add", jll, g.op("MatMul", hot, g.const(table.T, "log_prob")))
+    g.metadata.setdefault("input_checks", []).append(
+        {"kind": "known_categories", "features": list(range(len(est.feature_log_prob_))),
+         "categories": [list(range(t.shape[1])) for t in est.feature_log_prob_]})
+    if x != g.input:
+        raise UnsupportedError("CategoricalNB is supported only on the model's input")
+    set_classes(g, est.classes_)
+    log_norm = g.op("ReduceLogSumExp", jll, axis=1, keepdims=True)
+    return {"predict": argmax(g, jll), "predict_proba": g.op("Exp", g.op("Sub", jll, log_norm))}

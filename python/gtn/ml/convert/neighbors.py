@@ -1,28 +1,71 @@
-"""k-nearest neighbours (euclidean): SquaredDistance + TopK, then a (weighted) vote/mean."""
+"""k-nearest neighbours (euclidean, manhattan, chebyshev, minkowski, cosine): distances + TopK,
+then a (weighted) vote / mean; NearestCentroid."""
 import numpy as np
 
 from gtn import UnsupportedError
-from gtn.ml.convert.common import argmax, set_classes
+from gtn.ml.convert.common import argmax, column, index_of_positive, set_classes
+from gtn.ml.convert.kernels import broadcast_diff
 from gtn.ml.registry import register
+
+
+def _metric(est):
+    """(name, p) of the fitted metric: euclidean, manhattan, chebyshev, minkowski p, cosine."""
+    metric = est.effective_metric_
+    p = est.effective_metric_params_.get("p", 2)
+    aliases = {"l2": "euclidean", "l1": "manhattan", "cityblock": "manhattan",
+               "infinity": "chebyshev"}
+    metric = aliases.get(metric, metric)
+    if metric == "minkowski":
+        metric = {1: "manhattan", 2: "euclidean", np.inf: "chebyshev"}.get(p, "minkowski")
+    if metric not in ("euclidean", "manhattan", "chebyshev", "minkowski", "cosine"):
+        raise UnsupportedError(
+            f"{type(est).__name__} metric={est.metric!r} is not supported; euclidean, "
+            "manhattan, chebyshev, minkowski (any p >= 1) and cosine are")
+    if est.effective_metric_params_.get("w") is not None:
+        raise UnsupportedError("weighted minkowski distances are not supported")
+    return metric, float(p)
+
+
+def distances(g, x, rows, metric, p=2.0):
+    """(ranking [N, M], to_distance): a value whose order is the distance's, and a function
+    turning selected ranking values into distances."""
+    if metric == "euclidean":
+        return g.op("SquaredDistance", x, g.const(rows, "fit_X")), lambda v: g.op("Sqrt", v)
+    if metric == "cosine":
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        unit = rows / np.where(norms == 0, 1.0, norms)
+        sim = g.op("MatMul", g.op("Normalize", x, norm="l2"), g.const(unit, "fit_X_unit"),
+                   transpose_b=True)
+        return g.op("Sub", g.scalar(1.0), sim), lambda v: v
+    diff = broadcast_diff(g, x, rows)
+    if metric == "manhattan":
+        return g.op("ReduceSum", diff, axis=2, keepdims=False), lambda v: v
+    if metric == "chebyshev":
+        return g.op("ReduceMax", diff, axis=2, keepdims=False), lambda v: v
+    powered = g.op("ReduceSum", g.op("Pow", diff, g.scalar(p)), axis=2, keepdims=False)
+    return powered, lambda v: g.op("Pow", v, g.scalar(1.0 / p))
 
 
 def _neighbors(g, est, x):
     """(weights [N, k] or None, neighbour indices [N, k])."""
-    metric_ok = est.effective_metric_ == "euclidean" or (
-        est.effective_metric_ == "minkowski" and est.effective_metric_params_.get("p", 2) == 2)
-    if not metric_ok:
-        raise UnsupportedError(
-            f"{type(est).__name__} metric={est.metric!r} (p={est.p}) is not supported; "
-            "euclidean (minkowski with p=2) is")
+    metric, p = _metric(est)
     if est.weights not in ("uniform", "distance"):
         raise UnsupportedError(f"{type(est).__name__} weights={est.weights!r} is not "
                                "supported; 'uniform' and 'distance' are")
-    d2 = g.op("SquaredDistance", x, g.const(est._fit_X, "fit_X"))
-    d2k, idx = g.op("TopK", d2, n_results=2, k=int(est.n_neighbors), axis=1, largest=False)
+    if metric == "euclidean":
+        # Blocked distances + running top-k: never the [N, n_fit] distance matrix.
+        rk, idx = g.op("KNearest", x, g.const(np.asarray(est._fit_X, dtype=np.float64), "fit_X"), n_results=2,
+                       k=int(est.n_neighbors))
+
+        def to_distance(v):
+            return g.op("Sqrt", v)
+    else:
+        rank, to_distance = distances(g, x, np.asarray(est._fit_X, dtype=np.float64), metric, p)
+        rk, idx = g.op("TopK", rank, n_results=2, k=int(est.n_neighbors), axis=1, largest=False)
     if est.weights == "uniform":
         return None, idx
     # 1 / distance; rows with an exact match weigh only their zero-distance neighbours.
-    dist = g.op("Sqrt", d2k)
+    dist = to_distance(rk)
     zero = g.op("Equal", dist, g.scalar(0.0))
     any_zero = g.op("ReduceMax", g.op("Cast", zero, to=g.dtype), axis=1, keepdims=True)
     inv = g.op("Div", g.scalar(1.0), g.op("Where", zero, g.scalar(1.0), dist))
@@ -61,3 +104,33 @@ def knn_regressor(g, est, x):
     num = g.op("ReduceSum", g.op("Mul", vals, w), axis=1, keepdims=False)
     den = g.op("ReduceSum", w, axis=1, keepdims=False)
     return {"predict": g.op("Div", num, den)}
+
+
+@register("sklearn.neighbors.NearestCentroid")
+def nearest_centroid(g, est, x):
+    if est.metric not in ("euclidean", "manhattan"):
+        raise UnsupportedError(f"NearestCentroid metric={est.metric!r} is not supported")
+    classes = np.asarray(est.classes_)
+    set_classes(g, classes)
+    centroids = np.asarray(est.centroids_, dtype=np.float64)
+    out = {}
+    if est.metric == "euclidean":
+        # discriminant scores: -|x/s - c/s|^2 + 2 log prior (s: within-class std, 0 -> 1)
+        s = np.where(est.within_class_std_dev_ != 0, est.within_class_std_dev_, 1.0)
+        # few centroids: explicit differences, exact to rounding (a GEMM-based distance
+        # cancels |x|^2 against 2 x.c, losing float32 digits)
+        diff = broadcast_diff(g, g.op("Div", x, g.const(s, "std")), centroids / s)
+        d2 = g.op("ReduceSum", g.op("Square", diff), axis=2, keepdims=False)
+        score = g.op("Add", g.op("Neg", d2), g.const(2.0 * np.log(est.class_prior_), "log_prior"))
+        out["predict_proba"] = g.op("Softmax", score, axis=1)
+        if len(classes) == 2:
+            d = g.op("Sub", column(g, score, 1), column(g, score, 0))
+            out["decision_function"] = d
+            out["predict"] = index_of_positive(g, d)
+        else:
+            out["decision_function"] = score
+            out["predict"] = argmax(g, score)
+    if np.isclose(est.class_prior_, 1 / len(classes)).all() or est.metric != "euclidean":
+        rank, _ = distances(g, x, centroids, est.metric)
+        out["predict"] = g.op("ArgMin", rank, axis=1, keepdims=False)
+    return out

@@ -1,5 +1,8 @@
 """Scalers, Normalizer, OneHotEncoder and PCA: transform-only steps."""
+import warnings
+
 import numpy as np
+from scipy.linalg import LinAlgWarning
 
 from gtn import UnsupportedError
 from gtn.ml.registry import register
@@ -34,17 +37,30 @@ def pca(g, est, x):
     y = g.op("MatMul", x, g.const(comp_t, "components_T"))
     y = g.op("Sub", y, g.const(est.mean_.reshape(1, -1) @ comp_t, "mean_projected"))
     if est.whiten:
-        y = g.op("Div", y, g.const(np.sqrt(est.explained_variance_), "scale"))
-    # score_samples: the probabilistic PCA log-likelihood of each sample.
+        # scikit-learn clips the scale at machine epsilon (rank-deficient data).
+        scale = np.sqrt(est.explained_variance_)
+        scale = np.where(scale < np.finfo(scale.dtype).eps, np.finfo(scale.dtype).eps, scale)
+        y = g.op("Div", y, g.const(scale, "scale"))
+    out = {"transform": y}
+    # score_samples: the probabilistic PCA log-likelihood of each sample. Its covariance is
+    # singular when the data has constant features and every component is kept; then
+    # scikit-learn's score_samples raises LinAlgError and the model has no score_samples.
     from sklearn.utils.extmath import fast_logdet
 
-    precision = est.get_precision()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", LinAlgWarning)
+            precision = est.get_precision()
+    except (np.linalg.LinAlgError, LinAlgWarning):
+        return out
+    if not np.all(np.isfinite(precision)):
+        return out
     xr = g.op("Sub", x, g.const(est.mean_, "mean"))
     quad = g.op("ReduceSum", g.op("Mul", g.op("MatMul", xr, g.const(precision, "precision")),
                                   xr), axis=1, keepdims=False)
     const = -0.5 * (est.n_features_in_ * np.log(2.0 * np.pi) - fast_logdet(precision))
-    score = g.op("Add", g.op("Mul", quad, g.scalar(-0.5)), g.scalar(const))
-    return {"transform": y, "score_samples": score}
+    out["score_samples"] = g.op("Add", g.op("Mul", quad, g.scalar(-0.5)), g.scalar(const))
+    return out
 
 
 @register("sklearn.preprocessing.OneHotEncoder")
@@ -55,13 +71,13 @@ def one_hot_encoder(g, est, x):
     if getattr(est, "_infrequent_enabled", False):
         raise UnsupportedError("OneHotEncoder with infrequent categories (min_frequency / "
                                "max_categories) is not supported")
-    cats = []
-    for f, c in enumerate(est.categories_):
-        if c.dtype.kind not in "iuf" or np.isnan(c.astype(np.float64)).any():
-            raise UnsupportedError(
-                f"OneHotEncoder feature {f} has non-numeric or NaN categories; only numeric "
-                "categories are supported")
-        cats.append(c.astype(np.float64))
+    from gtn.ml.convert.encoders import numeric_categories
+
+    cats = numeric_categories(g, est, x, "OneHotEncoder", est.handle_unknown == "error")
+    for f, c in enumerate(cats):
+        if np.isnan(c).any():
+            raise UnsupportedError(f"OneHotEncoder feature {f} has NaN as a category; "
+                                   "not supported")
     cols, values = [], []
     drop = getattr(est, "drop_idx_", None)
     for f, c in enumerate(cats):
@@ -73,10 +89,7 @@ def one_hot_encoder(g, est, x):
     repeated = g.op("Gather", x, g.const(np.array(cols), "columns"), axis=1)
     hot = g.op("Equal", repeated, g.const(np.concatenate(values), "categories"))
     if est.handle_unknown == "error":
-        if x != g.input:
-            raise UnsupportedError("OneHotEncoder(handle_unknown='error') is supported only "
-                                   "on the model's input, not after another step")
-        g.metadata.setdefault("input_checks", []).append(
-            {"kind": "known_categories", "features": list(range(len(cats))),
-             "categories": [c.tolist() for c in cats]})
+        from gtn.ml.convert.encoders import _known_categories_check
+
+        _known_categories_check(g, x, cats, "OneHotEncoder")
     return {"transform": g.op("Cast", hot, to=g.dtype)}

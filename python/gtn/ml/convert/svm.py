@@ -36,9 +36,16 @@ def _decisions(g, est, x, coef):
     if est.kernel == "linear":
         w = np.asarray(est.support_vectors_, dtype=np.float64).T @ coef
         z = g.op("MatMul", x, g.const(w, "linear_weights"))
-    else:
-        z = g.op("MatMul", _kernel(g, est, x), g.const(coef, "dual_coef"))
-    return g.op("Add", z, g.const(est.intercept_, "intercept"))
+        return g.op("Add", z, g.const(est.intercept_, "intercept"))
+    if est.kernel not in KERNELS:
+        raise UnsupportedError(f"{type(est).__name__} kernel={est.kernel!r} is not supported; "
+                               f"supported kernels: {', '.join(KERNELS)}")
+    # One fused op: kernel, dual coefficients and intercept without the [N, n_SV] matrix.
+    return g.op("SvmKernel", x, g.const(est.support_vectors_, "support_vectors"),
+                g.const(np.asarray(coef, dtype=np.float64), "dual_coef"),
+                g.const(np.asarray(est.intercept_, dtype=np.float64).ravel(), "intercept"),
+                kernel=est.kernel, gamma=float(est._gamma), coef0=float(est.coef0),
+                degree=float(est.degree))
 
 
 @register("sklearn.svm.SVR", "sklearn.svm.NuSVR", "sklearn.svm.OneClassSVM")

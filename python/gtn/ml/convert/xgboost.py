@@ -4,7 +4,7 @@ from gtn.ml.registry import register
 
 
 @register("xgboost.XGBClassifier", "xgboost.XGBRegressor", "xgboost.XGBRFClassifier",
-          "xgboost.XGBRFRegressor")
+          "xgboost.XGBRFRegressor", "xgboost.XGBRanker")
 def xgboost_model(est, dtype, backend):
     from gtn import _core
 
