@@ -13,3 +13,5 @@ pkg_check_modules(JPEG REQUIRED IMPORTED_TARGET libturbojpeg)
 include(${CMAKE_CURRENT_LIST_DIR}/GtnBlas.cmake)
 # Unicode normalization (NFKC, case folding) of text for deduplication (curate).
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
+# Summary plots (gtn summary --plot, Summary.plot): 2-D drawing, text and PNG output.
+pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)

@@ -15,6 +15,7 @@ from gtn._core import (CorruptionError, GTNError, LockedError, MergeConflictErro
                        UnsupportedError, fsck)
 
 from gtn.dataset import Dataset, Tensor, dataset  # noqa: E402
+from gtn.summary import Summary  # noqa: E402
 from gtn.ingest import ingest  # noqa: E402
 from gtn.view import View, query_functions  # noqa: E402
 from gtn import ml  # noqa: E402  (gtn.ml.convert / load / supported)
@@ -23,4 +24,4 @@ from gtn import curate  # noqa: E402  (gtn.curate.dedup)
 __version__ = "0.1.0"
 
 __all__ = ["fsck", "GTNError", "CorruptionError", "LockedError", "MergeConflictError", "UnsupportedError", "__version__",
-           "Dataset", "Tensor", "View", "dataset", "ingest", "ml", "query_functions", "curate"]
+           "Dataset", "Tensor", "View", "dataset", "ingest", "ml", "query_functions", "curate", "Summary"]

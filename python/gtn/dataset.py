@@ -25,6 +25,7 @@ import shutil
 import numpy as np
 
 from gtn import _core
+from gtn.summary import summarize
 
 __all__ = ["Dataset", "Tensor", "TensorSample", "TensorBatch", "dataset", "MergeConflictError"]
 
@@ -145,11 +146,12 @@ class Dataset(_core.Dataset):
         """Tensor name -> Tensor, in creation order."""
         return {name: Tensor(self, name) for name in self._tensor_names()}
 
-    def summary(self):
-        """Prints and returns a summary of the tensors (dtypes, shapes, sizes, chunks)."""
-        text = self._summary()
-        print(text)
-        return text
+    def summary(self, tensors=None, rows=None, threads=None, bins=32):
+        """Statistics of every tensor (or of ``tensors``): dtype, shapes, value statistics,
+        class counts, text lengths, bytes and chunks, over every row or over ``rows`` (a
+        view's row positions). Returns a :class:`gtn.Summary` (a mapping; ``print(s)``
+        shows it as text, ``s.plot("f.png")`` draws it). See docs/summary.md."""
+        return summarize(self, rows=rows, tensors=tensors, threads=threads, bins=bins)
 
     # --- writing ---
     def create_tensor(self, name, htype="generic", dtype=None, sample_compression=None,

@@ -388,7 +388,6 @@ class PyDataset {
 
   uint64_t size() const { return ds().size(); }
   bool read_only() const { return ds().read_only(); }
-  std::string summary() const { return ds().summary(); }
 
   void append(nb::dict sample) {
     Sample s;
@@ -914,7 +913,6 @@ void bind(nb::module_& m) {
       .def("_tensor_names", &PyDataset::tensor_names)
       .def("_tensor_info", &PyDataset::tensor_info)
       .def("_tensor_types", &PyDataset::tensor_types)
-      .def("_summary", &PyDataset::summary)
       .def("_append", &PyDataset::append)
       .def("_extend", &PyDataset::extend)
       .def("_update", &PyDataset::update)
@@ -959,6 +957,7 @@ void bind(nb::module_& m) {
 RegisterBinding reg(10, bind);
 
 }  // namespace
+
 Dataset& dataset_of(nb::handle py_dataset) { return nb::cast<PyDataset&>(py_dataset).ds(); }
 
 void dataset_schema_changed(nb::handle py_dataset) { nb::cast<PyDataset&>(py_dataset).schema_changed(); }

@@ -1,4 +1,5 @@
 """The gtn command-line tool, run as a subprocess (GTN_CLI, else `gtn` on PATH)."""
+import json
 import os
 import shutil
 import subprocess
@@ -53,10 +54,52 @@ def test_create(tmp_path):
     assert bad.returncode == 1 and "name:htype" in bad.stderr
 
 
-def test_info_and_summary(image_dataset):
-    for verb in ("info", "summary"):
-        out = run(verb, image_dataset).stdout
-        assert "6 samples" in out and "images" in out and "class_label" in out
+def test_info(image_dataset):
+    out = run("info", image_dataset).stdout
+    assert "6 samples" in out and "images" in out and "class_label" in out
+
+
+def test_summary_text_json_and_plot(image_dataset, tmp_path):
+    out = run("summary", image_dataset).stdout
+    assert out.startswith("Summary of 6 rows at main")
+    assert "classes (6 labels): a 3, b 3" in out and "values: min 0, max 42," in out
+    as_json = json.loads(run("summary", image_dataset, "--json").stdout)
+    assert as_json == gtn.dataset(image_dataset, read_only=True).summary().to_dict()
+    assert as_json["tensors"]["labels"]["class_counts"] == {"a": 3, "b": 3}
+    pixels = np.concatenate([np.full(90, 40 * k + i) for k in range(2) for i in range(3)])
+    assert as_json["tensors"]["images"]["values"]["mean"] == pytest.approx(pixels.mean(), rel=1e-15)
+    out = run("summary", image_dataset, "--plot", tmp_path / "s.png", "--threads", "2").stdout
+    assert f"plot written to {tmp_path / 's.png'}" in out
+    assert Image.open(tmp_path / "s.png").size == (2 * 420, 44 + 280)
+    assert "--plot" in error_line(run("summary", image_dataset, "--plot", ok=False))
+    assert "cannot write the summary plot" in error_line(
+        run("summary", image_dataset, "--plot", tmp_path / "no" / "s.png", ok=False))
+
+
+def test_summary_of_a_tag_while_a_writer_holds_the_dataset(tmp_path):
+    ds = gtn.dataset(tmp_path / "ds")
+    ds.create_tensor("x", dtype="int32")
+    ds.extend({"x": np.arange(5, dtype=np.int32)})
+    commit = ds.commit("five")
+    ds.tag("v1")
+    ds.extend({"x": np.arange(5, 8, dtype=np.int32)})
+    ds.flush()
+    now = json.loads(run("summary", tmp_path / "ds", "--json").stdout)
+    then = json.loads(run("summary", tmp_path / "ds", "--version", "v1", "--json").stdout)
+    assert now["rows"] == 8 and now["uncommitted"] and now["version"] == "main"
+    assert now["tensors"]["x"]["values"]["max"] == 7
+    assert then["rows"] == 5 and not then["uncommitted"] and then["version"] == then["commit"] == commit
+    assert then["tensors"]["x"]["values"]["histogram"] == {"edges": [0, 1, 2, 3, 4, 5], "counts": [1] * 5}
+    assert "no_such_tag" in error_line(run("summary", tmp_path / "ds", "--version", "no_such_tag", ok=False))
+    ds.commit("eight")
+    ds.save_view("odd", ds.view([1, 3, 5, 7, 7]))
+    ds.extend({"x": np.full(4, 100, np.int32)})
+    ds.commit("twelve")
+    odd = json.loads(run("summary", tmp_path / "ds", "--view", "odd", "--json").stdout)
+    assert odd["view"] and odd["rows"] == 5 and odd["dataset_rows"] == 8
+    assert odd["tensors"]["x"]["values"]["mean"] == np.mean([1, 3, 5, 7, 7])
+    assert "not both" in error_line(run("summary", tmp_path / "ds", "--view", "odd", "--version", "v1", ok=False))
+    assert "nope" in error_line(run("summary", tmp_path / "ds", "--view", "nope", ok=False))
 
 
 def test_show_prints_and_writes_files(image_dataset, tmp_path):

@@ -1,4 +1,5 @@
-// gtn info PATH [--version TARGET] (alias: gtn summary PATH): the dataset's tensors, dtypes, shapes and sizes.
+// gtn info PATH [--version TARGET]: the dataset's tensors, dtypes, shapes and sizes, from the
+// manifest and chunk headers (gtn summary reads the samples for statistics).
 #include <iostream>
 #include <memory>
 
@@ -20,8 +21,7 @@ Status run(const std::string& path, const std::string& version) {
 void add(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto version = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("info", "Print a summary of a dataset (alias: summary)");
-  cmd->alias("summary");
+  CLI::App* cmd = app.add_subcommand("info", "Print a dataset's tensors, dtypes, shapes and sizes");
   cmd->add_option("path", *path, "Dataset folder")->required();
   cmd->add_option("--version", *version, "Branch, tag or commit to read (default: the checked-out state)");
   cmd->callback([path, version] { exit_on_error(run(*path, *version)); });
