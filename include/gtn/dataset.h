@@ -53,17 +53,6 @@ struct TensorInfo {
   Shape min_shape, max_shape; // elementwise over non-empty samples; empty if none
 };
 
-// One run of a tensor's chunk table: samples [first_sample, first_sample + num_samples),
-// stored back to back in one chunk file, or one sample tiled over several files.
-struct ChunkSlice {
-  uint64_t first_sample = 0;
-  uint64_t num_samples = 0;
-  uint64_t raw_bytes = 0;  // bytes of those samples before compression
-  // (file id, bytes of the file) of the chunk file the run lies in, or of the tiles of one
-  // sample in order. Slices left by updates and deletions may share a file.
-  std::vector<std::pair<uint64_t, uint64_t>> files;
-};
-
 // When a writer waits for the disk. Either way a writer killed at any point (SIGKILL, a
 // crash) loses nothing that flush() returned for, nor any chunk sealed before it died:
 // chunk files are complete before a manifest naming them is renamed into place, and the
@@ -115,9 +104,13 @@ struct ChunkStats {
   std::vector<int64_t> classes;
 };
 
-// Rows [begin, end) of a tensor that lie in one chunk file (or are not yet in one).
+// Rows [begin, end) of a tensor that lie in one chunk file, or one sample tiled over
+// several (or rows a writer still buffers: no files). Slices left by updates and deletions
+// may share a file.
 struct ChunkSpan {
   uint64_t begin = 0, end = 0;
+  uint64_t raw_bytes = 0;  // bytes of those rows before compression
+  std::vector<std::pair<uint64_t, uint64_t>> files;  // (file id, bytes of the file)
   ChunkStats stats;
 };
 
@@ -173,9 +166,6 @@ class Dataset {
   // The tensor's schema (htype, resolved dtype, compressions, chunk target, class names)
   // from the manifest alone: reads no chunk.
   virtual Result<TensorSpec> tensor_spec(const std::string& name) const = 0;
-  // The tensor's chunk table in sample order, from the manifest alone (reads no chunk).
-  // Samples past the last slice are buffered by a writer, not yet in a chunk file.
-  virtual Result<std::vector<ChunkSlice>> chunk_slices(const std::string& name) const = 0;
   // Removes a tensor from the dataset (its chunk files stay until nothing references them).
   virtual Status delete_tensor(const std::string& name) = 0;
   // Renames a tensor; no chunk file moves.
@@ -260,8 +250,8 @@ class Dataset {
     std::shared_ptr<const void> owner;
   };
   virtual Result<BytesRows> read_bytes_rows(size_t tensor_index, uint64_t begin, uint64_t end) const = 0;
-  // The tensor's rows split at chunk file boundaries, with each file's statistics, in row
-  // order; reads only metadata.
+  // The tensor's rows split at chunk file boundaries, with each file's size and statistics,
+  // in row order; reads only metadata.
   virtual Result<std::vector<ChunkSpan>> chunk_spans(size_t tensor_index) const = 0;
 
   // Deletes the rows at `indices` (any order, repeats allowed) from every tensor; later

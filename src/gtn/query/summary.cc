@@ -559,17 +559,20 @@ class TensorSummarizer {
 };
 
 Result<StorageStats> storage_of(const Dataset& ds, const std::string& name, const SummaryOptions& options) {
-  GTN_ASSIGN_OR_RETURN(std::vector<ChunkSlice> slices, ds.chunk_slices(name));
+  GTN_ASSIGN_OR_RETURN(size_t t, ds.tensor_index(name));
+  GTN_ASSIGN_OR_RETURN(std::vector<ChunkSpan> spans, ds.chunk_spans(t));
   StorageStats s;
   std::unordered_set<uint64_t> seen;
   std::map<uint64_t, uint64_t> file_sizes, slice_samples;
   uint64_t in_chunks = 0;
-  for (const auto& slice : slices) {
+  for (const auto& span : spans) {
+    if (span.files.empty()) continue;  // rows a writer still buffers
+    uint64_t n = span.end - span.begin;
     ++s.num_slices;
-    s.raw_bytes += slice.raw_bytes;
-    in_chunks += slice.num_samples;
-    ++slice_samples[slice.num_samples];
-    for (const auto& [id, bytes] : slice.files) {
+    s.raw_bytes += span.raw_bytes;
+    in_chunks += n;
+    ++slice_samples[n];
+    for (const auto& [id, bytes] : span.files) {
       if (!seen.insert(id).second) continue;
       ++s.num_chunks;
       s.stored_bytes += bytes;

@@ -200,7 +200,6 @@ class DatasetImpl final : public Dataset {
   Result<size_t> tensor_index(const std::string& name) const override;
   Result<TensorInfo> tensor_info(const std::string& name) const override;
   Result<TensorSpec> tensor_spec(const std::string& name) const override;
-  Result<std::vector<ChunkSlice>> chunk_slices(const std::string& name) const override;
   uint64_t size() const override { return length_; }
   bool read_only() const override { return options_.read_only || detached_; }
   std::string summary() const override;

@@ -258,11 +258,18 @@ Result<std::vector<ChunkSpan>> DatasetImpl::chunk_spans(size_t t) const {
     ChunkSpan span;
     span.begin = e.first_sample;
     span.end = end;
+    span.raw_bytes = e.raw_bytes;
+    for (const auto& f : e.files) span.files.emplace_back(f.id, f.size);
     if (e.files.size() == 1 && e.files[0].stats) span.stats = *e.files[0].stats;
     out.push_back(std::move(span));
   }
   uint64_t covered = out.empty() ? 0 : out.back().end;
-  if (covered < length_) out.push_back(ChunkSpan{covered, length_, {}});
+  if (covered < length_) {
+    ChunkSpan buffered;
+    buffered.begin = covered;
+    buffered.end = length_;
+    out.push_back(std::move(buffered));
+  }
   return out;
 }
 

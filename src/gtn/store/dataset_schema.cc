@@ -94,23 +94,6 @@ Result<TensorSpec> DatasetImpl::tensor_spec(const std::string& name) const {
   return spec;
 }
 
-Result<std::vector<ChunkSlice>> DatasetImpl::chunk_slices(const std::string& name) const {
-  GTN_RETURN_IF_ERROR(check_open());
-  GTN_ASSIGN_OR_RETURN(size_t t, tensor_index(name));
-  const TensorState& ts = *tensors_[t];
-  std::vector<ChunkSlice> slices;
-  slices.reserve(ts.entries.size());
-  for (const auto& e : ts.entries) {
-    ChunkSlice s;
-    s.first_sample = e->entry.first_sample;
-    s.num_samples = e->entry.num_samples;
-    s.raw_bytes = e->entry.raw_bytes;
-    for (const auto& f : e->entry.files) s.files.emplace_back(f.id, f.size);
-    slices.push_back(std::move(s));
-  }
-  return slices;
-}
-
 Result<TensorInfo> DatasetImpl::tensor_info(const std::string& name) const {
   GTN_ASSIGN_OR_RETURN(size_t t, tensor_index(name));
   const TensorState& ts = *tensors_[t];
