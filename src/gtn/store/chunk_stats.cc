@@ -45,14 +45,14 @@ double up(uint64_t v) {
   return static_cast<long double>(d) < static_cast<long double>(v) ? std::nextafter(d, INFINITY) : d;
 }
 
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(__clang__)  // clang takes target_clones on plain functions only
 #define GTN_STATS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define GTN_STATS_CLONES
 #endif
 
 // Branch-free min/max loops (they vectorize; a chunk's statistics cost a fraction of
-// writing it), compiled for AVX2 as well as the baseline.
+// writing it), compiled for AVX2 as well as the baseline by GCC.
 template <typename T>
 GTN_STATS_CLONES void minmax_ints(const T* p, size_t n, T* lo_out, T* hi_out) {
   T lo = std::numeric_limits<T>::max(), hi = std::numeric_limits<T>::lowest();
