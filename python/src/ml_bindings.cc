@@ -44,22 +44,6 @@ Result<DType> dtype_of(const nb::dlpack::dtype& d) {
                                  std::to_string(d.bits) + " bits)");
 }
 
-nb::dlpack::dtype dlpack_of(DType d) {
-  switch (d) {
-    case DType::kBool: return nb::dtype<bool>();
-    case DType::kInt8: return nb::dtype<int8_t>();
-    case DType::kInt16: return nb::dtype<int16_t>();
-    case DType::kInt32: return nb::dtype<int32_t>();
-    case DType::kInt64: return nb::dtype<int64_t>();
-    case DType::kUInt8: return nb::dtype<uint8_t>();
-    case DType::kUInt16: return nb::dtype<uint16_t>();
-    case DType::kUInt32: return nb::dtype<uint32_t>();
-    case DType::kUInt64: return nb::dtype<uint64_t>();
-    case DType::kFloat32: return nb::dtype<float>();
-    default: return nb::dtype<double>();
-  }
-}
-
 // A C-ordered copy (or view, when already C-contiguous) of a numpy array.
 Result<Array> to_array(const AnyArray& a, bool allow_view) {
   GTN_ASSIGN_OR_RETURN(DType dt, dtype_of(a.dtype()));
@@ -229,4 +213,21 @@ void bind(nb::module_& m) {
 RegisterBinding reg(50, bind);
 
 }  // namespace
+
+nb::dlpack::dtype dlpack_of(DType d) {
+  switch (d) {
+    case DType::kBool: return nb::dtype<bool>();
+    case DType::kInt8: return nb::dtype<int8_t>();
+    case DType::kInt16: return nb::dtype<int16_t>();
+    case DType::kInt32: return nb::dtype<int32_t>();
+    case DType::kInt64: return nb::dtype<int64_t>();
+    case DType::kUInt8: return nb::dtype<uint8_t>();
+    case DType::kUInt16: return nb::dtype<uint16_t>();
+    case DType::kUInt32: return nb::dtype<uint32_t>();
+    case DType::kUInt64: return nb::dtype<uint64_t>();
+    case DType::kFloat32: return nb::dtype<float>();
+    default: return nb::dtype<double>();
+  }
+}
+
 }  // namespace gtn::py

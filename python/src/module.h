@@ -6,9 +6,11 @@
 #include <vector>
 
 #include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
 
 #include "gtn/dataset.h"
 #include "gtn/result.h"
+#include "gtn/tensor.h"
 
 namespace gtn::py {
 
@@ -33,6 +35,9 @@ namespace gtn::py {
 // The C++ dataset behind a gtn._core.Dataset object (raises if it is closed), for binding
 // files other than dataset_bindings.cc.
 Dataset& dataset_of(nb::handle py_dataset);
+
+// The numpy element type of a GTN dtype (float64 for text and bytes).
+nb::dlpack::dtype dlpack_of(DType d);
 
 // Raises the Python exception that matches `status` (see status_bindings.cc) if not OK.
 void throw_if_error(const Status& status);

@@ -11,29 +11,13 @@
 namespace gtn::py {
 namespace {
 
-nb::dlpack::dtype np_dtype(DType d) {
-  switch (d) {
-    case DType::kBool: return nb::dtype<bool>();
-    case DType::kInt8: return nb::dtype<int8_t>();
-    case DType::kInt16: return nb::dtype<int16_t>();
-    case DType::kInt32: return nb::dtype<int32_t>();
-    case DType::kInt64: return nb::dtype<int64_t>();
-    case DType::kUInt8: return nb::dtype<uint8_t>();
-    case DType::kUInt16: return nb::dtype<uint16_t>();
-    case DType::kUInt32: return nb::dtype<uint32_t>();
-    case DType::kUInt64: return nb::dtype<uint64_t>();
-    case DType::kFloat32: return nb::dtype<float>();
-    default: return nb::dtype<double>();
-  }
-}
-
 // A numpy array owning `a` (moved to the heap; freed with the array).
 nb::object to_numpy(Array a) {
   auto* held = new Array(std::move(a));
   nb::capsule owner(held, [](void* p) noexcept { delete static_cast<Array*>(p); });
   std::vector<size_t> shape(held->shape().begin(), held->shape().end());
   return nb::cast(nb::ndarray<nb::numpy>(const_cast<void*>(held->data()), shape.size(), shape.data(), owner, nullptr,
-                                         np_dtype(held->dtype())));
+                                         dlpack_of(held->dtype())));
 }
 
 nb::object rows_to_numpy(std::vector<uint64_t> rows) {

@@ -334,6 +334,8 @@ class DatasetImpl final : public Dataset {
   Status corrupt_chunk(const LoadedChunk& c, const Status& st) const;
   Result<std::shared_ptr<const LoadedChunk>> load_file(const TensorState& ts, const ChunkFileRef& ref) const;
   Result<const LoadedChunk*> loaded(const TensorState& ts, const TableEntry& e) const;
+  // OutOfRange unless begin <= end <= size().
+  Status check_range(uint64_t begin, uint64_t end) const;
   Status ensure_verified(const LoadedChunk& c, uint64_t off, uint64_t len) const;
   // The start of a chunk's (decompressed) data region, ready for reading bytes [off, off +
   // len): chunk-compressed chunks are decompressed (held by *keep), others verified there.

@@ -17,6 +17,14 @@ std::shared_ptr<const void> as_owner(const std::shared_ptr<const Bytes>& b) { re
 
 }  // namespace
 
+Status DatasetImpl::check_range(uint64_t begin, uint64_t end) const {
+  if (begin > end || end > length_) {
+    return Status::OutOfRange("range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                              ") out of range for dataset of " + std::to_string(length_) + " samples");
+  }
+  return Status::OK();
+}
+
 Result<Array> DatasetImpl::read(const std::string& tensor, uint64_t index) const {
   GTN_ASSIGN_OR_RETURN(size_t t, tensor_index(tensor));
   return read(t, index);
@@ -108,10 +116,7 @@ Result<Shape> DatasetImpl::read_into(size_t t, uint64_t index, void* dst, size_t
 Result<uint64_t> DatasetImpl::read_rows_into(size_t t, uint64_t begin, uint64_t end, const Shape& shape, void* dst,
                                              size_t capacity) const {
   if (t >= tensors_.size()) return bad_tensor_index(t);
-  if (begin > end || end > length_) {
-    return Status::OutOfRange("range [" + std::to_string(begin) + ", " + std::to_string(end) +
-                              ") out of range for dataset of " + std::to_string(length_) + " samples");
-  }
+  GTN_RETURN_IF_ERROR(check_range(begin, end));
   const TensorState& ts = *tensors_[t];
   GTN_RETURN_IF_ERROR(check_shape_limits(shape));
   uint64_t row = static_cast<uint64_t>(shape_numel(shape)) * dtype_size(ts.meta.dtype);
@@ -161,10 +166,7 @@ Result<uint64_t> DatasetImpl::read_rows_into(size_t t, uint64_t begin, uint64_t 
 
 Result<Array> DatasetImpl::read_rows_view(size_t t, uint64_t begin, uint64_t end, const Shape& shape) const {
   if (t >= tensors_.size()) return bad_tensor_index(t);
-  if (begin > end || end > length_) {
-    return Status::OutOfRange("range [" + std::to_string(begin) + ", " + std::to_string(end) +
-                              ") out of range for dataset of " + std::to_string(length_) + " samples");
-  }
+  GTN_RETURN_IF_ERROR(check_range(begin, end));
   const TensorState& ts = *tensors_[t];
   GTN_RETURN_IF_ERROR(check_shape_limits(shape));
   Shape out_shape = shape;
@@ -208,10 +210,9 @@ Result<Array> DatasetImpl::read_rows_view(size_t t, uint64_t begin, uint64_t end
 
 Result<Dataset::BytesRows> DatasetImpl::read_bytes_rows(size_t t, uint64_t begin, uint64_t end) const {
   if (t >= tensors_.size()) return bad_tensor_index(t);
-  if (begin >= end || end > length_) {
-    return Status::OutOfRange("range [" + std::to_string(begin) + ", " + std::to_string(end) +
-                              ") out of range for dataset of " + std::to_string(length_) + " samples");
-  }
+  GTN_RETURN_IF_ERROR(check_range(begin, end));
+  if (begin == end) return Status::OutOfRange("read_bytes_rows needs at least one row; [" + std::to_string(begin) + ", " +
+                                              std::to_string(end) + ") is empty");
   const TensorState& ts = *tensors_[t];
   BytesRows out;
   const TableEntry* e = begin < ts.committed ? ts.entries[ts.find(begin)].get() : nullptr;
@@ -294,10 +295,7 @@ Result<std::vector<Sample>> DatasetImpl::read_batch(const std::vector<uint64_t>&
 
 Result<std::vector<Array>> DatasetImpl::read_range(const std::string& tensor, uint64_t begin, uint64_t end) const {
   GTN_ASSIGN_OR_RETURN(size_t t, tensor_index(tensor));
-  if (begin > end || end > length_) {
-    return Status::OutOfRange("range [" + std::to_string(begin) + ", " + std::to_string(end) +
-                              ") out of range for dataset of " + std::to_string(length_) + " samples");
-  }
+  GTN_RETURN_IF_ERROR(check_range(begin, end));
   std::vector<Array> out;
   out.reserve(end - begin);
   for (uint64_t i = begin; i < end; ++i) {
