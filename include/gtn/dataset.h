@@ -6,8 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +20,8 @@
 #include "gtn/version.h"
 
 namespace gtn {
+
+class AccessTrace;  // gtn/access_trace.h
 
 // How sample or chunk bytes are compressed. Numeric values are on-disk: never renumber.
 enum class Compression : uint8_t { kNone = 0, kLz4 = 1, kZstd = 2, kJpeg = 3, kPng = 4 };
@@ -112,6 +116,46 @@ struct ChunkSpan {
   uint64_t raw_bytes = 0;  // bytes of those rows before compression
   std::vector<std::pair<uint64_t, uint64_t>> files;  // (file id, bytes of the file)
   ChunkStats stats;
+};
+
+// How rechunk() lays out one tensor. Unset fields keep the tensor's current setting.
+struct TensorLayout {
+  std::optional<uint64_t> chunk_target_bytes;
+  std::optional<Compression> sample_compression;
+  std::optional<Compression> chunk_compression;
+  // zstd level (1..22) or lz4 acceleration level used when writing; 0 = codec default.
+  // Decoding never needs it.
+  std::optional<int> compression_level;
+};
+
+// What rechunk() rewrites (docs/layout.md).
+struct RechunkOptions {
+  // Tensor -> its new layout. Tensors not named keep their chunks as they are, unless
+  // `order` is set (then every tensor is rewritten, the unnamed ones with their current
+  // settings). Empty map without `order`: every tensor is rewritten with its settings.
+  std::map<std::string, TensorLayout> layouts;
+  // A new row order: row i of the result is row order[i] of the current state; must be
+  // a permutation of [0, size()). Values of tensors of htype "neighbors" (row ids of this
+  // dataset) are mapped to the rows' new positions, so the data keep their meaning.
+  std::optional<std::vector<uint64_t>> order;
+  // With `order`: a uint64 tensor of this name is written holding each row's position
+  // before the reorder (empty: none).
+  std::string order_tensor;
+  // Bound on the memory the rewrite holds (read buffers, chunk cache, write buffers).
+  uint64_t max_memory = 256ull << 20;
+  // Called as rows are written: (bytes written so far, bytes in total).
+  std::function<void(uint64_t done, uint64_t total)> progress;
+  // Message of the commit the rechunk makes; empty: a message listing what changed.
+  std::string message;
+};
+
+struct RechunkStats {
+  std::vector<std::string> tensors;  // tensors rewritten
+  uint64_t rows = 0;
+  uint64_t chunks_before = 0, chunks_after = 0;  // chunk files of those tensors
+  uint64_t bytes_read = 0, bytes_written = 0;    // stored bytes
+  uint64_t peak_memory = 0;                       // largest memory held at once (bytes)
+  std::string commit;                             // the commit made
 };
 
 // A saved view (docs/query.md, "Views"): rows of one committed state, kept under a name
@@ -310,6 +354,17 @@ class Dataset {
   // state into chunks of the target size. flush() and commit() do it on their own once a
   // tensor's table passes set bounds.
   virtual Result<CompactStats> compact() = 0;
+
+  // Rewrites the chunks of tensors (new chunk sizes, compressions, row order) streaming,
+  // within options.max_memory, and commits the result; the old layout stays readable at
+  // its commit until gc frees it. Refused when the branch has uncommitted changes. A
+  // rechunk killed at any point leaves the branch at its last commit.
+  virtual Result<RechunkStats> rechunk(const RechunkOptions& options) = 0;
+
+  // Records every read of this handle into `trace` (null: stop recording); see
+  // gtn/access_trace.h. Opening a dataset with $GTN_TRACE set attaches a trace that is
+  // saved to that path when the handle is closed.
+  virtual void set_access_trace(std::shared_ptr<AccessTrace> trace) = 0;
 
   // Opens state `target` (branch, tag, commit id, main~2, ...) of this dataset read-only,
   // as its own handle on the same storage.

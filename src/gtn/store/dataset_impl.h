@@ -256,6 +256,10 @@ class DatasetImpl final : public Dataset {
   Result<std::string> cherry_pick(const std::string& target) override;
   Result<GcStats> gc() override;
   Result<CompactStats> compact() override;
+  Result<RechunkStats> rechunk(const RechunkOptions&) override {
+    return Status::Unsupported("rechunk is not implemented yet");
+  }
+  void set_access_trace(std::shared_ptr<AccessTrace> trace) override { access_trace_ = std::move(trace); }
 
  private:
   // dataset_version.cc
@@ -386,6 +390,7 @@ class DatasetImpl final : public Dataset {
   mutable std::unordered_map<uint64_t, std::shared_ptr<const LoadedChunk>> files_;
   mutable ChunkCache cache_;
   std::mt19937_64 rng_;
+  std::shared_ptr<AccessTrace> access_trace_;  // null: reads are not recorded
   ChunkWriter writer_;
 };
 
