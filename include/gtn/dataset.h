@@ -33,7 +33,8 @@ Result<Compression> parse_compression(std::string_view name);
 // (e.g. htype "image" defaults to dtype uint8; "embedding" to float32; "class_label" to int64).
 struct TensorSpec {
   std::string name;
-  std::string htype = "generic";  // generic, image, text, json, embedding, class_label, bbox
+  std::string htype = "generic";  // generic, image, text, json, embedding, class_label, bbox,
+                                  // neighbors, edge_feature (docs/graph.md)
   std::optional<DType> dtype;
   Compression sample_compression = Compression::kNone;
   Compression chunk_compression = Compression::kNone;

@@ -64,7 +64,7 @@ void add(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("create", "Create an empty dataset, optionally with tensors");
   cmd->add_option("path", args->path, "Folder of the new dataset")->required();
   cmd->add_option("-t,--tensor", args->tensors,
-                  "A tensor as name:htype[:dtype]; htype: generic, image, text, json, embedding, class_label, bbox");
+                  "A tensor as name:htype[:dtype]; htype: generic, image, text, json, embedding, class_label, bbox, neighbors, edge_feature");
   cmd->add_option("--sample-compression", args->sample_compression,
                   "Sample compression of image tensors: none, jpeg, png, lz4, zstd")->capture_default_str();
   cmd->add_option("--chunk-compression", args->chunk_compression, "Chunk compression: none, lz4, zstd")

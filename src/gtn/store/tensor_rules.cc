@@ -53,9 +53,18 @@ Status resolve_spec(const TensorSpec& spec, TensorMeta* m) {
   } else if (h == "bbox") {
     m->dtype = spec.dtype.value_or(DType::kFloat32);
     if (!is_float(m->dtype)) return bad_dtype("float16, float32 or float64");
+  } else if (h == "neighbors") {
+    m->dtype = spec.dtype.value_or(DType::kInt64);
+    if (m->dtype != DType::kInt64 && m->dtype != DType::kInt32) return bad_dtype("int64 (default) or int32");
+    m->rank = 1;
+  } else if (h == "edge_feature") {
+    if (!spec.dtype) return Status::InvalidArgument(tname(*m) + ": htype 'edge_feature' needs an explicit dtype");
+    m->dtype = *spec.dtype;
+    if (dtype_is_bytes_like(m->dtype)) return bad_dtype("a numeric type");
   } else {
     return Status::InvalidArgument("unknown htype '" + h +
-                                   "'; expected one of generic, image, text, json, embedding, class_label, bbox");
+                                   "'; expected one of generic, image, text, json, embedding, class_label, bbox, "
+                                   "neighbors, edge_feature");
   }
   if (!spec.class_names.empty() && h != "class_label") {
     return Status::InvalidArgument(tname(*m) + ": class_names are only for htype 'class_label'");
@@ -105,6 +114,9 @@ Status check_sample_shape(const TensorMeta& m, DType dtype, const Shape& s) {
   if (h == "bbox" && (s.size() != 2 || s[1] != 4)) {
     return Status::InvalidArgument(tname(m) + ": boxes need shape (n, 4), got " + shape_to_string(s));
   }
+  if (h == "edge_feature" && s.empty()) {
+    return Status::InvalidArgument(tname(m) + ": edge features need shape (degree,) or (degree, d), got a scalar");
+  }
   if (codec::is_image_codec(m.sample_compression)) {
     Status st = codec::check_image(m.sample_compression, dtype, s);
     if (!st.ok()) return st.WithContext(tname(m));
@@ -136,6 +148,18 @@ Status check_sample(const TensorMeta& m, const Array& v) {
   if (v.numel() == 0) return Status::OK();
   if (m.htype == "json" && !nlohmann::json::accept(v.as_string_view())) {
     return Status::InvalidArgument(tname(m) + ": sample is not valid JSON");
+  }
+  if (m.htype == "neighbors") {
+    // Row ids of this dataset: never negative (whether they are below its length is
+    // checked where the graph is read, since rows may be appended later).
+    for (int64_t i = 0; i < v.numel(); ++i) {
+      int64_t id = v.dtype() == DType::kInt32 ? static_cast<const int32_t*>(v.data())[i]
+                                              : static_cast<const int64_t*>(v.data())[i];
+      if (id < 0) {
+        return Status::InvalidArgument(tname(m) + ": neighbour ids are row numbers and must be >= 0, got " +
+                                       std::to_string(id) + " at position " + std::to_string(i));
+      }
+    }
   }
   if (m.htype == "class_label" && !m.class_names.empty()) {
     switch (v.dtype()) {
