@@ -73,7 +73,7 @@ Status ChunkWriter::seal(const TensorMeta& meta, PendingChunk* pending, uint64_t
   h.chunk_compression = meta.chunk_compression;
   h.positions = pending->positions;
   h.shapes = pending->shapes;
-  GTN_ASSIGN_OR_RETURN(std::string bytes, encode_chunk(std::move(h), pending->data));
+  GTN_ASSIGN_OR_RETURN(std::string bytes, encode_chunk(std::move(h), pending->data, meta.compression_level));
   GTN_ASSIGN_OR_RETURN(ChunkFileRef ref, write_file(meta, bytes));
   ref.stats = compute_chunk_stats(meta, *pending);
   ChunkEntry e;
