@@ -96,6 +96,7 @@ class Rechunker {
     TensorMeta meta;             // the new schema entry
     bool remap = false;          // neighbors values follow the new order
     bool transcode = false;      // samples are decoded and encoded again
+    uint64_t data_bound = 0;     // at least the stored bytes the job writes
     std::vector<ChunkEntry> table;
     PendingChunk pending;
     uint64_t first = 0;
@@ -167,11 +168,16 @@ Result<RechunkStats> Rechunker::run() {
     for (uint64_t i = 0; i < rows_; ++i) inverse_[(*opt_.order)[i]] = i;
   }
   Status st;
-  for (auto& job : jobs_) {
-    if (!job.src) st = write_order_tensor(job);
-    else if (opt_.order) st = rewrite_reordered(job);
-    else st = rewrite_in_order(job);
-    if (!st.ok()) break;
+  try {
+    for (auto& job : jobs_) {
+      if (!job.src) st = write_order_tensor(job);
+      else if (opt_.order) st = rewrite_reordered(job);
+      else st = rewrite_in_order(job);
+      if (!st.ok()) break;
+    }
+  } catch (...) {
+    discard();  // the progress callback threw: the rechunk is cancelled
+    throw;
   }
   if (st.ok()) st = install_and_commit();
   if (!st.ok()) {
@@ -271,19 +277,24 @@ Status Rechunker::plan() {
       jobs_.push_back(std::move(job));
     }
   }
-  for (const auto& job : jobs_) {
+  for (auto& job : jobs_) {
     stats_.tensors.push_back(job.meta.name);
+    uint64_t raw = 0;
     if (!job.src) {
-      progress_total_ += rows_ * sizeof(uint64_t);
-      continue;
+      raw = rows_ * sizeof(uint64_t);
+    } else {
+      std::unordered_set<uint64_t> files;
+      for (const auto& e : job.src->entries) {
+        if (e->entry.first_sample >= rows_) break;
+        for (const auto& f : e->entry.files) files.insert(f.id);
+        raw += e->entry.raw_bytes;
+      }
+      stats_.chunks_before += files.size();
     }
-    std::unordered_set<uint64_t> files;
-    for (const auto& e : job.src->entries) {
-      if (e->entry.first_sample >= rows_) break;
-      for (const auto& f : e->entry.files) files.insert(f.id);
-      progress_total_ += e->entry.raw_bytes;
-    }
-    stats_.chunks_before += files.size();
+    progress_total_ += raw;
+    // Stored bytes stay within the raw bytes plus what codecs add to incompressible data.
+    job.data_bound = raw + raw / 8 + 4096;
+    job.pending.reserve_limit = std::min(job.meta.chunk_target_bytes, job.data_bound);
   }
   stats_.rows = rows_;
   return Status::OK();
@@ -328,9 +339,10 @@ Status Rechunker::check_memory() {
   std::string what;
   for (const auto& job : jobs_) {
     const TensorMeta& m = job.meta;
-    // The pending chunk, its encoding (and compressed copy) while sealing, scratch.
+    // The pending chunk, its encoding (and compressed copy) while sealing, scratch: a
+    // chunk holds at most the target, or all the tensor's data when they are smaller.
     uint64_t target = m.chunk_target_bytes;
-    uint64_t write = 3 * target + (64ull << 10);
+    uint64_t write = 3 * std::min(target, job.data_bound) + (16ull << 10);
     uint64_t read = 0;
     if (job.src) {
       for (const auto& e : job.src->entries) {
@@ -548,7 +560,9 @@ Status Rechunker::emit(Job& job, std::string_view stored, const Shape& shape, ui
   // The pending chunk, its index, and what sealing it encodes (file bytes, compressed copy)
   // are charged as the largest they can reach before the add.
   Held write(&meter_);
-  uint64_t pending_now = std::max<uint64_t>(job.pending.data.capacity(), job.pending.data.size() + out.size());
+  uint64_t pending_now = std::max({static_cast<uint64_t>(job.pending.data.capacity()),
+                                  std::min(meta.chunk_target_bytes, job.pending.reserve_limit),
+                                  static_cast<uint64_t>(job.pending.data.size() + out.size())});
   uint64_t index = index_bytes(job.pending, meta.rank) + 64;
   uint64_t sealing = std::min<uint64_t>(job.pending.data.size() + out.size(), meta.chunk_target_bytes + out.size());
   write.set(pending_now + 2 * index + sealing +
