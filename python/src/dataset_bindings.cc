@@ -655,7 +655,7 @@ class PyDataset {
       std::string kind = nb::cast<std::string>(arr.attr("dtype").attr("kind"));
       if (kind != "i" && kind != "u") throw nb::type_error("rechunk: order must be an array of integers");
       if (nb::cast<int>(arr.attr("ndim")) != 1) throw nb::value_error("rechunk: order must be 1-d");
-      if (kind == "i" && nb::cast<bool>(arr.attr("__lt__")(0).attr("any")())) {
+      if (kind == "i" && PyObject_IsTrue(arr.attr("__lt__")(0).attr("any")().ptr()) == 1) {
         throw nb::value_error("rechunk: order holds a negative position");
       }
       nb::object u64 = arr.attr("astype")("uint64", nb::arg("copy") = false);

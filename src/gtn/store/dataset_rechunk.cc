@@ -199,7 +199,7 @@ Status Rechunker::plan() {
   for (const auto& [name, layout] : opt_.layouts) {
     if (name == opt_.order_tensor) continue;
     auto t = ds_.tensor_index(name);
-    if (!t.ok()) return Status::NotFound("rechunk: no tensor '" + name + "' in dataset " + ds_.path_ + ds_.known_tensors());
+    if (!t.ok()) return Status::InvalidArgument("rechunk: no tensor '" + name + "' in dataset " + ds_.path_ + ds_.known_tensors());
   }
   if (opt_.order) GTN_RETURN_IF_ERROR(check_order());
   auto layout_of = [&](const TensorMeta& old, TensorMeta* meta) -> Status {
