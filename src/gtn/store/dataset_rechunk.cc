@@ -199,7 +199,7 @@ Status Rechunker::plan() {
   }
   if (opt_.max_memory == 0) return Status::InvalidArgument("max_memory must be > 0 bytes");
   for (const auto& [name, layout] : opt_.layouts) {
-    if (name == opt_.order_tensor) continue;
+    if (!opt_.order_tensor.empty() && name == opt_.order_tensor) continue;
     auto t = ds_.tensor_index(name);
     if (!t.ok()) return Status::InvalidArgument("rechunk: no tensor '" + name + "' in dataset " + ds_.path_ + ds_.known_tensors());
   }
