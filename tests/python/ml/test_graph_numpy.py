@@ -42,6 +42,7 @@ def _more_models():
                                              ("t", ensemble.RandomForestClassifier(3, random_state=0))],
                                             voting="soft"),
         "quantile": preprocessing.QuantileTransformer(n_quantiles=20),
+        "quantile_normal": preprocessing.QuantileTransformer(n_quantiles=20, output_distribution="normal"),
         "power": preprocessing.PowerTransformer(),
     }
 
