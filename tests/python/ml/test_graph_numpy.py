@@ -43,6 +43,7 @@ def _more_models():
                                             voting="soft"),
         "quantile": preprocessing.QuantileTransformer(n_quantiles=20),
         "quantile_normal": preprocessing.QuantileTransformer(n_quantiles=20, output_distribution="normal"),
+        "spline": preprocessing.SplineTransformer(n_knots=4, extrapolation="linear"),
         "power": preprocessing.PowerTransformer(),
     }
 

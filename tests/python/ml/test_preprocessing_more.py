@@ -203,3 +203,37 @@ def test_label_encoder_iris_targets():
     names = load_iris().target_names[load_iris().target]
     est = preprocessing.LabelEncoder().fit(names)
     np.testing.assert_array_equal(gtn.ml.convert(est).transform(names), est.transform(names))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("params", [
+    {},
+    {"degree": 2, "n_knots": 7, "extrapolation": "linear"},
+    {"degree": 1, "extrapolation": "linear", "include_bias": False},
+    {"degree": 0, "n_knots": 4, "extrapolation": "continue"},
+    {"knots": "quantile", "extrapolation": "continue"},
+    {"extrapolation": "periodic", "n_knots": 6},
+    {"degree": 4, "handle_missing": "zeros", "extrapolation": "constant"},
+], ids=["default", "linear-d2", "linear-d1-nobias", "degree0", "quantile-continue", "periodic",
+        "d4-zeros"])
+def test_spline_transformer(params, dtype):
+    # Rows inside the fitted range, on the knots (the training minimum and maximum), beyond it
+    # on both sides, and NaN where handle_missing allows it.
+    X, _ = real_data("diabetes")
+    # degree <= 1 with linear extrapolation: one feature (see the converter).
+    X = X[:, 2:3] if params.get("degree", 3) <= 1 and params.get("extrapolation") == "linear" else X[:, :4]
+    est = preprocessing.SplineTransformer(**params).fit(X)
+    Xt = np.r_[X[:150], X.min(0, keepdims=True), X.max(0, keepdims=True), X[150:200] * 1.6 - 0.05]
+    if params.get("handle_missing") == "zeros":
+        Xt = np.r_[Xt, with_nans(X[200:230])]
+    assert_parity(est, Xt, dtype)
+
+
+def test_spline_transformer_refusals():
+    X, _ = real_data("diabetes")
+    est = preprocessing.SplineTransformer(extrapolation="error").fit(X)
+    with pytest.raises(gtn.ml.UnsupportedError, match="extrapolation='error'"):
+        gtn.ml.convert(est)
+    est = preprocessing.SplineTransformer(degree=1, extrapolation="linear").fit(X[:, :2])
+    with pytest.raises(gtn.ml.UnsupportedError, match="more than one feature"):
+        gtn.ml.convert(est)
