@@ -78,27 +78,31 @@ def generate(out, nodes, edges, features, classes, seed=0, split="time", years=F
     label = rng.choice(classes, size=n, p=sizes / sizes.sum()).astype(np.int64)
     # Power-law node weights (Pareto tail): degree ~ weight.
     weight = (rng.pareto(alpha - 1.0, size=n) + 1.0)
-    # Sources by weight over the whole graph.
+    # Edges: sources by weight over the whole graph; destinations inside the source's block
+    # with probability p_in (by weight within the block), else by weight over the whole graph.
+    # No self-loops, no duplicate edges (as in OGB's node-property graphs): draw, drop, repeat.
     cum = np.cumsum(weight)
-    src = np.searchsorted(cum, rng.random(m) * cum[-1], side="right").astype(np.int64)
-    # Destinations: inside the source's block with probability p_in (by weight within the block).
     order = np.argsort(label, kind="stable")
     block_start = np.searchsorted(label[order], np.arange(classes + 1))
     wcum = np.cumsum(weight[order])
     base = np.concatenate([[0.0], wcum])
-    same = rng.random(m) < p_in
-    b = label[src]
-    lo, hi = base[block_start[b]], base[block_start[b + 1]]
-    pos = np.searchsorted(wcum, lo + rng.random(m) * (hi - lo), side="right")
-    pos = np.minimum(pos, block_start[b + 1] - 1)
-    dst_in = order[pos]
-    dst_any = np.searchsorted(cum, rng.random(m) * cum[-1], side="right").astype(np.int64)
-    dst = np.where(same, dst_in, dst_any)
-    dst = np.minimum(dst, n - 1)
-    src = np.minimum(src, n - 1)
-    loops = src == dst
-    dst[loops] = (dst[loops] + 1) % n  # no self-loops
-    del dst_in, dst_any, same, b, lo, hi, pos
+
+    def draw(k):
+        src = np.minimum(np.searchsorted(cum, rng.random(k) * cum[-1], side="right"), n - 1)
+        b = label[src]
+        lo, hi = base[block_start[b]], base[block_start[b + 1]]
+        pos = np.minimum(np.searchsorted(wcum, lo + rng.random(k) * (hi - lo), side="right"), block_start[b + 1] - 1)
+        dst_any = np.minimum(np.searchsorted(cum, rng.random(k) * cum[-1], side="right"), n - 1)
+        dst = np.where(rng.random(k) < p_in, order[pos], dst_any)
+        keep = src != dst
+        return src[keep].astype(np.int64) * n + dst[keep]
+
+    keys = np.unique(draw(m + m // 8))
+    while len(keys) < m:
+        keys = np.unique(np.concatenate([keys, draw(max(1024, (m - len(keys)) * 2))]))
+    keys = rng.permutation(keys)[:m]
+    src, dst = keys // n, keys % n
+    del keys
     # Features: class centroid + noise, rounded to OGB's 6 decimals.
     centroids = rng.standard_normal((classes, features)).astype(np.float32)
     x = centroids[label] + noise * rng.standard_normal((n, features), dtype=np.float32)

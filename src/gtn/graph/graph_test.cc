@@ -97,7 +97,8 @@ TEST(GzCsv, ReadsLinesAcrossBufferRefillsAndReportsLineNumbers) {
   }
   std::ofstream(dir.path() / "t.csv.gz", std::ios::binary | std::ios::trunc).write(whole.data(), whole.size() / 2);
   auto cut = read_int_matrix((dir.path() / "t.csv.gz").string(), 2, out);
-  EXPECT_FALSE(cut.ok());
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.status().message().find("damaged gzip stream"), std::string::npos) << cut.status().message();
 }
 
 TEST(Csr, MatchesASortedEdgeListAndMergesDuplicatesWhenUndirected) {
@@ -212,11 +213,16 @@ std::shared_ptr<Dataset> random_graph(const fs::path& path, int64_t n, int max_d
   auto opened = Dataset::Open(path.string());
   EXPECT_TRUE(opened.ok());
   std::shared_ptr<Dataset> ds = std::move(*opened);
-  TensorSpec nb{"neighbors", "neighbors"};
+  TensorSpec nb;
+  nb.name = nb.htype = "neighbors";
   nb.chunk_target_bytes = chunk_bytes;
-  TensorSpec x{"x", "generic", DType::kFloat32};
+  TensorSpec x;
+  x.name = "x";
+  x.dtype = DType::kFloat32;
   x.chunk_target_bytes = chunk_bytes;
-  TensorSpec y{"y", "class_label", DType::kInt64};
+  TensorSpec y;
+  y.name = "y";
+  y.htype = "class_label";
   EXPECT_TRUE(ds->create_tensor(nb).ok());
   EXPECT_TRUE(ds->create_tensor(x).ok());
   EXPECT_TRUE(ds->create_tensor(y).ok());
@@ -271,7 +277,9 @@ TEST(NeighborSampler, BlocksHoldOnlyRealEdgesRespectFanoutsAndGatherRows) {
         EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));
         EXPECT_EQ(std::set<int64_t>(got.begin(), got.end()).size(), got.size());
         for (int64_t u : got) EXPECT_TRUE(std::binary_search(adj[v].begin(), adj[v].end(), u));
-        if (adj[v].size() <= static_cast<size_t>(fan)) EXPECT_EQ(got, adj[v]);
+        if (adj[v].size() <= static_cast<size_t>(fan)) {
+          EXPECT_EQ(got, adj[v]);
+        }
       }
     }
     ASSERT_EQ(b->x.shape(), (Shape{static_cast<int64_t>(b->n_id.size()), 2}));

@@ -81,9 +81,9 @@ Status GzLineReader::fill() {
   }
   if (n == 0) {
     int err = 0;
-    gzerror(static_cast<gzFile>(gz_), &err);
-    if (err != Z_OK && err != Z_BUF_ERROR) {
-      return Status::Corruption(path_ + ": damaged gzip stream after line " + std::to_string(line_no_));
+    const char* msg = gzerror(static_cast<gzFile>(gz_), &err);
+    if (err != Z_OK) {  // Z_BUF_ERROR: the stream ends early (a truncated file)
+      return Status::Corruption(path_ + ": damaged gzip stream after line " + std::to_string(line_no_) + ": " + msg);
     }
     eof_ = true;
   }

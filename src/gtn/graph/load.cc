@@ -121,8 +121,12 @@ Result<GraphArrays> load_csr(const Dataset& ds, const LoadOptions& options) {
     GTN_ASSIGN_OR_RETURN(g.x, load_rows(ds, options.x, n, zc));
     g.x_zero_copy = zc;
   }
-  if (has_tensor(ds, options.y)) GTN_ASSIGN_OR_RETURN(g.y, load_rows(ds, options.y, n, zc));
-  if (has_tensor(ds, options.split)) GTN_ASSIGN_OR_RETURN(g.split, load_rows(ds, options.split, n, zc));
+  if (has_tensor(ds, options.y)) {
+    GTN_ASSIGN_OR_RETURN(g.y, load_rows(ds, options.y, n, zc));
+  }
+  if (has_tensor(ds, options.split)) {
+    GTN_ASSIGN_OR_RETURN(g.split, load_rows(ds, options.split, n, zc));
+  }
   return g;
 }
 

@@ -17,7 +17,7 @@ namespace {
 
 constexpr uint64_t kRowsPerBatch = 16384;
 
-bool exists(const fs::path& p) {
+bool is_file(const fs::path& p) {
   std::error_code ec;
   return fs::is_regular_file(p, ec);
 }
@@ -106,7 +106,7 @@ Result<OgbIngestReport> ingest_ogb(const std::string& src, Dataset& dst, const O
   }
   std::vector<int64_t>().swap(edges);
   progress("edge.csv.gz", 1, 1);
-  if (exists(raw / "num-edge-list.csv.gz")) {
+  if (is_file(raw / "num-edge-list.csv.gz")) {
     counts.clear();
     GTN_ASSIGN_OR_RETURN(cols, read_int_matrix((raw / "num-edge-list.csv.gz").string(), 1, counts));
     if (counts.size() != 1 || counts[0] != static_cast<int64_t>(m)) {
@@ -118,7 +118,7 @@ Result<OgbIngestReport> ingest_ogb(const std::string& src, Dataset& dst, const O
 
   // --- node files ---
   std::vector<float> feat;
-  if (exists(raw / "node-feat.csv.gz")) {
+  if (is_file(raw / "node-feat.csv.gz")) {
     progress("node-feat.csv.gz", 0, 1);
     feat.reserve(n * 128);
     GTN_ASSIGN_OR_RETURN(report.features, read_float_matrix((raw / "node-feat.csv.gz").string(), 0, feat));
@@ -130,7 +130,7 @@ Result<OgbIngestReport> ingest_ogb(const std::string& src, Dataset& dst, const O
     progress("node-feat.csv.gz", 1, 1);
   }
   std::vector<int64_t> labels;
-  if (exists(raw / "node-label.csv.gz")) {
+  if (is_file(raw / "node-label.csv.gz")) {
     const fs::path f = raw / "node-label.csv.gz";
     auto lc = read_int_matrix(f.string(), 0, labels);
     if (!lc.ok()) {
@@ -155,7 +155,7 @@ Result<OgbIngestReport> ingest_ogb(const std::string& src, Dataset& dst, const O
     report.classes = static_cast<uint64_t>(max_label + 1);
   }
   std::vector<int64_t> years;
-  if (exists(raw / "node_year.csv.gz")) {
+  if (is_file(raw / "node_year.csv.gz")) {
     GTN_ASSIGN_OR_RETURN(cols, read_int_matrix((raw / "node_year.csv.gz").string(), 1, years));
     if (years.size() != n) {
       return Status::InvalidArgument((raw / "node_year.csv.gz").string() + " has " + std::to_string(years.size()) +
@@ -163,7 +163,7 @@ Result<OgbIngestReport> ingest_ogb(const std::string& src, Dataset& dst, const O
     }
   }
   std::vector<float> edge_feat;
-  if (exists(raw / "edge-feat.csv.gz")) {
+  if (is_file(raw / "edge-feat.csv.gz")) {
     progress("edge-feat.csv.gz", 0, 1);
     GTN_ASSIGN_OR_RETURN(report.edge_features, read_float_matrix((raw / "edge-feat.csv.gz").string(), 0, edge_feat));
     if (report.edge_features && edge_feat.size() / report.edge_features != m) {

@@ -12,13 +12,16 @@ namespace {
 // splitmix64: small, fast, and every seed gives a full-quality stream.
 struct Rng {
   uint64_t state;
-  explicit Rng(uint64_t seed) : state(seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull) {}
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  // The seed goes through the finalizer twice, so that nearby seeds start far apart in the
+  // sequence (state = seed * constant would make seed s + 1 the stream of s shifted by one).
+  explicit Rng(uint64_t seed) : state(mix(mix(seed) ^ 0x2545F4914F6CDD1Dull)) {}
+  static uint64_t mix(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
   }
+  uint64_t next() { return mix(state += 0x9E3779B97F4A7C15ull); }
   // Uniform in [0, bound) (Lemire's multiply-shift; bias below 2^-40 for any degree).
   uint64_t below(uint64_t bound) { return static_cast<uint64_t>((static_cast<__uint128_t>(next()) * bound) >> 64); }
 };
@@ -95,7 +98,9 @@ class SamplerImpl final : public NeighborSampler {
     r.index = *ti;
     GTN_ASSIGN_OR_RETURN(TensorSpec spec, ds_->tensor_spec(name));
     r.dtype = spec.dtype.value_or(DType::kFloat32);
-    if (n_ > 0) GTN_ASSIGN_OR_RETURN(r.shape, ds_->sample_shape(r.index, 0));
+    if (n_ > 0) {
+      GTN_ASSIGN_OR_RETURN(r.shape, ds_->sample_shape(r.index, 0));
+    }
     r.row_bytes = static_cast<size_t>(shape_numel(r.shape)) * dtype_size(r.dtype);
     return Status::OK();
   }
@@ -189,8 +194,12 @@ class SamplerImpl final : public NeighborSampler {
       out.hop_nodes.push_back(b.num_src);
       out.blocks.push_back(std::move(b));
     }
-    if (x_.present) GTN_ASSIGN_OR_RETURN(out.x, gather(x_, out.n_id.data(), out.n_id.size()));
-    if (y_.present) GTN_ASSIGN_OR_RETURN(out.y, gather(y_, out.n_id.data(), seeds.size()));
+    if (x_.present) {
+      GTN_ASSIGN_OR_RETURN(out.x, gather(x_, out.n_id.data(), out.n_id.size()));
+    }
+    if (y_.present) {
+      GTN_ASSIGN_OR_RETURN(out.y, gather(y_, out.n_id.data(), seeds.size()));
+    }
     return Status::OK();
   }
 
