@@ -104,6 +104,12 @@ def _like(arr, ref):
     return arr
 
 
+def _np(a):
+    """The array with numpy's canonical descriptor of its dtype (the C++ side builds int64
+    arrays as 'long long', which numpy-typed C APIs, e.g. Dataset.extend, refuse)."""
+    return None if a is None else a.view(np.dtype(a.dtype.str))
+
+
 def load(ds, as_torch=False, neighbors="neighbors", x="x", y="y", split="split"):
     """The whole graph of ``ds`` (a gtn.Dataset or a path) as a :class:`Graph` of numpy
     arrays, or of torch tensors sharing their memory with ``as_torch=True``. Arrays view the
@@ -111,6 +117,8 @@ def load(ds, as_torch=False, neighbors="neighbors", x="x", y="y", split="split")
     A tensor name set to None (or absent from the dataset) is not loaded."""
     d = _as_dataset(ds)
     r = _core._graph_load_csr(d, neighbors=neighbors, x=x or "", y=y or "", split=split or "")
+    for k in ("indptr", "indices", "x", "y", "split"):
+        r[k] = _np(r[k])
     sp = r["split"]
     masks = [None, None, None] if sp is None else [sp == k for k in range(3)]
     g = Graph(num_nodes=int(r["num_nodes"]), indptr=r["indptr"], indices=r["indices"], x=r["x"], y=r["y"], split=sp,
@@ -232,8 +240,8 @@ class MiniBatch:
 
 
 def _to_minibatch(r, batch_size, as_torch):
-    blocks = r["blocks"]
-    x, y, n_id = r["x"], r["y"], r["n_id"]
+    blocks = [dict(b, indptr=_np(b["indptr"]), indices=_np(b["indices"])) for b in r["blocks"]]
+    x, y, n_id = _np(r["x"]), _np(r["y"]), _np(r["n_id"])
     if as_torch:
         import torch
         conv = torch.from_numpy

@@ -78,6 +78,11 @@ def test_small_chunks_and_undirected_and_csc(ogb_dir, tmp_path):
     np.testing.assert_array_equal(g.indptr, indptr)
     np.testing.assert_array_equal(g.indices, indices)
     np.testing.assert_array_equal(g.x, x)
+    # The arrays go straight back into a dataset (numpy's canonical int64 descriptor).
+    copy = gtn.dataset(tmp_path / "copy")
+    copy.create_tensor("y", htype="class_label")
+    copy.extend({"y": gg.load(tmp_path / "u").y[::-1].copy()})
+    np.testing.assert_array_equal(copy["y"].numpy().reshape(-1), gg.load(tmp_path / "u").y[::-1])
     c = gg.load(tmp_path / "u", neighbors="in_neighbors", x=None, y=None, split=None)
     np.testing.assert_array_equal(c.indices, indices)  # undirected: CSC == CSR
     assert c.x is None
