@@ -107,7 +107,7 @@ def _like(arr, ref):
 def _np(a):
     """The array with numpy's canonical descriptor of its dtype (the C++ side builds int64
     arrays as 'long long', which numpy-typed C APIs, e.g. Dataset.extend, refuse)."""
-    return None if a is None else a.view(np.dtype(a.dtype.str))
+    return None if a is None else a.view(np.dtype(a.dtype.str))  # (kept: numpy-typed consumers compare type codes)
 
 
 def load(ds, as_torch=False, neighbors="neighbors", x="x", y="y", split="split"):
