@@ -376,6 +376,7 @@ class PyDataset {
     d["sample_compression"] = std::string(compression_name(info.sample_compression));
     d["chunk_compression"] = std::string(compression_name(info.chunk_compression));
     d["chunk_size"] = info.chunk_target_bytes;
+    d["compression_level"] = unwrap(ds().tensor_spec(name)).compression_level;
     d["class_names"] = info.class_names;
     d["length"] = info.length;
     d["num_chunks"] = info.num_chunks;
