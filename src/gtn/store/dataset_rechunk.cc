@@ -432,7 +432,8 @@ Status Rechunker::open_source(const TensorState& ts, const ChunkEntry& e, Source
         st = codec::decompress(h.chunk_compression, stored, out->region.data(), out->region.size());
         if (!st.ok()) return Status::Corruption(where + ": " + st.message());
         out->base = reinterpret_cast<const uint8_t*>(out->region.data());
-        out->file = std::move(bytes);  // the header's encoders are parsed copies; kept for symmetry
+        bytes.reset();  // the decompressed region is all that is read from here on
+        held->set(out->region.capacity());
       } else {
         out->base = data;
         out->verified.assign(h.block_checksums.size(), !verify);
