@@ -354,6 +354,12 @@ class Dataset {
   // Deletes files that no branch, tag, commit reachable from them, or registered reader
   // needs.
   virtual Result<GcStats> gc() = 0;
+  // Cuts the history before commit `keep_from` (a branch, tag or commit): from then on it
+  // reads as a root commit (no parents), and gc() runs, deleting the manifests and chunk
+  // files that only its ancestors needed (a rechunk's old layout, old updates). Commits
+  // still reached another way (another branch, a tag, a saved view, a reader) stay.
+  // Cannot be undone. Returns what gc freed.
+  virtual Result<GcStats> expire_history(const std::string& keep_from) = 0;
   // Rewrites runs of small chunk slices (left by updates and deletions) of the current
   // state into chunks of the target size. flush() and commit() do it on their own once a
   // tensor's table passes set bounds.

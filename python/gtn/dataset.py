@@ -380,6 +380,13 @@ class Dataset(_core.Dataset):
         {"files_deleted", "bytes_freed", "files_kept_for_readers", "versions_deleted"}."""
         return self._gc()
 
+    def expire_history(self, keep_from="HEAD"):
+        """Cuts the history before commit ``keep_from`` (a branch, tag or commit id): it then
+        reads as a root commit, and gc() deletes what only its ancestors needed, such as the
+        old layout after a rechunk. Commits another branch, tag, saved view or open reader
+        reaches stay. Cannot be undone. Returns gc()'s statistics."""
+        return self._expire_history(_target(keep_from))
+
     def compact(self):
         """Rewrites runs of small chunk slices of the current state into full chunks:
         {"samples_rewritten", "entries_before", "entries_after"}."""

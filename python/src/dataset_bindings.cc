@@ -611,6 +611,17 @@ class PyDataset {
       nb::gil_scoped_release release;
       stats = ds().gc();
     }
+    return gc_stats(std::move(stats));
+  }
+  nb::dict expire_history(const std::string& keep_from) {
+    Result<GcStats> stats = Status::Internal("unset");
+    {
+      nb::gil_scoped_release release;
+      stats = ds().expire_history(keep_from);
+    }
+    return gc_stats(std::move(stats));
+  }
+  static nb::dict gc_stats(Result<GcStats> stats) {
     GcStats s = unwrap(std::move(stats));
     nb::dict out;
     out["files_deleted"] = s.files_deleted;
@@ -1022,6 +1033,7 @@ void bind(nb::module_& m) {
       .def("_merge", &PyDataset::merge, nb::arg("source"), nb::arg("policy") = "fail", nb::arg("message") = "")
       .def("_cherry_pick", &PyDataset::cherry_pick)
       .def("_gc", &PyDataset::gc)
+      .def("_expire_history", &PyDataset::expire_history)
       .def("_compact", &PyDataset::compact)
       .def("rechunk", &PyDataset::rechunk, nb::arg("layouts"), nb::arg("order").none() = nb::none(),
            nb::arg("order_tensor") = "", nb::arg("max_memory") = uint64_t{256} << 20,

@@ -201,9 +201,9 @@ Status run_cherry_pick(const PickArgs& a) {
 }
 
 // --- gc ---
-Status run_gc(const std::string& path) {
+Status run_gc(const std::string& path, const std::string& expire_before) {
   GTN_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> ds, open(path, false));
-  GTN_ASSIGN_OR_RETURN(GcStats s, ds->gc());
+  GTN_ASSIGN_OR_RETURN(GcStats s, expire_before.empty() ? ds->gc() : ds->expire_history(expire_before));
   GTN_RETURN_IF_ERROR(ds->close());
   std::cout << "deleted " << s.files_deleted << " files (" << s.bytes_freed << " bytes) and " << s.versions_deleted
             << " unreachable versions; kept " << s.files_kept_for_readers << " files for open readers\n";
@@ -264,9 +264,13 @@ void add(CLI::App& app) {
   p->callback([pick] { exit_on_error(run_cherry_pick(*pick)); });
 
   auto gc_path = std::make_shared<std::string>();
+  auto gc_expire = std::make_shared<std::string>();
   CLI::App* g = app.add_subcommand("gc", "Delete files no branch, tag, commit or open reader needs");
   g->add_option("path", *gc_path, "Dataset folder")->required();
-  g->callback([gc_path] { exit_on_error(run_gc(*gc_path)); });
+  g->add_option("--expire-before", *gc_expire,
+                "First cut the history before this commit (branch, tag or id): it becomes a root, and what "
+                "only its ancestors needed is deleted (cannot be undone)");
+  g->callback([gc_path, gc_expire] { exit_on_error(run_gc(*gc_path, *gc_expire)); });
 }
 
 RegisterCommand reg(61, add);

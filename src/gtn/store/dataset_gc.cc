@@ -6,6 +6,8 @@
 
 #include "gtn/store/coding.h"
 #include "gtn/store/dataset_impl.h"
+#include "gtn/store/expired_history.h"
+#include "gtn/store/root_file.h"
 
 namespace gtn::store {
 namespace {
@@ -91,6 +93,17 @@ Result<GcStats> DatasetImpl::gc() {
       nodes_holders(nodes, &holders);
     }
   }
+  // Unreachable commits whose manifests stay (their table nodes are shared) are recorded
+  // before anything is deleted, so that nothing opens them once their chunks are gone.
+  ExpiredHistory next = expired_;
+  next.unreachable.clear();
+  for (uint64_t v : holders) {
+    if (!versions.count(v)) next.unreachable.insert(v);
+  }
+  if (next.unreachable != expired_.unreachable) {
+    GTN_RETURN_IF_ERROR(save_expired(*storage_, next));
+    expired_ = std::move(next);
+  }
   // Manifests go first: a gc stopped midway never leaves a manifest naming deleted chunks.
   std::vector<std::string> doomed;
   GTN_ASSIGN_OR_RETURN(auto version_keys, storage_->list("versions/"));
@@ -131,6 +144,31 @@ Result<GcStats> DatasetImpl::gc() {
   }
   superseded_.clear();
   return stats;
+}
+
+Result<GcStats> DatasetImpl::expire_history(const std::string& keep_from) {
+  GTN_RETURN_IF_ERROR(check_open());
+  if (options_.read_only) {
+    return Status::InvalidArgument("dataset " + path_ + " is open read-only; expire_history needs the writer");
+  }
+  GTN_ASSIGN_OR_RETURN(uint64_t cut, resolve_commit(keep_from));
+  if (!expired_.commits.count(cut)) {
+    Manifest m;
+    std::shared_ptr<const Bytes> keep;
+    GTN_RETURN_IF_ERROR(load_manifest(cut, &m, &keep));
+    if (!m.commit.parents.empty()) {
+      // Readers must know the file before it matters: the feature goes into gtn.json first.
+      if (add_reader_feature(&root_, kFeatureExpiredHistory)) {
+        GTN_RETURN_IF_ERROR(storage_->write_atomic(kRootKey, encode_root(root_)));
+      }
+      ExpiredHistory next = expired_;
+      next.commits.insert(cut);
+      GTN_RETURN_IF_ERROR(save_expired(*storage_, next));
+      expired_ = std::move(next);
+      if (version_id_ == cut) commit_.parents.clear();
+    }
+  }
+  return gc();
 }
 
 void DatasetImpl::nodes_holders(const NodeIndex& nodes, std::unordered_set<uint64_t>* versions) const {

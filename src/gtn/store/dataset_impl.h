@@ -31,6 +31,7 @@
 #include "gtn/store/chunk_format.h"
 #include "gtn/store/chunk_writer.h"
 #include "gtn/store/manifest.h"
+#include "gtn/store/expired_history.h"
 #include "gtn/store/root_file.h"
 #include "gtn/store/table_edit.h"
 #include "gtn/store/table_tree.h"
@@ -260,6 +261,7 @@ class DatasetImpl final : public Dataset {
   Result<MergeResult> merge(const std::string& source, MergePolicy policy, const std::string& message) override;
   Result<std::string> cherry_pick(const std::string& target) override;
   Result<GcStats> gc() override;
+  Result<GcStats> expire_history(const std::string& keep_from) override;
   Result<CompactStats> compact() override;
   Result<RechunkStats> rechunk(const RechunkOptions& options) override;  // dataset_rechunk.cc
   void set_access_trace(std::shared_ptr<AccessTrace> trace) override { access_trace_ = std::move(trace); }
@@ -393,7 +395,10 @@ class DatasetImpl final : public Dataset {
   mutable std::unordered_map<uint64_t, std::shared_ptr<const LoadedChunk>> files_;
   mutable ChunkCache cache_;
   std::mt19937_64 rng_;
-  std::shared_ptr<AccessTrace> access_trace_;  // null: reads are not recorded
+  std::shared_ptr<AccessTrace> access_trace_;
+  // Commits whose history expire_history() cut (read as roots) and unreachable commits gc
+  // kept manifests of (never opened): expired.json.
+  ExpiredHistory expired_;  // null: reads are not recorded
   ChunkWriter writer_;
 };
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "gtn/store/dataset_impl.h"
+#include "gtn/store/expired_history.h"
 
 namespace gtn {
 namespace store {
@@ -55,6 +56,11 @@ Status DatasetImpl::open_or_create(bool create) {
   GTN_ASSIGN_OR_RETURN(auto root_bytes, storage_->read(kRootKey));
   GTN_RETURN_IF_ERROR(decode_root(root_bytes->view(), &root_).WithContext(path_ + "/gtn.json"));
   GTN_RETURN_IF_ERROR(options_.read_only ? check_readable(root_) : check_writable(root_));
+  {
+    auto expired = load_expired(*storage_);
+    if (!expired.ok()) return expired.status().WithContext(path_);
+    expired_ = std::move(*expired);
+  }
   // A reader holds the registry lock from reading the ref until it is registered, so a
   // gc never misses the version it is about to read.
   std::shared_ptr<void> registry;

@@ -26,6 +26,7 @@ Status DatasetImpl::load_manifest(uint64_t version, Manifest* m, std::shared_ptr
   if (m->version_id != version) {
     return Status::Corruption(path_ + "/" + mk + ": holds version " + hex_id(m->version_id));
   }
+  if (m->commit.committed && expired_.commits.count(version)) m->commit.parents.clear();
   *keep = std::move(*bytes);
   return Status::OK();
 }
@@ -131,6 +132,10 @@ Result<uint64_t> DatasetImpl::resolve(const std::string& target) const {
       std::shared_ptr<const Bytes> keep;
       GTN_RETURN_IF_ERROR(load_manifest(v, &m, &keep));
       if (m.commit.parents.empty()) {
+        if (expired_.commits.count(v)) {
+          return Status::NotFound("'" + target + "': the history before commit " + hex_id(v) +
+                                  " was expired (expire_history)");
+        }
         return Status::NotFound("'" + target + "': commit " + hex_id(v) + " has no parent");
       }
       v = m.commit.parents[0];
@@ -168,7 +173,14 @@ Result<uint64_t> DatasetImpl::resolve(const std::string& target) const {
         found.push_back(v);
       }
     }
-    if (found.size() == 1) return found[0];
+    if (found.size() == 1) {
+      if (expired_.unreachable.count(found[0])) {
+        return Status::NotFound("commit " + hex_id(found[0]) + " of " + path_ +
+                                " is no longer reachable: gc deleted its data (its branch was deleted or its "
+                                "history expired)");
+      }
+      return found[0];
+    }
     if (found.size() > 1) {
       return Status::InvalidArgument("commit prefix '" + target + "' of " + path_ + " is ambiguous (" +
                                      std::to_string(found.size()) + " versions match); give more digits");

@@ -11,6 +11,7 @@
 #include "gtn/store/coding.h"
 #include "gtn/store/chunk_format.h"
 #include "gtn/store/dataset_files.h"
+#include "gtn/store/expired_history.h"
 #include "gtn/store/tensor_rules.h"
 
 namespace gtn {
@@ -241,8 +242,16 @@ Result<std::vector<FsckIssue>> fsck(const std::string& path) {
       to_visit.push_back(v);
     }
   }
+  // Commits whose history was expired read as roots: their parents may be gone.
+  auto expired = store::load_expired(*files.storage);
+  if (!expired.ok()) {
+    issues.push_back({store::kExpiredKey, expired.status().message()});
+    expired = store::ExpiredHistory();
+  }
   std::set<uint64_t> reached{files.version_id};
-  for (uint64_t p : m.commit.parents) to_visit.push_back(p);
+  if (!expired->commits.count(files.version_id)) {
+    for (uint64_t p : m.commit.parents) to_visit.push_back(p);
+  }
   while (!to_visit.empty()) {
     uint64_t v = to_visit.back();
     to_visit.pop_back();
@@ -260,7 +269,9 @@ Result<std::vector<FsckIssue>> fsck(const std::string& path) {
     for (size_t t = 0; t < other.tensors.size(); ++t) {
       for (const auto& e : tables.tensors[t]) checker.check_files(other.tensors[t], e);
     }
-    for (uint64_t p : other.commit.parents) to_visit.push_back(p);
+    if (!expired->commits.count(v)) {
+      for (uint64_t p : other.commit.parents) to_visit.push_back(p);
+    }
   }
   // Manifests nothing reaches (left for gc) must still parse.
   auto manifests = files.storage->list("versions/");

@@ -45,7 +45,8 @@ Status check_readable(const RootFile& root) {
                                " is not supported (this build reads version 1)");
   }
   for (const std::string& f : root.reader_features) {
-    if (f != kFeatureBlockChecksums && f != kFeatureVersions && f != kFeatureChunkStats) {
+    if (f != kFeatureBlockChecksums && f != kFeatureVersions && f != kFeatureChunkStats &&
+        f != kFeatureExpiredHistory) {
       return Status::Unsupported("dataset needs reader feature '" + f + "', which this build does not have");
     }
   }

@@ -24,6 +24,10 @@ inline constexpr const char* kFeatureBlockChecksums = "block_checksums";
 inline constexpr const char* kFeatureVersions = "versions";
 // Table leaves may use encoding 2 (per-chunk statistics beside each file reference).
 inline constexpr const char* kFeatureChunkStats = "chunk_stats";
+// Some commits' history was expired: "expired.json" lists commits to read as roots
+// (docs/format.md, "Expired history"); a reader that ignored it would look for manifests
+// gc has deleted. Added by the first expire_history().
+inline constexpr const char* kFeatureExpiredHistory = "expired_history";
 
 struct RootFile {
   int format_version = kFormatVersion;
