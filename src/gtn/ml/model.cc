@@ -300,6 +300,7 @@ Result<std::vector<Array>> Model::Run(std::string_view method, const Array& X, i
     }
     return outs;
   }
+  if (impl_->exe->CastsInput()) return impl_->exe->Run(m, X, n_threads);
   Array cast = Array::Zeros(g.dtype, X.shape());
   int64_t n = X.numel();
   if (g.dtype == DType::kFloat32) {

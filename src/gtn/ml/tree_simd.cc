@@ -102,25 +102,39 @@ __attribute__((target("avx512f"))) void walk_avx512(const SimdForest& F, const f
         __m512i idx[G];
         for (int g = 0; g < G; ++g) idx[g] = _mm512_setzero_si512();
         const int depth = F.depth[t];
-        for (int d = 0; d < depth; ++d) {
-          // Levels 0-4 of a perfect tree are 1-16 consecutive nodes: one load and a permute
-          // replace the two node gathers.
-          const bool small = kPerfect ? d <= 4 : d == 0;
+        // Compact trees are walked to their deepest leaf, but a leaf steps to itself: a
+        // group whose ids stopped moving is done (perfect trees have every leaf at depth).
+        unsigned done = 0;
+        for (int d = 0; d < depth && done != (1u << G) - 1; ++d) {
+          // Levels 0-6 of a perfect tree are 1-64 consecutive nodes: loads and permutes
+          // (one, two or four registers) replace the two node gathers.
+          const int tables = kPerfect ? (d <= 4 ? 1 : d == 5 ? 2 : d == 6 ? 4 : 0) : (d == 0 ? 1 : 0);
           const int32_t first = (1 << d) - 1;
-          __m512 th_tab = _mm512_setzero_ps();
-          __m512i fw_tab = _mm512_setzero_si512();
-          if (small) {
-            th_tab = _mm512_loadu_ps(thr + first);
-            fw_tab = _mm512_loadu_si512(feat + first);
+          __m512 th_tab[4];
+          __m512i fw_tab[4];
+          for (int j = 0; j < tables; ++j) {
+            th_tab[j] = _mm512_loadu_ps(thr + first + 16 * j);
+            fw_tab[j] = _mm512_loadu_si512(feat + first + 16 * j);
           }
 #pragma GCC unroll 4
           for (int g = 0; g < G; ++g) {
+            if (!kPerfect && (done >> g & 1)) continue;
             __m512 th;
             __m512i fw;
-            if (small) {
+            if (tables > 0) {
               __m512i local = _mm512_sub_epi32(idx[g], _mm512_set1_epi32(first));
-              th = _mm512_permutexvar_ps(local, th_tab);
-              fw = _mm512_permutexvar_epi32(local, fw_tab);
+              if (tables == 1) {
+                th = _mm512_permutexvar_ps(local, th_tab[0]);
+                fw = _mm512_permutexvar_epi32(local, fw_tab[0]);
+              } else {
+                th = _mm512_permutex2var_ps(th_tab[0], local, th_tab[1]);
+                fw = _mm512_permutex2var_epi32(fw_tab[0], local, fw_tab[1]);
+                if (tables == 4) {
+                  __mmask16 hi = _mm512_test_epi32_mask(local, _mm512_set1_epi32(32));
+                  th = _mm512_mask_blend_ps(hi, th, _mm512_permutex2var_ps(th_tab[2], local, th_tab[3]));
+                  fw = _mm512_mask_blend_epi32(hi, fw, _mm512_permutex2var_epi32(fw_tab[2], local, fw_tab[3]));
+                }
+              }
             } else {
               th = _mm512_i32gather_ps(idx[g], thr, 4);
               fw = _mm512_i32gather_epi32(idx[g], feat, 4);
@@ -136,7 +150,9 @@ __attribute__((target("avx512f"))) void walk_avx512(const SimdForest& F, const f
             __m512i base;
             if constexpr (kPerfect) base = _mm512_add_epi32(_mm512_add_epi32(idx[g], idx[g]), one);
             else base = _mm512_i32gather_epi32(idx[g], left, 4);
-            idx[g] = _mm512_mask_add_epi32(base, right, base, one);
+            __m512i next = _mm512_mask_add_epi32(base, right, base, one);
+            if (!kPerfect && _mm512_cmpneq_epi32_mask(next, idx[g]) == 0) done |= 1u << g;
+            idx[g] = next;
           }
         }
         const float* lf = F.leaves.data() + F.leaf_off[t];
@@ -191,7 +207,10 @@ __attribute__((target("avx2,fma"))) void walk_avx2(const SimdForest& F, const fl
         __m256i idx[G];
         for (int g = 0; g < G; ++g) idx[g] = _mm256_setzero_si256();
         const int depth = F.depth[t];
-        for (int d = 0; d < depth; ++d) {
+        // Compact trees are walked to their deepest leaf, but a leaf steps to itself: a
+        // group whose ids stopped moving is done (perfect trees have every leaf at depth).
+        unsigned done = 0;
+        for (int d = 0; d < depth && done != (1u << G) - 1; ++d) {
           const bool small = kPerfect ? d <= 3 : d == 0;
           const int32_t first = (1 << d) - 1;
           __m256 th_tab = _mm256_setzero_ps();
@@ -202,6 +221,7 @@ __attribute__((target("avx2,fma"))) void walk_avx2(const SimdForest& F, const fl
           }
 #pragma GCC unroll 4
           for (int g = 0; g < G; ++g) {
+            if (!kPerfect && (done >> g & 1)) continue;
             __m256 th;
             __m256i fw;
             if (small) {
@@ -224,7 +244,9 @@ __attribute__((target("avx2,fma"))) void walk_avx2(const SimdForest& F, const fl
             __m256i base;
             if constexpr (kPerfect) base = _mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one);
             else base = _mm256_i32gather_epi32(left, idx[g], 4);
-            idx[g] = _mm256_sub_epi32(base, right);  // right is -1 where true
+            __m256i next = _mm256_sub_epi32(base, right);  // right is -1 where true
+            if (!kPerfect && _mm256_movemask_epi8(_mm256_cmpeq_epi32(next, idx[g])) == -1) done |= 1u << g;
+            idx[g] = next;
           }
         }
         const float* lf = F.leaves.data() + F.leaf_off[t];
@@ -281,7 +303,10 @@ __attribute__((target("avx512f,avx512vl,avx2"))) void walk_avx512_f64(const Simd
         __m256i idx[G];
         for (int g = 0; g < G; ++g) idx[g] = _mm256_setzero_si256();
         const int depth = F.depth[t];
-        for (int d = 0; d < depth; ++d) {
+        // Compact trees are walked to their deepest leaf, but a leaf steps to itself: a
+        // group whose ids stopped moving is done (perfect trees have every leaf at depth).
+        unsigned done = 0;
+        for (int d = 0; d < depth && done != (1u << G) - 1; ++d) {
           const bool small = kPerfect ? d <= 3 : d == 0;
           const int32_t first = (1 << d) - 1;
           __m512d th_tab = _mm512_setzero_pd();
@@ -292,6 +317,7 @@ __attribute__((target("avx512f,avx512vl,avx2"))) void walk_avx512_f64(const Simd
           }
 #pragma GCC unroll 4
           for (int g = 0; g < G; ++g) {
+            if (!kPerfect && (done >> g & 1)) continue;
             __m512d th;
             __m256i fw;
             if (small) {
@@ -313,7 +339,9 @@ __attribute__((target("avx512f,avx512vl,avx2"))) void walk_avx512_f64(const Simd
             __m256i base;
             if constexpr (kPerfect) base = _mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one);
             else base = _mm256_i32gather_epi32(left, idx[g], 4);
-            idx[g] = _mm256_mask_add_epi32(base, right, base, one);
+            __m256i next = _mm256_mask_add_epi32(base, right, base, one);
+            if (!kPerfect && _mm256_cmpneq_epi32_mask(next, idx[g]) == 0) done |= 1u << g;
+            idx[g] = next;
           }
         }
         const double* lf = F.leaves.data() + F.leaf_off[t];

@@ -253,8 +253,8 @@ class PerfectInterleaved : public TreeEnsembleKernel<T> {
       F.thr.push_back(p_.nodes[i].t);
       F.feat.push_back(p_.nodes[i].f | (p_.mr[i] ? INT32_MIN : 0));
     }
-    F.thr.resize(F.thr.size() + 16, T(0));  // the level loads read 16 nodes
-    F.feat.resize(F.feat.size() + 16, 0);
+    F.thr.resize(F.thr.size() + 64, T(0));  // the level loads read up to 64 nodes
+    F.feat.resize(F.feat.size() + 64, 0);
     F.leaves.assign(p_.leaves.begin(), p_.leaves.end());
     for (size_t t = 0; t < nt_; ++t) {
       F.node_off.push_back(static_cast<int64_t>(t) * p_.n_internal);
