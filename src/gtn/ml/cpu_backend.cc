@@ -68,20 +68,25 @@ Array row_slice(const Array& x, int64_t begin, int64_t end) {
                       static_cast<size_t>((end - begin) * row_bytes), x.owner());
 }
 
+// The casts, compiled for AVX2 as well as the baseline and picked at load time.
+#if defined(__x86_64__)
+#define GTN_CAST_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define GTN_CAST_CLONES
+#endif
+GTN_CAST_CLONES void cast_f64_f32(const double* s, float* d, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(s[i]);
+}
+GTN_CAST_CLONES void cast_f32_f64(const float* s, double* d, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = s[i];
+}
+
 // X (float32 or float64) in `dt`.
 Array cast_float(const Array& x, DType dt) {
   if (x.dtype() == dt) return x;
   Array out = Array::Zeros(dt, x.shape());
-  int64_t n = x.numel();
-  if (dt == DType::kFloat32) {
-    const double* s = x.data_as<double>();
-    float* d = static_cast<float*>(out.mutable_data());
-    for (int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(s[i]);
-  } else {
-    const float* s = x.data_as<float>();
-    double* d = static_cast<double*>(out.mutable_data());
-    for (int64_t i = 0; i < n; ++i) d[i] = s[i];
-  }
+  if (dt == DType::kFloat32) cast_f64_f32(x.data_as<double>(), static_cast<float*>(out.mutable_data()), x.numel());
+  else cast_f32_f64(x.data_as<float>(), static_cast<double*>(out.mutable_data()), x.numel());
   return out;
 }
 
