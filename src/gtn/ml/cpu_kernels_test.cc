@@ -133,6 +133,13 @@ TEST(CpuKernels, LinearAlgebra) {
   check_both({"Gemm", {"X", "W", "b"}, {{"alpha", 0.5}, {"beta", 2.0}}, {{"W", {5, 1}}, {"b", {1}}}}, 8);
   check_both({"Gemm", {"X", "W", "b"}, {{"transpose_b", true}}, {{"W", {1, 5}}, {"b", {1}}}}, 9);
   check_both({"SquaredDistance", {"X", "S"}, {}, {{"S", {9, 5}}}}, 6);
+  // Narrow float32 GEMMs (AVX-512 kernel where the CPU has it): 1-4 vectors per row, a
+  // masked last vector, 4-row blocks and remainder rows, alpha and beta.
+  for (int64_t m : {2, 16, 33, 64}) {
+    check_both({"MatMul", {"X", "W"}, {}, {{"W", {28, m}}}, 1, 28}, 10 + static_cast<uint32_t>(m));
+    check_both({"Gemm", {"X", "W", "b"}, {{"alpha", 0.5}, {"beta", 2.0}}, {{"W", {28, m}}, {"b", {m}}}, 1, 28},
+               20 + static_cast<uint32_t>(m));
+  }
 }
 
 TEST(CpuKernels, Reductions) {
