@@ -34,7 +34,7 @@ Result<CpuKernel> make_tree_ensemble(const NodeContext& ctx, const Options& opti
     if (!parse_tree_isa(isa_it->second, &isa, &error)) return Status::InvalidArgument(error);
   }
   bool simd = (isa == TreeIsa::kAvx512 || (isa == TreeIsa::kAvx2 && dt == DType::kFloat32)) &&
-              (chosen == "interleaved" || chosen == "perfect_interleaved");
+              chosen == "perfect_interleaved";
   notes.push_back(ctx.label + ": tree strategy " + chosen + (strategy == "auto" ? " (auto)" : "") + ", " +
                   std::to_string(spec.n_trees()) + " trees, max depth " + std::to_string(spec.max_depth()) + ", " +
                   std::to_string(spec.n_nodes()) + " nodes" +

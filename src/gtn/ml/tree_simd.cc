@@ -1,7 +1,7 @@
 #include "gtn/ml/tree_simd.h"
 
 #include <algorithm>
-#include <type_traits>
+#include <limits>
 
 #if defined(__x86_64__)
 #if defined(__GNUC__) && !defined(__clang__)
@@ -74,7 +74,7 @@ inline void add_lanes(const T* tmp, int lanes, int64_t r0, int64_t n, int64_t k,
 // ------------------------------------------------------------------ AVX-512, 16 lanes
 // kSingle: one output column and one value per leaf (regression, binary boosting): the
 // sums stay in registers across the trees of a block.
-template <bool kPerfect, bool kMissing, bool kSingle>
+template <bool kMissing, bool kSingle>
 __attribute__((target("avx512f"))) void walk_avx512(const SimdForest& F, const float* X, int64_t n, float* out) {
   constexpr int G = 4, L = 16, R = G * L;
   const int64_t nf = F.n_features, k = F.k, w = F.width;
@@ -98,17 +98,12 @@ __attribute__((target("avx512f"))) void walk_avx512(const SimdForest& F, const f
       for (size_t t = b; t < e; ++t) {
         const float* thr = F.thr.data() + F.node_off[t];
         const int32_t* feat = F.feat.data() + F.node_off[t];
-        const int32_t* left = kPerfect ? nullptr : F.left.data() + F.node_off[t];
         __m512i idx[G];
         for (int g = 0; g < G; ++g) idx[g] = _mm512_setzero_si512();
-        const int depth = F.depth[t];
-        // Compact trees are walked to their deepest leaf, but a leaf steps to itself: a
-        // group whose ids stopped moving is done (perfect trees have every leaf at depth).
-        unsigned done = 0;
-        for (int d = 0; d < depth && done != (1u << G) - 1; ++d) {
-          // Levels 0-6 of a perfect tree are 1-64 consecutive nodes: loads and permutes
-          // (one, two or four registers) replace the two node gathers.
-          const int tables = kPerfect ? (d <= 4 ? 1 : d == 5 ? 2 : d == 6 ? 4 : 0) : (d == 0 ? 1 : 0);
+        for (int d = 0; d < F.depth; ++d) {
+          // Levels 0-6 are 1-64 consecutive nodes: loads and permutes (one, two or four
+          // registers) replace the two node gathers.
+          const int tables = d <= 4 ? 1 : d == 5 ? 2 : d == 6 ? 4 : 0;
           const int32_t first = (1 << d) - 1;
           __m512 th_tab[4];
           __m512i fw_tab[4];
@@ -118,7 +113,6 @@ __attribute__((target("avx512f"))) void walk_avx512(const SimdForest& F, const f
           }
 #pragma GCC unroll 4
           for (int g = 0; g < G; ++g) {
-            if (!kPerfect && (done >> g & 1)) continue;
             __m512 th;
             __m512i fw;
             if (tables > 0) {
@@ -147,12 +141,8 @@ __attribute__((target("avx512f"))) void walk_avx512(const SimdForest& F, const f
             __m512 x = _mm512_i32gather_ps(_mm512_add_epi32(rowoff[g], fw), Xg, 4);
             __mmask16 right = _mm512_cmp_ps_mask(x, th, _CMP_GT_OQ);
             if constexpr (kMissing) right |= _mm512_mask_cmp_ps_mask(mr, x, x, _CMP_UNORD_Q);
-            __m512i base;
-            if constexpr (kPerfect) base = _mm512_add_epi32(_mm512_add_epi32(idx[g], idx[g]), one);
-            else base = _mm512_i32gather_epi32(idx[g], left, 4);
-            __m512i next = _mm512_mask_add_epi32(base, right, base, one);
-            if (!kPerfect && _mm512_cmpneq_epi32_mask(next, idx[g]) == 0) done |= 1u << g;
-            idx[g] = next;
+            __m512i base = _mm512_add_epi32(_mm512_add_epi32(idx[g], idx[g]), one);
+            idx[g] = _mm512_mask_add_epi32(base, right, base, one);
           }
         }
         const float* lf = F.leaves.data() + F.leaf_off[t];
@@ -179,7 +169,7 @@ __attribute__((target("avx512f"))) void walk_avx512(const SimdForest& F, const f
 }
 
 // ------------------------------------------------------------------ AVX2, 8 lanes
-template <bool kPerfect, bool kMissing, bool kSingle>
+template <bool kMissing, bool kSingle>
 __attribute__((target("avx2,fma"))) void walk_avx2(const SimdForest& F, const float* X, int64_t n, float* out) {
   constexpr int G = 4, L = 8, R = G * L;
   const int64_t nf = F.n_features, k = F.k, w = F.width;
@@ -203,15 +193,10 @@ __attribute__((target("avx2,fma"))) void walk_avx2(const SimdForest& F, const fl
       for (size_t t = b; t < e; ++t) {
         const float* thr = F.thr.data() + F.node_off[t];
         const int32_t* feat = F.feat.data() + F.node_off[t];
-        const int32_t* left = kPerfect ? nullptr : F.left.data() + F.node_off[t];
         __m256i idx[G];
         for (int g = 0; g < G; ++g) idx[g] = _mm256_setzero_si256();
-        const int depth = F.depth[t];
-        // Compact trees are walked to their deepest leaf, but a leaf steps to itself: a
-        // group whose ids stopped moving is done (perfect trees have every leaf at depth).
-        unsigned done = 0;
-        for (int d = 0; d < depth && done != (1u << G) - 1; ++d) {
-          const bool small = kPerfect ? d <= 3 : d == 0;
+        for (int d = 0; d < F.depth; ++d) {
+          const bool small = d <= 3;  // levels of at most 8 nodes: a load and a permute
           const int32_t first = (1 << d) - 1;
           __m256 th_tab = _mm256_setzero_ps();
           __m256i fw_tab = _mm256_setzero_si256();
@@ -221,7 +206,6 @@ __attribute__((target("avx2,fma"))) void walk_avx2(const SimdForest& F, const fl
           }
 #pragma GCC unroll 4
           for (int g = 0; g < G; ++g) {
-            if (!kPerfect && (done >> g & 1)) continue;
             __m256 th;
             __m256i fw;
             if (small) {
@@ -241,12 +225,8 @@ __attribute__((target("avx2,fma"))) void walk_avx2(const SimdForest& F, const fl
             __m256i right = _mm256_castps_si256(_mm256_cmp_ps(x, th, _CMP_GT_OQ));
             if constexpr (kMissing)
               right = _mm256_or_si256(right, _mm256_and_si256(mr, _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_UNORD_Q))));
-            __m256i base;
-            if constexpr (kPerfect) base = _mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one);
-            else base = _mm256_i32gather_epi32(left, idx[g], 4);
-            __m256i next = _mm256_sub_epi32(base, right);  // right is -1 where true
-            if (!kPerfect && _mm256_movemask_epi8(_mm256_cmpeq_epi32(next, idx[g])) == -1) done |= 1u << g;
-            idx[g] = next;
+            __m256i base = _mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one);
+            idx[g] = _mm256_sub_epi32(base, right);  // right is -1 where true
           }
         }
         const float* lf = F.leaves.data() + F.leaf_off[t];
@@ -274,7 +254,7 @@ __attribute__((target("avx2,fma"))) void walk_avx2(const SimdForest& F, const fl
 
 // ------------------------------------------------------------------ AVX-512, float64, 8 lanes
 // Node ids, feature words and child steps in 256-bit integer vectors; values in 512-bit.
-template <bool kPerfect, bool kMissing, bool kSingle>
+template <bool kMissing, bool kSingle>
 __attribute__((target("avx512f,avx512vl,avx2"))) void walk_avx512_f64(const SimdForest64& F, const double* X, int64_t n,
                                                                       double* out) {
   constexpr int G = 4, L = 8, R = G * L;
@@ -299,15 +279,10 @@ __attribute__((target("avx512f,avx512vl,avx2"))) void walk_avx512_f64(const Simd
       for (size_t t = b; t < e; ++t) {
         const double* thr = F.thr.data() + F.node_off[t];
         const int32_t* feat = F.feat.data() + F.node_off[t];
-        const int32_t* left = kPerfect ? nullptr : F.left.data() + F.node_off[t];
         __m256i idx[G];
         for (int g = 0; g < G; ++g) idx[g] = _mm256_setzero_si256();
-        const int depth = F.depth[t];
-        // Compact trees are walked to their deepest leaf, but a leaf steps to itself: a
-        // group whose ids stopped moving is done (perfect trees have every leaf at depth).
-        unsigned done = 0;
-        for (int d = 0; d < depth && done != (1u << G) - 1; ++d) {
-          const bool small = kPerfect ? d <= 3 : d == 0;
+        for (int d = 0; d < F.depth; ++d) {
+          const bool small = d <= 3;  // levels of at most 8 nodes: a load and a permute
           const int32_t first = (1 << d) - 1;
           __m512d th_tab = _mm512_setzero_pd();
           __m256i fw_tab = _mm256_setzero_si256();
@@ -317,7 +292,6 @@ __attribute__((target("avx512f,avx512vl,avx2"))) void walk_avx512_f64(const Simd
           }
 #pragma GCC unroll 4
           for (int g = 0; g < G; ++g) {
-            if (!kPerfect && (done >> g & 1)) continue;
             __m512d th;
             __m256i fw;
             if (small) {
@@ -336,12 +310,8 @@ __attribute__((target("avx512f,avx512vl,avx2"))) void walk_avx512_f64(const Simd
             __m512d x = _mm512_i32gather_pd(_mm256_add_epi32(rowoff[g], fw), Xg, 8);
             __mmask8 right = _mm512_cmp_pd_mask(x, th, _CMP_GT_OQ);
             if constexpr (kMissing) right |= _mm512_mask_cmp_pd_mask(mr, x, x, _CMP_UNORD_Q);
-            __m256i base;
-            if constexpr (kPerfect) base = _mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one);
-            else base = _mm256_i32gather_epi32(left, idx[g], 4);
-            __m256i next = _mm256_mask_add_epi32(base, right, base, one);
-            if (!kPerfect && _mm256_cmpneq_epi32_mask(next, idx[g]) == 0) done |= 1u << g;
-            idx[g] = next;
+            __m256i base = _mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one);
+            idx[g] = _mm256_mask_add_epi32(base, right, base, one);
           }
         }
         const double* lf = F.leaves.data() + F.leaf_off[t];
@@ -367,14 +337,14 @@ __attribute__((target("avx512f,avx512vl,avx2"))) void walk_avx512_f64(const Simd
   }
 }
 
-template <bool kPerfect, bool kMissing>
+template <bool kMissing>
 void dispatch(TreeIsa isa, bool single, const SimdForest& F, const float* X, int64_t n, float* out) {
   if (isa == TreeIsa::kAvx512) {
-    if (single) walk_avx512<kPerfect, kMissing, true>(F, X, n, out);
-    else walk_avx512<kPerfect, kMissing, false>(F, X, n, out);
+    if (single) walk_avx512<kMissing, true>(F, X, n, out);
+    else walk_avx512<kMissing, false>(F, X, n, out);
   } else {
-    if (single) walk_avx2<kPerfect, kMissing, true>(F, X, n, out);
-    else walk_avx2<kPerfect, kMissing, false>(F, X, n, out);
+    if (single) walk_avx2<kMissing, true>(F, X, n, out);
+    else walk_avx2<kMissing, false>(F, X, n, out);
   }
 }
 
@@ -387,18 +357,12 @@ bool run_forest_simd(TreeIsa isa, const SimdForest64& F, const double* X, int64_
   if ((F.width == 1 ? F.k : F.width) > kSimdMaxOutputs) return false;
   if (F.n_features > (int64_t{1} << 24)) return false;
   bool single = F.k == 1 && F.width == 1;
-  auto run = [&](auto perfect, auto missing) {
-    if (single) walk_avx512_f64<decltype(perfect)::value, decltype(missing)::value, true>(F, X, n, out);
-    else walk_avx512_f64<decltype(perfect)::value, decltype(missing)::value, false>(F, X, n, out);
-  };
-  using T_ = std::true_type;
-  using F_ = std::false_type;
-  if (F.perfect) {
-    if (F.missing) run(T_{}, T_{});
-    else run(T_{}, F_{});
+  if (F.missing) {
+    if (single) walk_avx512_f64<true, true>(F, X, n, out);
+    else walk_avx512_f64<true, false>(F, X, n, out);
   } else {
-    if (F.missing) run(F_{}, T_{});
-    else run(F_{}, F_{});
+    if (single) walk_avx512_f64<false, true>(F, X, n, out);
+    else walk_avx512_f64<false, false>(F, X, n, out);
   }
   return true;
 #else
@@ -414,13 +378,8 @@ bool run_forest_simd(TreeIsa isa, const SimdForest& F, const float* X, int64_t n
   // Gather offsets are int32: a group's rows times the features must stay far below 2^31.
   if (F.n_features > (int64_t{1} << 24)) return false;
   bool single = F.k == 1 && F.width == 1;
-  if (F.perfect) {
-    if (F.missing) dispatch<true, true>(isa, single, F, X, n, out);
-    else dispatch<true, false>(isa, single, F, X, n, out);
-  } else {
-    if (F.missing) dispatch<false, true>(isa, single, F, X, n, out);
-    else dispatch<false, false>(isa, single, F, X, n, out);
-  }
+  if (F.missing) dispatch<true>(isa, single, F, X, n, out);
+  else dispatch<false>(isa, single, F, X, n, out);
   return true;
 #else
   (void)isa, (void)F, (void)X, (void)n, (void)out;

@@ -1,14 +1,15 @@
-// SIMD tree walks for TreeEnsembles: many rows through one tree at a time, node
-// fields, X values and leaves fetched with vector gathers (AVX-512: 16 rows per register,
-// AVX2: 8; float64 on AVX-512: 8), four independent row groups in flight to hide the gathers' latency. Picked at
-// run time from the CPU's features; the library itself is built for baseline x86-64.
+// SIMD walks of perfect-layout TreeEnsembles (trees padded to one depth D; node i's
+// children are 2i + 1 and 2i + 2, leaf j at id n_internal + j): many rows through one tree
+// at a time, four independent row groups in flight. Levels of up to 64 nodes (AVX-512
+// float32; 8 nodes otherwise) are looked up with loads and register permutes, deeper ones
+// with gathers; X values and leaves are gathered. AVX-512: 16 float32 or 8 float64 rows
+// per register; AVX2: 8 float32. Picked at run time from the CPU's features; the library
+// itself is built for baseline x86-64.
 //
-// Layout (struct-of-arrays, node ids local to their tree):
-//   perfect  trees padded to one depth D; child = 2i + 1 + right, leaf j at id n_internal + j
-//   compact  breadth-first ids with right child = left child + 1; a leaf points at itself
-//            with a +inf threshold, so steps past a leaf stay there
-// A split sends x right iff x > thr (thresholds pre-rounded, tree_strategies.h), or x is
-// NaN and bit 31 of the node's feature word is set (missing goes right).
+// Compact (unpadded) trees stay on the portable lane loops: measured on this project's
+// AVX-512 machine, gathering their node fields was no faster than the loops' loads
+// (docs/ml/benchmarks.md). A split sends x right iff x > thr (thresholds pre-rounded,
+// tree_strategies.h), or x is NaN and bit 31 of the node's feature word is set.
 #pragma once
 
 #include <cstdint>
@@ -31,15 +32,14 @@ struct SimdForestOf {
   int64_t n_features = 0;
   int64_t k = 1;       // output columns
   int64_t width = 1;   // values per leaf (1: the tree adds to column target[t])
-  bool perfect = false;
-  bool missing = false;       // some split sends NaN right
-  int32_t leaf_sub = 0;       // perfect: n_internal (leaf j of a tree is at id leaf_sub + j)
-  std::vector<T> thr;         // all trees' nodes
-  std::vector<int32_t> feat;  // feature | (missing right << 31)
-  std::vector<int32_t> left;  // compact only: left child (local id)
-  std::vector<T> leaves;      // perfect: [tree][n_leaves][width]; compact: [node][width]
+  int depth = 0;               // D: every tree's steps
+  bool missing = false;        // some split sends NaN right
+  int32_t leaf_sub = 0;        // n_internal: leaf j of a tree is at id leaf_sub + j
+  std::vector<T> thr;          // [tree][n_internal] (+64 padding: level loads)
+  std::vector<int32_t> feat;   // same layout: feature | (missing right << 31)
+  std::vector<T> leaves;       // [tree][n_leaves][width]
   std::vector<int64_t> node_off, leaf_off;  // per tree: first node, first leaf value
-  std::vector<int32_t> depth, target;       // per tree: steps to take, output column
+  std::vector<int32_t> target;              // per tree: output column (width 1)
   std::vector<std::pair<size_t, size_t>> blocks;  // trees in cache-sized blocks
 
   // Leaf value c of node `id` of tree t lives at leaves[leaf_off[t] + (id - leaf_sub) * width + c].

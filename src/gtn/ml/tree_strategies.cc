@@ -246,7 +246,7 @@ class PerfectInterleaved : public TreeEnsembleKernel<T> {
     F.n_features = f_;
     F.k = agg_.k;
     F.width = p_.width;
-    F.perfect = true;
+    F.depth = p_.depth;
     F.missing = kMissing;
     F.leaf_sub = static_cast<int32_t>(p_.n_internal);
     for (size_t i = 0; i < p_.nodes.size(); ++i) {
@@ -259,7 +259,6 @@ class PerfectInterleaved : public TreeEnsembleKernel<T> {
     for (size_t t = 0; t < nt_; ++t) {
       F.node_off.push_back(static_cast<int64_t>(t) * p_.n_internal);
       F.leaf_off.push_back(static_cast<int64_t>(t) * p_.n_leaves * p_.width);
-      F.depth.push_back(p_.depth);
       F.target.push_back(s.targets.empty() ? 0 : s.targets[t]);
     }
     F.blocks = blocks_;
@@ -348,8 +347,7 @@ class Interleaved : public TreeEnsembleKernel<T> {
                               const std::vector<std::pair<size_t, size_t>>&, U*, const K&);
 
  public:
-  Interleaved(const TreeEnsembleSpec& s, TreeIsa isa)
-      : agg_(s), f_(s.n_features), nt_(s.n_trees()), depth_(s.tree_depth), isa_(isa) {
+  explicit Interleaved(const TreeEnsembleSpec& s) : agg_(s), f_(s.n_features), nt_(s.n_trees()), depth_(s.tree_depth) {
     width_ = s.leaf_width;
     size_t max_tree_nodes = 1;
     for (size_t t = 0; t < nt_; ++t) {
@@ -384,14 +382,11 @@ class Interleaved : public TreeEnsembleKernel<T> {
     pending_.clear();
     size_t per_tree = (nodes_.size() / std::max<size_t>(nt_, 1)) * (sizeof(Node) + 1 + width_ * sizeof(T));
     blocks_ = tree_blocks(nt_, per_tree);
-    if (isa_ != TreeIsa::kScalar) BuildSimd(s);
   }
 
   void Run(const T* X, int64_t n, T* out) const override {
     std::fill(out, out + n * agg_.k, T(0));
-    bool done = false;
-    if (n >= kSmallBatch && isa_ != TreeIsa::kScalar) done = run_forest_simd(isa_, simd_, X, n, out);
-    if (!done) run_lane_groups(X, n, f_, agg_.k, blocks_, out, *this);
+    run_lane_groups(X, n, f_, agg_.k, blocks_, out, *this);
     agg_.finish(out, n);
   }
 
@@ -402,32 +397,6 @@ class Interleaved : public TreeEnsembleKernel<T> {
     int32_t left;
   };
   void set_value(int32_t id, const std::vector<T>& v) { pending_.push_back({id, v}); }
-
-  void BuildSimd(const TreeEnsembleSpec& s) {
-    SimdForestOf<T>& F = simd_;
-    F.n_features = f_;
-    F.k = agg_.k;
-    F.width = width_;
-    F.perfect = false;
-    F.missing = kMissing;
-    for (size_t t = 0; t < nt_; ++t) {
-      int32_t root = roots_[t];
-      int32_t end = t + 1 < nt_ ? roots_[t + 1] : static_cast<int32_t>(nodes_.size());
-      F.node_off.push_back(static_cast<int64_t>(F.thr.size()));
-      F.leaf_off.push_back(static_cast<int64_t>(root) * width_);
-      for (int32_t i = root; i < end; ++i) {
-        F.thr.push_back(nodes_[i].t);
-        F.feat.push_back(nodes_[i].f | (mr_[i] ? INT32_MIN : 0));
-        F.left.push_back(nodes_[i].left - root);
-      }
-      F.depth.push_back(depth_[t]);
-      F.target.push_back(s.targets.empty() ? 0 : s.targets[t]);
-    }
-    F.thr.resize(F.thr.size() + 16, T(0));  // the root loads read 16 nodes
-    F.feat.resize(F.feat.size() + 16, 0);
-    F.leaves.assign(values_.begin(), values_.end());
-    F.blocks = blocks_;
-  }
 
   void RowLanes(const T* xt, int64_t n, int64_t r0, size_t b, size_t e, T* out) const {
     int live = static_cast<int>(std::min<int64_t>(kLanes, n - r0));
@@ -489,8 +458,6 @@ class Interleaved : public TreeEnsembleKernel<T> {
   int64_t f_;
   size_t nt_;
   std::vector<int32_t> depth_;
-  TreeIsa isa_;
-  SimdForestOf<T> simd_;
   int64_t width_ = 1;
   std::vector<Node> nodes_;
   std::vector<uint8_t> mr_;
@@ -627,8 +594,8 @@ Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsemb
   else if (strategy == "perfect_tree_traversal") k = std::make_unique<PerfectTreeTraversal<T>>(s);
   else if (strategy == "gemm") k = std::make_unique<Gemm<T>>(s);
   else if (strategy == "interleaved") {
-    if (missing) k = std::make_unique<Interleaved<T, true>>(s, isa);
-    else k = std::make_unique<Interleaved<T, false>>(s, isa);
+    if (missing) k = std::make_unique<Interleaved<T, true>>(s);
+    else k = std::make_unique<Interleaved<T, false>>(s);
   } else if (strategy == "perfect_interleaved") {
     if (missing) k = std::make_unique<PerfectInterleaved<T, true>>(s, isa);
     else k = std::make_unique<PerfectInterleaved<T, false>>(s, isa);
