@@ -84,7 +84,7 @@ GTN_CAST_CLONES void cast_f32_f64(const float* s, double* d, int64_t n) {
 // X (float32 or float64) in `dt`.
 Array cast_float(const Array& x, DType dt) {
   if (x.dtype() == dt) return x;
-  Array out = Array::Zeros(dt, x.shape());
+  Array out = Array::Empty(dt, x.shape());
   if (dt == DType::kFloat32) cast_f64_f32(x.data_as<double>(), static_cast<float*>(out.mutable_data()), x.numel());
   else cast_f32_f64(x.data_as<float>(), static_cast<double*>(out.mutable_data()), x.numel());
   return out;
@@ -245,7 +245,7 @@ class CpuExecutable : public Executable {
             Shape s = a.shape();
             if (s.empty()) s.push_back(0);
             s[0] = n;
-            result.push_back(Array::Zeros(a.dtype(), s));
+            result.push_back(Array::Empty(a.dtype(), s));  // every tile copies its rows in
           }
         }
         for (size_t k = 0; k < r->size(); ++k) {

@@ -101,7 +101,7 @@ void sigmoid_array(const float* a, float* d, int64_t n) { sigmoid_f32(a, d, n); 
 template <typename T>
 CpuKernel make_array_op(DType dt, void (*fn)(const T*, T*, int64_t)) {
   return [dt, fn](const std::vector<const Array*>& in, std::vector<Array>& out) -> Status {
-    out[0] = Array::Zeros(dt, in[0]->shape());
+    out[0] = Array::Empty(dt, in[0]->shape());
     fn(in[0]->data_as<T>(), static_cast<T*>(out[0].mutable_data()), in[0]->numel());
     return Status::OK();
   };
@@ -112,7 +112,7 @@ template <typename In, typename Out, int N, typename F>
 CpuKernel make_map(DType out_dtype, F f) {
   return [out_dtype, f](const std::vector<const Array*>& in, std::vector<Array>& out) -> Status {
     GTN_ASSIGN_OR_RETURN(Broadcast b, plan_broadcast(in));
-    out[0] = Array::Zeros(out_dtype, b.out);
+    out[0] = Array::Empty(out_dtype, b.out);  // every run below writes its elements
     Out* o = static_cast<Out*>(out[0].mutable_data());
     const In* p[3] = {};
     for (int k = 0; k < N; ++k) p[k] = in[k]->template data_as<In>();
@@ -207,7 +207,7 @@ template <typename T>
 CpuKernel make_where_t(DType dt) {
   return [dt](const std::vector<const Array*>& in, std::vector<Array>& out) -> Status {
     GTN_ASSIGN_OR_RETURN(Broadcast b, plan_broadcast(in));
-    out[0] = Array::Zeros(dt, b.out);
+    out[0] = Array::Empty(dt, b.out);
     T* o = static_cast<T*>(out[0].mutable_data());
     const uint8_t* c = in[0]->data_as<uint8_t>();
     const T* x = in[1]->data_as<T>();
@@ -334,7 +334,7 @@ Result<CpuKernel> make_fused_t(std::shared_ptr<FusedProgram> p, DType dt) {
     GTN_ASSIGN_OR_RETURN(Broadcast b, plan_broadcast(in));
     for (const Array* a : in)
       if (a->dtype() != dt && a->dtype() != DType::kBool) return Status::Internal("FusedElementwise: input dtype");
-    out[0] = Array::Zeros(dt, b.out);
+    out[0] = Array::Empty(dt, b.out);  // both paths below write every element
     T* o = static_cast<T*>(out[0].mutable_data());
     const size_t n_in = in.size();
     const size_t n_regs = n_in + p->instrs.size();

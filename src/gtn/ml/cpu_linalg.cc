@@ -99,9 +99,11 @@ CpuKernel make_gemm_t(DType dt, bool tb, double alpha, double beta, bool has_c) 
     int64_t n = a.shape()[0], k = a.shape()[1];
     int64_t bk = tb ? b.shape()[1] : b.shape()[0], m = tb ? b.shape()[0] : b.shape()[1];
     if (bk != k) return Status::InvalidArgument("inner dimensions differ at run time");
-    out[0] = Array::Zeros(dt, {n, m});
+    // Filled from c, or zeros (a BLAS given beta 0 may still scale C by it: NaN * 0).
+    out[0] = Array::Empty(dt, {n, m});
     T* o = static_cast<T*>(out[0].mutable_data());
     T b_coef = T(0);
+    if (!has_c) std::fill(o, o + n * m, T(0));
     if (has_c) {
       const Array& c = *in[2];
       const T* cv = c.data_as<T>();

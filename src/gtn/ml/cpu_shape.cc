@@ -51,7 +51,7 @@ Result<CpuKernel> make_concat(const NodeContext& ctx, const Options&, std::vecto
     }
     int64_t outer = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= s[d];
-    out[0] = Array::Zeros(dt, s);
+    out[0] = Array::Empty(dt, s);  // every input's bytes land in it
     char* dst = static_cast<char*>(out[0].mutable_data());
     // One element per input and row (predict_proba's [1 - p, p]): a strided loop per input,
     // not two memcpy calls per row.
