@@ -67,13 +67,18 @@ Array random_rows(int64_t n) {
   return X;
 }
 
-void run(benchmark::State& state, const std::string& strategy, int64_t rows) {
+void run(benchmark::State& state, const std::string& strategy, int64_t rows, const std::string& isa = "auto",
+         int threads = 0) {
   static gtn::ml::Model base = make_forest();
   gtn::ml::Model m = base;
   if (!m.SetOption("tree_strategy", strategy).ok()) std::abort();
+  if (!m.SetOption("tree_isa", isa).ok()) {
+    state.SkipWithError(("tree_isa " + isa + " not supported by this CPU").c_str());
+    return;
+  }
   Array X = random_rows(rows);
   for (auto _ : state) {
-    auto r = m.Predict("predict_proba", X);
+    auto r = m.Predict("predict_proba", X, threads);
     if (!r.ok()) std::abort();
     benchmark::DoNotOptimize(r->data());
   }
@@ -94,6 +99,15 @@ int register_all() {
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }
+  // perfect_interleaved's SIMD kernels against its portable lane loops ("scalar", the
+  // kernel before the SIMD ones), one thread, so CPU time is the kernel's work.
+  for (const char* s : {"perfect_interleaved"})
+    for (const char* isa : {"scalar", "avx2", "avx512"}) {
+      std::string name(s), i(isa);
+      benchmark::RegisterBenchmark(("forest_100000_rows_1_thread/" + name + "/" + i).c_str(),
+                                   [name, i](benchmark::State& st) { run(st, name, 100000, i, 1); })
+          ->Unit(benchmark::kMillisecond);
+    }
   return 0;
 }
 int registered = register_all();

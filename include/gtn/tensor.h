@@ -54,6 +54,9 @@ class Array {
 
   // A new zero-filled array that owns its buffer.
   static Array Zeros(DType dtype, Shape shape);
+  // A new array that owns an uninitialized buffer, for a producer that writes every
+  // element (no zero-fill pass).
+  static Array Empty(DType dtype, Shape shape);
   // A new array that owns a copy of `nbytes` bytes at `data`; nbytes must match dtype*shape.
   static Result<Array> Copy(DType dtype, Shape shape, const void* data, size_t nbytes);
   // A view of `data` kept alive by `owner` (no copy).

@@ -116,6 +116,20 @@ Array Array::Zeros(DType dtype, Shape shape) {
   return a;
 }
 
+Array Array::Empty(DType dtype, Shape shape) {
+  Array a;
+  a.dtype_ = dtype;
+  a.shape_ = std::move(shape);
+  a.nbytes_ = static_cast<size_t>(shape_numel(a.shape_)) * dtype_size(dtype);
+  void* p = std::malloc(a.nbytes_ ? a.nbytes_ : 1);
+  if (!p) std::abort();
+  std::shared_ptr<void> buf(p, std::free);
+  a.mutable_ = buf.get();
+  a.data_ = buf.get();
+  a.owner_ = std::move(buf);
+  return a;
+}
+
 Result<Array> Array::Copy(DType dtype, Shape shape, const void* data, size_t nbytes) {
   GTN_RETURN_IF_ERROR(check_shape(dtype, shape, nbytes));
   Array a = Zeros(dtype, std::move(shape));

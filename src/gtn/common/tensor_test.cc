@@ -30,6 +30,19 @@ TEST(Array, CopyChecksSize) {
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(Array, EmptyOwnsAWritableBufferOfTheShape) {
+  Array a = Array::Empty(DType::kFloat64, {3, 4});
+  EXPECT_TRUE(a.owns_buffer());
+  EXPECT_EQ(a.numel(), 12);
+  EXPECT_EQ(a.nbytes(), 12 * sizeof(double));
+  double* p = static_cast<double*>(a.mutable_data());
+  for (int i = 0; i < 12; ++i) p[i] = i;
+  EXPECT_EQ(a.data_as<double>()[11], 11.0);
+  Array none = Array::Empty(DType::kFloat32, {0, 5});
+  EXPECT_EQ(none.nbytes(), 0u);
+  EXPECT_NE(none.data(), nullptr);
+}
+
 TEST(Array, ViewKeepsOwnerAlive) {
   auto owner = std::make_shared<std::vector<int32_t>>(std::vector<int32_t>{7, 8, 9});
   auto a = Array::View(DType::kInt32, {3}, owner->data(), 12, owner);

@@ -16,8 +16,10 @@ using Options = std::map<std::string, std::string>;
 class Executable {
  public:
   virtual ~Executable() = default;
-  // Runs `method` on X, already checked and cast to the graph dtype ([n, n_features]).
+  // Runs `method` on X, already checked and cast to the graph dtype ([n, n_features]), or
+  // of either float dtype when CastsInput() (the executable casts it piece by piece).
   virtual Result<std::vector<Array>> Run(const std::string& method, const Array& X, int n_threads) const = 0;
+  virtual bool CastsInput() const { return false; }
   // Lines describing how the graph was compiled (passes applied, tree strategies).
   virtual std::vector<std::string> Describe() const { return {}; }
 };

@@ -2,8 +2,12 @@
 // kernel, or its reference kernel through an adapter). Run: when every node of a method is
 // row-local, X is cut into row tiles that run through the whole graph on the thread pool
 // (intermediates of one tile stay in cache); otherwise the graph runs once on all rows.
+// A tile casts its own rows to the graph dtype and copies its outputs into the batch's
+// outputs while they are still in cache, so each byte of X and of the outputs crosses
+// memory once.
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <set>
 #include "gtn/ml/blas.h"
 
@@ -64,16 +68,25 @@ Array row_slice(const Array& x, int64_t begin, int64_t end) {
                       static_cast<size_t>((end - begin) * row_bytes), x.owner());
 }
 
-Array concat_rows(const std::vector<Array>& parts) {
-  Shape s = parts[0].shape();
-  s[0] = 0;
-  for (const auto& p : parts) s[0] += p.shape()[0];
-  Array out = Array::Zeros(parts[0].dtype(), s);
-  char* d = static_cast<char*>(out.mutable_data());
-  for (const auto& p : parts) {
-    if (p.nbytes()) std::memcpy(d, p.data(), p.nbytes());
-    d += p.nbytes();
-  }
+// The casts, compiled for AVX2 as well as the baseline and picked at load time.
+#if defined(__x86_64__)
+#define GTN_CAST_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define GTN_CAST_CLONES
+#endif
+GTN_CAST_CLONES void cast_f64_f32(const double* s, float* d, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(s[i]);
+}
+GTN_CAST_CLONES void cast_f32_f64(const float* s, double* d, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = s[i];
+}
+
+// X (float32 or float64) in `dt`.
+Array cast_float(const Array& x, DType dt) {
+  if (x.dtype() == dt) return x;
+  Array out = Array::Empty(dt, x.shape());
+  if (dt == DType::kFloat32) cast_f64_f32(x.data_as<double>(), static_cast<float*>(out.mutable_data()), x.numel());
+  else cast_f32_f64(x.data_as<float>(), static_cast<double*>(out.mutable_data()), x.numel());
   return out;
 }
 
@@ -209,27 +222,57 @@ class CpuExecutable : public Executable {
       int64_t balanced = (n_tiles + threads - 1) / threads * threads;
       n_tiles = std::max(n_tiles, std::min(balanced, n / kMinTileRows));
     }
-    if (!p.tiled || n_tiles <= 1) return RunOnce(p, X);
+    if (!p.tiled || n_tiles <= 1) return RunOnce(p, cast_float(X, graph_.dtype));
     int64_t tile = (n + n_tiles - 1) / n_tiles;
     n_tiles = (n + tile - 1) / tile;
-    std::vector<std::vector<Array>> parts(static_cast<size_t>(n_tiles));
+    // The batch's outputs are allocated by the first tile to finish (their row shape and
+    // dtype are the tile's); every tile copies its rows in while they are hot in cache.
+    std::mutex mu;
+    std::vector<Array> result;
     std::vector<Status> errors(static_cast<size_t>(n_tiles));
     pool.ParallelFor(n_tiles, threads, [&](int64_t t) {
       int64_t b = t * tile, e = std::min(n, b + tile);
-      auto r = RunOnce(p, row_slice(X, b, e));
-      if (r.ok()) parts[t] = std::move(*r);
-      else errors[t] = r.status();
+      auto r = RunOnce(p, cast_float(row_slice(X, b, e), graph_.dtype));
+      if (!r.ok()) {
+        errors[t] = r.status();
+        return;
+      }
+      std::vector<char*> dst(r->size());
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (result.empty()) {
+          for (const Array& a : *r) {
+            Shape s = a.shape();
+            if (s.empty()) s.push_back(0);
+            s[0] = n;
+            result.push_back(Array::Empty(a.dtype(), s));  // every tile copies its rows in
+          }
+        }
+        for (size_t k = 0; k < r->size(); ++k) {
+          const Array& a = (*r)[k];
+          const Array& o = result[k];
+          bool same = a.dtype() == o.dtype() && a.ndim() == o.ndim() && a.ndim() > 0 && a.shape()[0] == e - b &&
+                      std::equal(a.shape().begin() + 1, a.shape().end(), o.shape().begin() + 1);
+          if (!same) {
+            errors[t] = Status::Internal("tile " + std::to_string(t) + " output " + std::to_string(k) + " has shape " +
+                                         shape_to_string(a.shape()) + ", not rows of " + shape_to_string(o.shape()));
+            return;
+          }
+          dst[k] = static_cast<char*>(result[k].mutable_data());
+        }
+      }
+      for (size_t k = 0; k < r->size(); ++k) {
+        const Array& a = (*r)[k];
+        size_t row_bytes = a.nbytes() / static_cast<size_t>(e - b);
+        if (a.nbytes()) std::memcpy(dst[k] + static_cast<size_t>(b) * row_bytes, a.data(), a.nbytes());
+      }
     });
     for (const auto& e : errors)
       if (!e.ok()) return e;
-    std::vector<Array> result;
-    for (size_t k = 0; k < p.outputs.size(); ++k) {
-      std::vector<Array> col;
-      for (auto& part : parts) col.push_back(std::move(part[k]));
-      result.push_back(concat_rows(col));
-    }
     return result;
   }
+
+  bool CastsInput() const override { return true; }
 
   std::vector<std::string> Describe() const override {
     std::vector<std::string> lines = notes_;

@@ -101,7 +101,7 @@ void sigmoid_array(const float* a, float* d, int64_t n) { sigmoid_f32(a, d, n); 
 template <typename T>
 CpuKernel make_array_op(DType dt, void (*fn)(const T*, T*, int64_t)) {
   return [dt, fn](const std::vector<const Array*>& in, std::vector<Array>& out) -> Status {
-    out[0] = Array::Zeros(dt, in[0]->shape());
+    out[0] = Array::Empty(dt, in[0]->shape());
     fn(in[0]->data_as<T>(), static_cast<T*>(out[0].mutable_data()), in[0]->numel());
     return Status::OK();
   };
@@ -112,7 +112,7 @@ template <typename In, typename Out, int N, typename F>
 CpuKernel make_map(DType out_dtype, F f) {
   return [out_dtype, f](const std::vector<const Array*>& in, std::vector<Array>& out) -> Status {
     GTN_ASSIGN_OR_RETURN(Broadcast b, plan_broadcast(in));
-    out[0] = Array::Zeros(out_dtype, b.out);
+    out[0] = Array::Empty(out_dtype, b.out);  // every run below writes its elements
     Out* o = static_cast<Out*>(out[0].mutable_data());
     const In* p[3] = {};
     for (int k = 0; k < N; ++k) p[k] = in[k]->template data_as<In>();
@@ -207,7 +207,7 @@ template <typename T>
 CpuKernel make_where_t(DType dt) {
   return [dt](const std::vector<const Array*>& in, std::vector<Array>& out) -> Status {
     GTN_ASSIGN_OR_RETURN(Broadcast b, plan_broadcast(in));
-    out[0] = Array::Zeros(dt, b.out);
+    out[0] = Array::Empty(dt, b.out);
     T* o = static_cast<T*>(out[0].mutable_data());
     const uint8_t* c = in[0]->data_as<uint8_t>();
     const T* x = in[1]->data_as<T>();
@@ -273,28 +273,117 @@ Result<CpuKernel> make_cast(const NodeContext& ctx, const Options&, std::vector<
   }
 }
 
-// FusedElementwise: the program runs over blocks of up to kBlock elements; each
-// instruction is one tight loop over the block, so intermediates stay in L1.
+// FusedElementwise: the program runs over blocks of elements; each instruction is one
+// tight loop over the block, so intermediates stay in L1. Ops are decoded once per kernel.
+enum class FOp { kAdd, kSub, kMul, kDiv, kNeg, kSquare, kExp, kSigmoid, kWhere, kGeneric };
+
+FOp decode_fused_op(const std::string& op) {
+  if (op == "Add") return FOp::kAdd;
+  if (op == "Sub") return FOp::kSub;
+  if (op == "Mul") return FOp::kMul;
+  if (op == "Div") return FOp::kDiv;
+  if (op == "Neg") return FOp::kNeg;
+  if (op == "Square") return FOp::kSquare;
+  if (op == "Exp") return FOp::kExp;
+  if (op == "Sigmoid") return FOp::kSigmoid;
+  if (op == "Where") return FOp::kWhere;
+  return FOp::kGeneric;
+}
+
+// Runs the program on m elements. reg[k] points at input k's m values; instruction i
+// writes register n_in + i (scratch + i * stride), the last one straight into dst.
+template <typename T>
+void run_fused_block(const FusedProgram& p, const std::vector<FOp>& ops, const T** reg, size_t n_in, T* scratch,
+                     int64_t stride, int64_t m, T* dst, double* file) {
+  for (size_t i = 0; i < p.instrs.size(); ++i) {
+    const FusedInstr& ins = p.instrs[i];
+    T* d = i + 1 == p.instrs.size() ? dst : scratch + static_cast<int64_t>(i) * stride;
+    reg[n_in + i] = d;
+    const T* a = reg[ins.args.size() > 0 ? ins.args[0] : 0];
+    const T* c = reg[ins.args.size() > 1 ? ins.args[1] : 0];
+    const T* e = reg[ins.args.size() > 2 ? ins.args[2] : 0];
+    switch (ops[i]) {
+      case FOp::kAdd: for (int64_t j = 0; j < m; ++j) d[j] = a[j] + c[j]; break;
+      case FOp::kSub: for (int64_t j = 0; j < m; ++j) d[j] = a[j] - c[j]; break;
+      case FOp::kMul: for (int64_t j = 0; j < m; ++j) d[j] = a[j] * c[j]; break;
+      case FOp::kDiv: for (int64_t j = 0; j < m; ++j) d[j] = a[j] / c[j]; break;
+      case FOp::kNeg: for (int64_t j = 0; j < m; ++j) d[j] = -a[j]; break;
+      case FOp::kSquare: for (int64_t j = 0; j < m; ++j) d[j] = a[j] * a[j]; break;
+      case FOp::kExp: exp_array(a, d, m); break;
+      case FOp::kSigmoid: sigmoid_array(a, d, m); break;
+      case FOp::kWhere: for (int64_t j = 0; j < m; ++j) d[j] = a[j] != T(0) ? c[j] : e[j]; break;
+      case FOp::kGeneric:
+        for (int64_t j = 0; j < m; ++j) {
+          // The scalar definition, reading the registers it needs.
+          for (int q : ins.args) file[q] = static_cast<double>(reg[q][j]);
+          d[j] = static_cast<T>(ins.eval(file));
+        }
+        break;
+    }
+  }
+}
+
 template <typename T>
 Result<CpuKernel> make_fused_t(std::shared_ptr<FusedProgram> p, DType dt) {
   for (const auto& ins : p->instrs)
     if (ins.dtype != dt && ins.dtype != DType::kBool) return Status::Unsupported("mixed dtypes in program");
-  return CpuKernel([p, dt](const std::vector<const Array*>& in, std::vector<Array>& out) -> Status {
-    constexpr int64_t kBlock = 256;
+  if (p->instrs.empty()) return Status::Unsupported("empty program");
+  std::vector<FOp> ops;
+  for (const auto& ins : p->instrs) ops.push_back(decode_fused_op(ins.op));
+  return CpuKernel([p, ops, dt](const std::vector<const Array*>& in, std::vector<Array>& out) -> Status {
     GTN_ASSIGN_OR_RETURN(Broadcast b, plan_broadcast(in));
     for (const Array* a : in)
       if (a->dtype() != dt && a->dtype() != DType::kBool) return Status::Internal("FusedElementwise: input dtype");
-    out[0] = Array::Zeros(dt, b.out);
+    out[0] = Array::Empty(dt, b.out);  // both paths below write every element
     T* o = static_cast<T*>(out[0].mutable_data());
-    size_t n_in = in.size();
-    size_t n_regs = n_in + p->instrs.size();
-    std::vector<T> regs(n_regs * kBlock);
+    const size_t n_in = in.size();
+    const size_t n_regs = n_in + p->instrs.size();
+    const int64_t n = shape_numel(b.out);
+    std::vector<const T*> reg(n_regs, nullptr);
     std::vector<double> file(n_regs);
+    // Rows path: the output as [rows, C], each input the full output (read in place), one
+    // value per column ([C], [1, C]: tiled once into its register) or a scalar. Blocks of
+    // whole rows.
+    const int64_t C = b.out.empty() ? 1 : std::max<int64_t>(b.out.back(), 1);
+    bool rows_path = n > 0;
+    for (const Array* a : in) {
+      bool full = a->numel() == n, scalar = a->numel() == 1,
+           column = a->numel() == C && !a->shape().empty() && a->shape().back() == C;
+      rows_path &= a->dtype() == dt && (full || scalar || column);
+    }
+    if (rows_path) {
+      const int64_t rows = n / C, per = std::max<int64_t>(1, 2048 / C), B = per * C;
+      std::vector<T> scratch(static_cast<size_t>(n_regs * B));
+      std::vector<bool> moving(n_in, false);
+      for (size_t k = 0; k < n_in; ++k) {
+        const Array* a = in[k];
+        T* r = scratch.data() + k * B;
+        if (a->numel() == n && n != 1) {  // full: read in place
+          moving[k] = true;
+        } else if (a->numel() == 1) {  // scalar
+          std::fill(r, r + B, a->data_as<T>()[0]);
+          reg[k] = r;
+        } else {  // one value per column
+          for (int64_t i = 0; i < per; ++i) std::memcpy(r + i * C, a->data_as<T>(), C * sizeof(T));
+          reg[k] = r;
+        }
+      }
+      T* tmp = scratch.data() + n_in * B;
+      for (int64_t r0 = 0; r0 < rows; r0 += per) {
+        int64_t m = std::min(per, rows - r0) * C;
+        for (size_t k = 0; k < n_in; ++k)
+          if (moving[k]) reg[k] = in[k]->data_as<T>() + r0 * C;
+        run_fused_block(*p, ops, reg.data(), n_in, tmp, B, m, o + r0 * C, file.data());
+      }
+      return Status::OK();
+    }
+    constexpr int64_t kBlock = 256;
+    std::vector<T> scratch(n_regs * kBlock);
     for_each_run(b, n_in, [&](const int64_t* off, int64_t oo, int64_t len, const int64_t* st) {
       for (int64_t s = 0; s < len; s += kBlock) {
         int64_t m = std::min(kBlock, len - s);
         for (size_t k = 0; k < n_in; ++k) {
-          T* r = regs.data() + k * kBlock;
+          T* r = scratch.data() + k * kBlock;
           if (in[k]->dtype() == DType::kBool) {
             const uint8_t* src = in[k]->data_as<uint8_t>() + off[k] + s * st[k];
             for (int64_t i = 0; i < m; ++i) r[i] = src[i * st[k]];
@@ -303,34 +392,9 @@ Result<CpuKernel> make_fused_t(std::shared_ptr<FusedProgram> p, DType dt) {
             if (st[k] == 1) std::memcpy(r, src, m * sizeof(T));
             else std::fill(r, r + m, src[0]);
           }
+          reg[k] = r;
         }
-        for (size_t i = 0; i < p->instrs.size(); ++i) {
-          const FusedInstr& ins = p->instrs[i];
-          T* d = regs.data() + (n_in + i) * kBlock;
-          const T* a = regs.data() + (ins.args.size() > 0 ? ins.args[0] : 0) * kBlock;
-          const T* c = regs.data() + (ins.args.size() > 1 ? ins.args[1] : 0) * kBlock;
-          const T* e = regs.data() + (ins.args.size() > 2 ? ins.args[2] : 0) * kBlock;
-          const std::string& op = ins.op;
-          if (op == "Add") for (int64_t j = 0; j < m; ++j) d[j] = a[j] + c[j];
-          else if (op == "Sub") for (int64_t j = 0; j < m; ++j) d[j] = a[j] - c[j];
-          else if (op == "Mul") for (int64_t j = 0; j < m; ++j) d[j] = a[j] * c[j];
-          else if (op == "Div") for (int64_t j = 0; j < m; ++j) d[j] = a[j] / c[j];
-          else if (op == "Neg") for (int64_t j = 0; j < m; ++j) d[j] = -a[j];
-          else if (op == "Square") for (int64_t j = 0; j < m; ++j) d[j] = a[j] * a[j];
-          else if (op == "Exp") exp_array(a, d, m);
-          else if (op == "Sigmoid") sigmoid_array(a, d, m);
-          else if (op == "Where") for (int64_t j = 0; j < m; ++j) d[j] = a[j] != T(0) ? c[j] : e[j];
-          else {
-            double r[3];
-            for (int64_t j = 0; j < m; ++j) {
-              // Generic path: the scalar definition, reading the registers it needs.
-              for (size_t q = 0; q < ins.args.size(); ++q) r[q] = regs[ins.args[q] * kBlock + j];
-              for (size_t q = 0; q < ins.args.size(); ++q) file[ins.args[q]] = r[q];
-              d[j] = static_cast<T>(ins.eval(file.data()));
-            }
-          }
-        }
-        std::memcpy(o + oo + s, regs.data() + (n_regs - 1) * kBlock, m * sizeof(T));
+        run_fused_block(*p, ops, reg.data(), n_in, scratch.data() + n_in * kBlock, kBlock, m, o + oo + s, file.data());
       }
     });
     return Status::OK();

@@ -106,6 +106,22 @@ TEST(CpuKernels, Where) {
   expect_backends_agree(g.dump(), consts, random_array(rng, DType::kFloat32, {40, 5}), 1e-6, "Where");
 }
 
+// predict_proba's [1 - p, p]: Concat of one-column inputs takes the strided path.
+TEST(CpuKernels, ConcatOfColumns) {
+  std::mt19937 rng(31);
+  for (const char* dtype : {"float32", "float64"}) {
+    Json g = {{"format", "gtn-ml-graph"}, {"version", 1}, {"dtype", dtype},
+              {"inputs", {{{"name", "X"}, {"shape", {-1, 5}}}}}, {"outputs", {{"m", "c"}}},
+              {"nodes", {{{"op", "Slice"}, {"inputs", {"X"}}, {"outputs", {"a"}},
+                          {"attrs", {{"axis", 1}, {"start", 1}, {"end", 2}}}},
+                         {{"op", "Slice"}, {"inputs", {"X"}}, {"outputs", {"b"}},
+                          {"attrs", {{"axis", 1}, {"start", 4}, {"end", 5}}}},
+                         {{"op", "Concat"}, {"inputs", {"b", "a", "b"}}, {"outputs", {"c"}}, {"attrs", {{"axis", 1}}}}}}};
+    DType dt = std::string(dtype) == "float32" ? DType::kFloat32 : DType::kFloat64;
+    expect_backends_agree(g.dump(), {}, random_array(rng, dt, {37, 5}), 0, std::string("Concat columns ") + dtype);
+  }
+}
+
 TEST(CpuKernels, LinearAlgebra) {
   check_both({"MatMul", {"X", "W"}, {}, {{"W", {5, 7}}}}, 1);
   check_both({"MatMul", {"X", "W"}, {{"transpose_b", true}}, {{"W", {7, 5}}}}, 2);
@@ -117,6 +133,13 @@ TEST(CpuKernels, LinearAlgebra) {
   check_both({"Gemm", {"X", "W", "b"}, {{"alpha", 0.5}, {"beta", 2.0}}, {{"W", {5, 1}}, {"b", {1}}}}, 8);
   check_both({"Gemm", {"X", "W", "b"}, {{"transpose_b", true}}, {{"W", {1, 5}}, {"b", {1}}}}, 9);
   check_both({"SquaredDistance", {"X", "S"}, {}, {{"S", {9, 5}}}}, 6);
+  // Narrow float32 GEMMs (AVX-512 kernel where the CPU has it): 1-4 vectors per row, a
+  // masked last vector, 4-row blocks and remainder rows, alpha and beta.
+  for (int64_t m : {2, 16, 33, 64}) {
+    check_both({"MatMul", {"X", "W"}, {}, {{"W", {28, m}}}, 1, 28}, 10 + static_cast<uint32_t>(m));
+    check_both({"Gemm", {"X", "W", "b"}, {{"alpha", 0.5}, {"beta", 2.0}}, {{"W", {28, m}}, {"b", {m}}}, 1, 28},
+               20 + static_cast<uint32_t>(m));
+  }
 }
 
 TEST(CpuKernels, Reductions) {

@@ -67,6 +67,7 @@ const std::map<std::string, std::vector<std::string>>& known_options() {
   static const std::map<std::string, std::vector<std::string>> o = {
       {"tree_strategy", {"auto", "gemm", "tree_traversal", "perfect_tree_traversal", "interleaved",
                          "perfect_interleaved"}},
+      {"tree_isa", {"auto", "avx512", "avx2", "scalar"}},  // SIMD kernels of float32 tree walks
       {"optimize", {"0", "1"}},
       {"tile_rows", {}},  // a positive integer
   };
@@ -299,6 +300,7 @@ Result<std::vector<Array>> Model::Run(std::string_view method, const Array& X, i
     }
     return outs;
   }
+  if (impl_->exe->CastsInput()) return impl_->exe->Run(m, X, n_threads);
   Array cast = Array::Zeros(g.dtype, X.shape());
   int64_t n = X.numel();
   if (g.dtype == DType::kFloat32) {
@@ -320,7 +322,7 @@ namespace {
 // True when no element is infinite (or NaN, unless allowed), by the exponent bits: a
 // branch-free loop the compiler vectorizes, so checking costs far less than predicting.
 template <typename Bits, typename T>
-bool all_allowed(const T* p, int64_t n, bool allow_nan) {
+__attribute__((always_inline)) inline bool all_allowed(const T* p, int64_t n, bool allow_nan) {
   constexpr int kMant = std::numeric_limits<T>::digits - 1;
   constexpr Bits kExp = ((Bits(1) << (sizeof(T) * 8 - 1 - kMant)) - 1) << kMant;  // exponent all ones
   constexpr Bits kAbs = ~Bits(0) >> 1;
@@ -333,6 +335,20 @@ bool all_allowed(const T* p, int64_t n, bool allow_nan) {
   return bad == 0;
 }
 
+// The loops above compiled for AVX2 as well as the baseline, picked at load time (GCC and
+// clang take target_clones on plain functions).
+#if defined(__x86_64__)
+#define GTN_SCAN_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define GTN_SCAN_CLONES
+#endif
+GTN_SCAN_CLONES bool all_allowed_f32(const float* p, int64_t n, bool allow_nan) {
+  return all_allowed<uint32_t>(p, n, allow_nan);
+}
+GTN_SCAN_CLONES bool all_allowed_f64(const double* p, int64_t n, bool allow_nan) {
+  return all_allowed<uint64_t>(p, n, allow_nan);
+}
+
 }  // namespace
 
 Status Model::check_finite(const Array& X) const {
@@ -342,8 +358,8 @@ Status Model::check_finite(const Array& X) const {
   bool allow_nan = rule == "allow-nan";
   if (rule != "all" && !allow_nan) return Status::OK();
   int64_t n = X.numel(), cols = X.shape()[1];
-  if (X.dtype() == DType::kFloat32 ? all_allowed<uint32_t>(X.data_as<float>(), n, allow_nan)
-                                   : all_allowed<uint64_t>(X.data_as<double>(), n, allow_nan))
+  if (X.dtype() == DType::kFloat32 ? all_allowed_f32(X.data_as<float>(), n, allow_nan)
+                                   : all_allowed_f64(X.data_as<double>(), n, allow_nan))
     return Status::OK();
   auto scan = [&](auto* p) -> Status {  // names the first offending element
     for (int64_t i = 0; i < n; ++i) {

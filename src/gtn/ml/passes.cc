@@ -5,6 +5,8 @@
 //                        adds the bias in the same pass over the output)
 //   fuse_elementwise     chains of elementwise nodes whose intermediates have no other
 //                        reader become one FusedElementwise node (one loop, no temporaries)
+//   forward_identities   an Identity whose input has no other reader is dropped: the
+//                        producer writes the Identity's output itself (no copy pass)
 //   eliminate_dead_nodes nodes and constants no method needs are dropped
 #include "gtn/ml/passes.h"
 
@@ -305,6 +307,28 @@ int eliminate_dead_nodes(Graph& g) {
 
 }  // namespace
 
+int forward_identities(Graph& g) {
+  int forwarded = 0;
+  for (bool again = true; again;) {
+    again = false;
+    auto uses = use_counts(g);
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const Node& n = g.nodes[i];
+      if (n.op != "Identity" || n.inputs.size() != 1 || n.outputs.size() != 1) continue;
+      const std::string& v = n.inputs[0];
+      size_t p = 0;
+      if (uses[v] != 1 || g.constants.count(v) || !producer(g, v, &p)) continue;
+      for (auto& o : g.nodes[p].outputs)
+        if (o == v) o = n.outputs[0];
+      g.nodes.erase(g.nodes.begin() + static_cast<std::ptrdiff_t>(i));
+      ++forwarded;
+      again = true;
+      break;
+    }
+  }
+  return forwarded;
+}
+
 Result<Graph> optimize_graph(const Graph& graph, const Options& options, std::vector<std::string>& notes) {
   Graph g = graph;
   auto it = options.find("optimize");
@@ -315,9 +339,11 @@ Result<Graph> optimize_graph(const Graph& graph, const Options& options, std::ve
   GTN_ASSIGN_OR_RETURN(int folded, fold_constants(g));
   GTN_ASSIGN_OR_RETURN(int gemm, fold_gemm_bias(g));
   GTN_ASSIGN_OR_RETURN(int fused, fuse_elementwise(g));
+  int identities = forward_identities(g);
   int dead = eliminate_dead_nodes(g);
   notes.push_back("passes: " + std::to_string(folded) + " nodes constant-folded, " + std::to_string(gemm) +
-                  " MatMul+Add -> Gemm, " + std::to_string(fused) + " elementwise nodes fused, " + std::to_string(dead) +
+                  " MatMul+Add -> Gemm, " + std::to_string(fused) + " elementwise nodes fused, " +
+                  std::to_string(identities) + " identities forwarded, " + std::to_string(dead) +
                   " dead nodes/constants removed");
   return g;
 }

@@ -48,8 +48,42 @@ TEST(Passes, FoldFuseAndDropDeadNodes) {
   EXPECT_FALSE(opt->constants.count("never_read"));  // dead constant
   EXPECT_FALSE(opt->constants.count("b1"));
   ASSERT_EQ(notes.size(), 1u);
-  EXPECT_EQ(notes[0], "passes: 1 nodes constant-folded, 1 MatMul+Add -> Gemm, 6 elementwise nodes fused, 4 dead nodes/constants removed");
+  EXPECT_EQ(notes[0], "passes: 1 nodes constant-folded, 1 MatMul+Add -> Gemm, 6 elementwise nodes fused, 0 identities forwarded, 4 dead nodes/constants removed");
   EXPECT_TRUE(validate_graph(*opt).ok());
+}
+
+// StandardScaler's shape: (X - mean) / scale, then Identity names the output. The Identity
+// is forwarded (no copy kernel) unless its input is also read elsewhere.
+TEST(Passes, ForwardIdentities) {
+  const char* graph = R"({
+    "format": "gtn-ml-graph", "version": 1, "dtype": "float32",
+    "inputs": [{"name": "X", "shape": [-1, 3]}],
+    "outputs": {"transform": "y", "both": ["d", "y2"]},
+    "nodes": [
+      {"op": "Sub", "inputs": ["X", "mean"], "outputs": ["c"]},
+      {"op": "Div", "inputs": ["c", "scale"], "outputs": ["y0"]},
+      {"op": "Identity", "inputs": ["y0"], "outputs": ["y"]},
+      {"op": "Exp", "inputs": ["X"], "outputs": ["d"]},
+      {"op": "Identity", "inputs": ["d"], "outputs": ["y2"]},
+      {"op": "Identity", "inputs": ["X"], "outputs": ["x2"]}
+    ]
+  })";
+  std::mt19937 rng(5);
+  std::map<std::string, Array> consts = {{"mean", random_array(rng, DType::kFloat64, {3})},
+                                         {"scale", random_array(rng, DType::kFloat64, {3}, 0.5, 2)}};
+  auto g = parse_graph(graph, consts);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  std::vector<std::string> notes;
+  auto opt = optimize_graph(*g, {}, notes);
+  ASSERT_TRUE(opt.ok()) << opt.status().ToString();
+  std::vector<std::string> ops;
+  for (const auto& n : opt->nodes) ops.push_back(n.op);
+  // y0 -> y forwarded; d is a method output itself, so its Identity stays; x2 is dead.
+  EXPECT_EQ(ops, (std::vector<std::string>{"FusedElementwise", "Exp", "Identity"}));
+  EXPECT_EQ(opt->nodes[0].outputs, std::vector<std::string>{"y"});
+  EXPECT_NE(notes[0].find("1 identities forwarded"), std::string::npos) << notes[0];
+  Array X = random_array(rng, DType::kFloat32, {50, 3}, -2, 2, 0.05);
+  testing::expect_backends_agree(graph, consts, X, 2e-6, "identities");
 }
 
 TEST(Passes, OptimizedGraphMatchesReference) {

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "gtn/ml/blas.h"
+#include "gtn/ml/tree_simd.h"
 
 namespace gtn::ml {
 
@@ -223,18 +224,45 @@ class PerfectInterleaved : public TreeEnsembleKernel<T> {
                               const std::vector<std::pair<size_t, size_t>>&, U*, const K&);
 
  public:
-  explicit PerfectInterleaved(const TreeEnsembleSpec& s) : agg_(s), f_(s.n_features), p_(s), nt_(s.n_trees()) {
+  PerfectInterleaved(const TreeEnsembleSpec& s, TreeIsa isa)
+      : agg_(s), f_(s.n_features), p_(s), nt_(s.n_trees()), isa_(isa) {
     blocks_ = tree_blocks(nt_, p_.bytes_per_tree());
+    if (isa_ != TreeIsa::kScalar) BuildSimd(s);
   }
 
   void Run(const T* X, int64_t n, T* out) const override {
     std::fill(out, out + n * agg_.k, T(0));
-    run_lane_groups(X, n, f_, agg_.k, blocks_, out, *this);
+    bool done = false;
+    if (n >= kSmallBatch && isa_ != TreeIsa::kScalar) done = run_forest_simd(isa_, simd_, X, n, out);
+    if (!done) run_lane_groups(X, n, f_, agg_.k, blocks_, out, *this);
     agg_.finish(out, n);
   }
 
  private:
   using Node = typename PerfectLayout<T>::Node;
+
+  void BuildSimd(const TreeEnsembleSpec& s) {
+    SimdForestOf<T>& F = simd_;
+    F.n_features = f_;
+    F.k = agg_.k;
+    F.width = p_.width;
+    F.depth = p_.depth;
+    F.missing = kMissing;
+    F.leaf_sub = static_cast<int32_t>(p_.n_internal);
+    for (size_t i = 0; i < p_.nodes.size(); ++i) {
+      F.thr.push_back(p_.nodes[i].t);
+      F.feat.push_back(p_.nodes[i].f | (p_.mr[i] ? INT32_MIN : 0));
+    }
+    F.thr.resize(F.thr.size() + 64, T(0));  // the level loads read up to 64 nodes
+    F.feat.resize(F.feat.size() + 64, 0);
+    F.leaves.assign(p_.leaves.begin(), p_.leaves.end());
+    for (size_t t = 0; t < nt_; ++t) {
+      F.node_off.push_back(static_cast<int64_t>(t) * p_.n_internal);
+      F.leaf_off.push_back(static_cast<int64_t>(t) * p_.n_leaves * p_.width);
+      F.target.push_back(s.targets.empty() ? 0 : s.targets[t]);
+    }
+    F.blocks = blocks_;
+  }
 
   // kLanes rows [r0, r0 + kLanes) through trees [b, e), reading X from `xt`, the group
   // transposed to [feature][lane] so a lane's load is xt[f * kLanes + lane].
@@ -304,6 +332,8 @@ class PerfectInterleaved : public TreeEnsembleKernel<T> {
   int64_t f_;
   PerfectLayout<T> p_;
   size_t nt_;
+  TreeIsa isa_;
+  SimdForestOf<T> simd_;
   std::vector<std::pair<size_t, size_t>> blocks_;
 };
 
@@ -552,7 +582,8 @@ std::string choose_tree_strategy(const TreeEnsembleSpec& s) {
 }
 
 template <typename T>
-Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsembleSpec& s, const std::string& strategy_in) {
+Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsembleSpec& s, const std::string& strategy_in,
+                                                                TreeIsa isa) {
   std::string strategy = strategy_in == "auto" ? choose_tree_strategy(s) : strategy_in;
   bool missing = s.any_missing_right();
   if ((strategy == "perfect_tree_traversal" || strategy == "perfect_interleaved") && s.max_depth() > 20)
@@ -566,8 +597,8 @@ Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsemb
     if (missing) k = std::make_unique<Interleaved<T, true>>(s);
     else k = std::make_unique<Interleaved<T, false>>(s);
   } else if (strategy == "perfect_interleaved") {
-    if (missing) k = std::make_unique<PerfectInterleaved<T, true>>(s);
-    else k = std::make_unique<PerfectInterleaved<T, false>>(s);
+    if (missing) k = std::make_unique<PerfectInterleaved<T, true>>(s, isa);
+    else k = std::make_unique<PerfectInterleaved<T, false>>(s, isa);
   } else {
     return Status::InvalidArgument("unknown tree strategy '" + strategy +
                                    "'; expected auto, gemm, tree_traversal, perfect_tree_traversal, interleaved "
@@ -576,7 +607,7 @@ Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsemb
   return k;
 }
 
-template Result<std::unique_ptr<TreeEnsembleKernel<float>>> make_tree_kernel<float>(const TreeEnsembleSpec&, const std::string&);
-template Result<std::unique_ptr<TreeEnsembleKernel<double>>> make_tree_kernel<double>(const TreeEnsembleSpec&, const std::string&);
+template Result<std::unique_ptr<TreeEnsembleKernel<float>>> make_tree_kernel<float>(const TreeEnsembleSpec&, const std::string&, TreeIsa);
+template Result<std::unique_ptr<TreeEnsembleKernel<double>>> make_tree_kernel<double>(const TreeEnsembleSpec&, const std::string&, TreeIsa);
 
 }  // namespace gtn::ml

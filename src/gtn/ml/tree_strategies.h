@@ -21,6 +21,7 @@
 #include <string>
 
 #include "gtn/ml/tree_ensemble.h"
+#include "gtn/ml/tree_simd.h"
 
 namespace gtn::ml {
 
@@ -35,8 +36,12 @@ class TreeEnsembleKernel {
 // The strategy "auto" picks (see the heuristic in tree_strategies.cc).
 std::string choose_tree_strategy(const TreeEnsembleSpec& spec);
 // Builds `strategy` ("auto" allowed) for compute type T (float or double).
+// perfect_interleaved walks batches of >= 8 rows with the SIMD kernels of `isa`
+// (tree_simd.h: float32 on AVX2 or AVX-512, float64 on AVX-512); otherwise, and for every
+// other strategy, the portable loops.
 template <typename T>
-Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsembleSpec& spec, const std::string& strategy);
+Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsembleSpec& spec, const std::string& strategy,
+                                                                TreeIsa isa = detect_tree_isa());
 
 // The threshold t for "go right iff x > t" in type T (see above).
 template <typename T>

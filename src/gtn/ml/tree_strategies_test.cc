@@ -85,6 +85,15 @@ void run_case(const Case& c, uint32_t seed) {
                          std::to_string(c.n_trees) + " " + c.comparison + " " + c.dtype + " rows " + std::to_string(rows);
       expect_backends_agree(g.dump(), consts, X, rtol, what, {{"tree_strategy", s}});
     }
+    // Every SIMD kernel this CPU runs (perfect layout; the others ignore tree_isa).
+    for (TreeIsa isa : {TreeIsa::kAvx2, TreeIsa::kAvx512}) {
+      if (static_cast<int>(isa) > static_cast<int>(detect_tree_isa())) continue;
+      for (const char* s : {"perfect_interleaved"}) {
+        std::string what = std::string(s) + " " + tree_isa_name(isa) + " depth " + std::to_string(c.max_depth) +
+                           " trees " + std::to_string(c.n_trees) + " " + c.dtype + " rows " + std::to_string(rows);
+        expect_backends_agree(g.dump(), consts, X, rtol, what, {{"tree_strategy", s}, {"tree_isa", tree_isa_name(isa)}});
+      }
+    }
   }
 }
 

@@ -1,0 +1,390 @@
+#include "gtn/ml/tree_simd.h"
+
+#include <algorithm>
+#include <limits>
+
+#if defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12's gather intrinsics pass _mm512_undefined_*() as the merge source, which
+// -Wmaybe-uninitialized reports inside the header; the values are never read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#endif
+
+namespace gtn::ml {
+
+TreeIsa detect_tree_isa() {
+#if defined(__x86_64__)
+  static const TreeIsa isa = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return TreeIsa::kAvx512;
+    if (__builtin_cpu_supports("avx2")) return TreeIsa::kAvx2;
+    return TreeIsa::kScalar;
+  }();
+  return isa;
+#else
+  return TreeIsa::kScalar;
+#endif
+}
+
+const char* tree_isa_name(TreeIsa isa) {
+  switch (isa) {
+    case TreeIsa::kAvx512: return "avx512";
+    case TreeIsa::kAvx2: return "avx2";
+    default: return "scalar";
+  }
+}
+
+bool parse_tree_isa(const std::string& name, TreeIsa* isa, std::string* error) {
+  TreeIsa best = detect_tree_isa();
+  if (name == "auto") *isa = best;
+  else if (name == "scalar") *isa = TreeIsa::kScalar;
+  else if (name == "avx2") *isa = TreeIsa::kAvx2;
+  else if (name == "avx512") *isa = TreeIsa::kAvx512;
+  else {
+    *error = "unknown tree_isa '" + name + "'; expected auto, avx512, avx2 or scalar";
+    return false;
+  }
+  if (static_cast<int>(*isa) > static_cast<int>(best)) {
+    *error = "tree_isa '" + name + "' is not supported by this CPU (its best is " + tree_isa_name(best) + ")";
+    return false;
+  }
+  return true;
+}
+
+#if defined(__x86_64__)
+namespace {
+
+bool avx512vl() {
+  static const bool ok = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vl") != 0;
+  }();
+  return ok;
+}
+
+// Adds the per-lane sums acc (kLanes rows starting at row r0) into out[:, c].
+template <typename T>
+inline void add_lanes(const T* tmp, int lanes, int64_t r0, int64_t n, int64_t k, int64_t c, T* out) {
+  int live = static_cast<int>(std::min<int64_t>(lanes, n - r0));
+  for (int l = 0; l < live; ++l) out[(r0 + l) * k + c] += tmp[l];
+}
+
+// ------------------------------------------------------------------ AVX-512, 16 lanes
+// kSingle: one output column and one value per leaf (regression, binary boosting): the
+// sums stay in registers across the trees of a block.
+template <bool kMissing, bool kSingle>
+__attribute__((target("avx512f"))) void walk_avx512(const SimdForest& F, const float* X, int64_t n, float* out) {
+  constexpr int G = 4, L = 16, R = G * L;
+  const int64_t nf = F.n_features, k = F.k, w = F.width;
+  const int64_t n_acc = kSingle ? 1 : (w == 1 ? k : w);
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i fmask = _mm512_set1_epi32(0x7fffffff);
+  __m512 acc[kSimdMaxOutputs][G];
+  alignas(64) float tmp[L];
+  for (const auto& [b, e] : F.blocks) {
+    for (int64_t r0 = 0; r0 < n; r0 += R) {
+      const float* Xg = X + r0 * nf;
+      const int32_t last = static_cast<int32_t>(n - 1 - r0);
+      __m512i rowoff[G];
+      for (int g = 0; g < G; ++g) {
+        __m512i r = _mm512_min_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(g * L)), _mm512_set1_epi32(last));
+        rowoff[g] = _mm512_mullo_epi32(r, _mm512_set1_epi32(static_cast<int32_t>(nf)));
+      }
+      for (int64_t c = 0; c < n_acc; ++c)
+        for (int g = 0; g < G; ++g) acc[c][g] = _mm512_setzero_ps();
+      for (size_t t = b; t < e; ++t) {
+        const float* thr = F.thr.data() + F.node_off[t];
+        const int32_t* feat = F.feat.data() + F.node_off[t];
+        __m512i idx[G];
+        for (int g = 0; g < G; ++g) idx[g] = _mm512_setzero_si512();
+        for (int d = 0; d < F.depth; ++d) {
+          // Levels 0-6 are 1-64 consecutive nodes: loads and permutes (one, two or four
+          // registers) replace the two node gathers.
+          const int tables = d <= 4 ? 1 : d == 5 ? 2 : d == 6 ? 4 : 0;
+          const int32_t first = (1 << d) - 1;
+          __m512 th_tab[4];
+          __m512i fw_tab[4];
+          for (int j = 0; j < tables; ++j) {
+            th_tab[j] = _mm512_loadu_ps(thr + first + 16 * j);
+            fw_tab[j] = _mm512_loadu_si512(feat + first + 16 * j);
+          }
+#pragma GCC unroll 4
+          for (int g = 0; g < G; ++g) {
+            __m512 th;
+            __m512i fw;
+            if (tables > 0) {
+              __m512i local = _mm512_sub_epi32(idx[g], _mm512_set1_epi32(first));
+              if (tables == 1) {
+                th = _mm512_permutexvar_ps(local, th_tab[0]);
+                fw = _mm512_permutexvar_epi32(local, fw_tab[0]);
+              } else {
+                th = _mm512_permutex2var_ps(th_tab[0], local, th_tab[1]);
+                fw = _mm512_permutex2var_epi32(fw_tab[0], local, fw_tab[1]);
+                if (tables == 4) {
+                  __mmask16 hi = _mm512_test_epi32_mask(local, _mm512_set1_epi32(32));
+                  th = _mm512_mask_blend_ps(hi, th, _mm512_permutex2var_ps(th_tab[2], local, th_tab[3]));
+                  fw = _mm512_mask_blend_epi32(hi, fw, _mm512_permutex2var_epi32(fw_tab[2], local, fw_tab[3]));
+                }
+              }
+            } else {
+              th = _mm512_i32gather_ps(idx[g], thr, 4);
+              fw = _mm512_i32gather_epi32(idx[g], feat, 4);
+            }
+            __mmask16 mr = 0;
+            if constexpr (kMissing) {
+              mr = _mm512_cmplt_epi32_mask(fw, _mm512_setzero_si512());
+              fw = _mm512_and_si512(fw, fmask);
+            }
+            __m512 x = _mm512_i32gather_ps(_mm512_add_epi32(rowoff[g], fw), Xg, 4);
+            __mmask16 right = _mm512_cmp_ps_mask(x, th, _CMP_GT_OQ);
+            if constexpr (kMissing) right |= _mm512_mask_cmp_ps_mask(mr, x, x, _CMP_UNORD_Q);
+            __m512i base = _mm512_add_epi32(_mm512_add_epi32(idx[g], idx[g]), one);
+            idx[g] = _mm512_mask_add_epi32(base, right, base, one);
+          }
+        }
+        const float* lf = F.leaves.data() + F.leaf_off[t];
+        const __m512i sub = _mm512_set1_epi32(F.leaf_sub);
+        for (int g = 0; g < G; ++g) {
+          __m512i li = _mm512_sub_epi32(idx[g], sub);
+          if (kSingle || w == 1) {
+            int64_t c = kSingle ? 0 : F.target[t];
+            acc[c][g] = _mm512_add_ps(acc[c][g], _mm512_i32gather_ps(li, lf, 4));
+          } else {
+            li = _mm512_mullo_epi32(li, _mm512_set1_epi32(static_cast<int32_t>(w)));
+            for (int64_t c = 0; c < w; ++c)
+              acc[c][g] = _mm512_add_ps(acc[c][g], _mm512_i32gather_ps(_mm512_add_epi32(li, _mm512_set1_epi32(static_cast<int32_t>(c))), lf, 4));
+          }
+        }
+      }
+      for (int64_t c = 0; c < n_acc; ++c)
+        for (int g = 0; g < G; ++g) {
+          _mm512_store_ps(tmp, acc[c][g]);
+          if (r0 + g * L < n) add_lanes(tmp, L, r0 + g * L, n, k, c, out);
+        }
+    }
+  }
+}
+
+// ------------------------------------------------------------------ AVX2, 8 lanes
+template <bool kMissing, bool kSingle>
+__attribute__((target("avx2,fma"))) void walk_avx2(const SimdForest& F, const float* X, int64_t n, float* out) {
+  constexpr int G = 4, L = 8, R = G * L;
+  const int64_t nf = F.n_features, k = F.k, w = F.width;
+  const int64_t n_acc = kSingle ? 1 : (w == 1 ? k : w);
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i fmask = _mm256_set1_epi32(0x7fffffff);
+  __m256 acc[kSimdMaxOutputs][G];
+  alignas(32) float tmp[L];
+  for (const auto& [b, e] : F.blocks) {
+    for (int64_t r0 = 0; r0 < n; r0 += R) {
+      const float* Xg = X + r0 * nf;
+      const int32_t last = static_cast<int32_t>(n - 1 - r0);
+      __m256i rowoff[G];
+      for (int g = 0; g < G; ++g) {
+        __m256i r = _mm256_min_epi32(_mm256_add_epi32(lane, _mm256_set1_epi32(g * L)), _mm256_set1_epi32(last));
+        rowoff[g] = _mm256_mullo_epi32(r, _mm256_set1_epi32(static_cast<int32_t>(nf)));
+      }
+      for (int64_t c = 0; c < n_acc; ++c)
+        for (int g = 0; g < G; ++g) acc[c][g] = _mm256_setzero_ps();
+      for (size_t t = b; t < e; ++t) {
+        const float* thr = F.thr.data() + F.node_off[t];
+        const int32_t* feat = F.feat.data() + F.node_off[t];
+        __m256i idx[G];
+        for (int g = 0; g < G; ++g) idx[g] = _mm256_setzero_si256();
+        for (int d = 0; d < F.depth; ++d) {
+          const bool small = d <= 3;  // levels of at most 8 nodes: a load and a permute
+          const int32_t first = (1 << d) - 1;
+          __m256 th_tab = _mm256_setzero_ps();
+          __m256i fw_tab = _mm256_setzero_si256();
+          if (small) {
+            th_tab = _mm256_loadu_ps(thr + first);
+            fw_tab = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(feat + first));
+          }
+#pragma GCC unroll 4
+          for (int g = 0; g < G; ++g) {
+            __m256 th;
+            __m256i fw;
+            if (small) {
+              __m256i local = _mm256_sub_epi32(idx[g], _mm256_set1_epi32(first));
+              th = _mm256_permutevar8x32_ps(th_tab, local);
+              fw = _mm256_permutevar8x32_epi32(fw_tab, local);
+            } else {
+              th = _mm256_i32gather_ps(thr, idx[g], 4);
+              fw = _mm256_i32gather_epi32(feat, idx[g], 4);
+            }
+            __m256i mr = _mm256_setzero_si256();
+            if constexpr (kMissing) {
+              mr = _mm256_srai_epi32(fw, 31);
+              fw = _mm256_and_si256(fw, fmask);
+            }
+            __m256 x = _mm256_i32gather_ps(Xg, _mm256_add_epi32(rowoff[g], fw), 4);
+            __m256i right = _mm256_castps_si256(_mm256_cmp_ps(x, th, _CMP_GT_OQ));
+            if constexpr (kMissing)
+              right = _mm256_or_si256(right, _mm256_and_si256(mr, _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_UNORD_Q))));
+            __m256i base = _mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one);
+            idx[g] = _mm256_sub_epi32(base, right);  // right is -1 where true
+          }
+        }
+        const float* lf = F.leaves.data() + F.leaf_off[t];
+        const __m256i sub = _mm256_set1_epi32(F.leaf_sub);
+        for (int g = 0; g < G; ++g) {
+          __m256i li = _mm256_sub_epi32(idx[g], sub);
+          if (kSingle || w == 1) {
+            int64_t c = kSingle ? 0 : F.target[t];
+            acc[c][g] = _mm256_add_ps(acc[c][g], _mm256_i32gather_ps(lf, li, 4));
+          } else {
+            li = _mm256_mullo_epi32(li, _mm256_set1_epi32(static_cast<int32_t>(w)));
+            for (int64_t c = 0; c < w; ++c)
+              acc[c][g] = _mm256_add_ps(acc[c][g], _mm256_i32gather_ps(lf, _mm256_add_epi32(li, _mm256_set1_epi32(static_cast<int32_t>(c))), 4));
+          }
+        }
+      }
+      for (int64_t c = 0; c < n_acc; ++c)
+        for (int g = 0; g < G; ++g) {
+          _mm256_store_ps(tmp, acc[c][g]);
+          if (r0 + g * L < n) add_lanes(tmp, L, r0 + g * L, n, k, c, out);
+        }
+    }
+  }
+}
+
+// ------------------------------------------------------------------ AVX-512, float64, 8 lanes
+// Node ids, feature words and child steps in 256-bit integer vectors; values in 512-bit.
+template <bool kMissing, bool kSingle>
+__attribute__((target("avx512f,avx512vl,avx2"))) void walk_avx512_f64(const SimdForest64& F, const double* X, int64_t n,
+                                                                      double* out) {
+  constexpr int G = 4, L = 8, R = G * L;
+  const int64_t nf = F.n_features, k = F.k, w = F.width;
+  const int64_t n_acc = kSingle ? 1 : (w == 1 ? k : w);
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i fmask = _mm256_set1_epi32(0x7fffffff);
+  __m512d acc[kSimdMaxOutputs][G];
+  alignas(64) double tmp[L];
+  for (const auto& [b, e] : F.blocks) {
+    for (int64_t r0 = 0; r0 < n; r0 += R) {
+      const double* Xg = X + r0 * nf;
+      const int32_t last = static_cast<int32_t>(n - 1 - r0);
+      __m256i rowoff[G];
+      for (int g = 0; g < G; ++g) {
+        __m256i r = _mm256_min_epi32(_mm256_add_epi32(lane, _mm256_set1_epi32(g * L)), _mm256_set1_epi32(last));
+        rowoff[g] = _mm256_mullo_epi32(r, _mm256_set1_epi32(static_cast<int32_t>(nf)));
+      }
+      for (int64_t c = 0; c < n_acc; ++c)
+        for (int g = 0; g < G; ++g) acc[c][g] = _mm512_setzero_pd();
+      for (size_t t = b; t < e; ++t) {
+        const double* thr = F.thr.data() + F.node_off[t];
+        const int32_t* feat = F.feat.data() + F.node_off[t];
+        __m256i idx[G];
+        for (int g = 0; g < G; ++g) idx[g] = _mm256_setzero_si256();
+        for (int d = 0; d < F.depth; ++d) {
+          const bool small = d <= 3;  // levels of at most 8 nodes: a load and a permute
+          const int32_t first = (1 << d) - 1;
+          __m512d th_tab = _mm512_setzero_pd();
+          __m256i fw_tab = _mm256_setzero_si256();
+          if (small) {
+            th_tab = _mm512_loadu_pd(thr + first);
+            fw_tab = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(feat + first));
+          }
+#pragma GCC unroll 4
+          for (int g = 0; g < G; ++g) {
+            __m512d th;
+            __m256i fw;
+            if (small) {
+              __m256i local = _mm256_sub_epi32(idx[g], _mm256_set1_epi32(first));
+              th = _mm512_permutexvar_pd(_mm512_cvtepi32_epi64(local), th_tab);
+              fw = _mm256_permutevar8x32_epi32(fw_tab, local);
+            } else {
+              th = _mm512_i32gather_pd(idx[g], thr, 8);
+              fw = _mm256_i32gather_epi32(feat, idx[g], 4);
+            }
+            __mmask8 mr = 0;
+            if constexpr (kMissing) {
+              mr = _mm256_cmplt_epi32_mask(fw, _mm256_setzero_si256());
+              fw = _mm256_and_si256(fw, fmask);
+            }
+            __m512d x = _mm512_i32gather_pd(_mm256_add_epi32(rowoff[g], fw), Xg, 8);
+            __mmask8 right = _mm512_cmp_pd_mask(x, th, _CMP_GT_OQ);
+            if constexpr (kMissing) right |= _mm512_mask_cmp_pd_mask(mr, x, x, _CMP_UNORD_Q);
+            __m256i base = _mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one);
+            idx[g] = _mm256_mask_add_epi32(base, right, base, one);
+          }
+        }
+        const double* lf = F.leaves.data() + F.leaf_off[t];
+        const __m256i sub = _mm256_set1_epi32(F.leaf_sub);
+        for (int g = 0; g < G; ++g) {
+          __m256i li = _mm256_sub_epi32(idx[g], sub);
+          if (kSingle || w == 1) {
+            int64_t c = kSingle ? 0 : F.target[t];
+            acc[c][g] = _mm512_add_pd(acc[c][g], _mm512_i32gather_pd(li, lf, 8));
+          } else {
+            li = _mm256_mullo_epi32(li, _mm256_set1_epi32(static_cast<int32_t>(w)));
+            for (int64_t c = 0; c < w; ++c)
+              acc[c][g] = _mm512_add_pd(acc[c][g], _mm512_i32gather_pd(_mm256_add_epi32(li, _mm256_set1_epi32(static_cast<int32_t>(c))), lf, 8));
+          }
+        }
+      }
+      for (int64_t c = 0; c < n_acc; ++c)
+        for (int g = 0; g < G; ++g) {
+          _mm512_store_pd(tmp, acc[c][g]);
+          if (r0 + g * L < n) add_lanes(tmp, L, r0 + g * L, n, k, c, out);
+        }
+    }
+  }
+}
+
+template <bool kMissing>
+void dispatch(TreeIsa isa, bool single, const SimdForest& F, const float* X, int64_t n, float* out) {
+  if (isa == TreeIsa::kAvx512) {
+    if (single) walk_avx512<kMissing, true>(F, X, n, out);
+    else walk_avx512<kMissing, false>(F, X, n, out);
+  } else {
+    if (single) walk_avx2<kMissing, true>(F, X, n, out);
+    else walk_avx2<kMissing, false>(F, X, n, out);
+  }
+}
+
+}  // namespace
+#endif
+
+bool run_forest_simd(TreeIsa isa, const SimdForest64& F, const double* X, int64_t n, double* out) {
+#if defined(__x86_64__)
+  if (isa != TreeIsa::kAvx512 || n <= 0 || !avx512vl()) return false;
+  if ((F.width == 1 ? F.k : F.width) > kSimdMaxOutputs) return false;
+  if (F.n_features > (int64_t{1} << 24)) return false;
+  bool single = F.k == 1 && F.width == 1;
+  if (F.missing) {
+    if (single) walk_avx512_f64<true, true>(F, X, n, out);
+    else walk_avx512_f64<true, false>(F, X, n, out);
+  } else {
+    if (single) walk_avx512_f64<false, true>(F, X, n, out);
+    else walk_avx512_f64<false, false>(F, X, n, out);
+  }
+  return true;
+#else
+  (void)isa, (void)F, (void)X, (void)n, (void)out;
+  return false;
+#endif
+}
+
+bool run_forest_simd(TreeIsa isa, const SimdForest& F, const float* X, int64_t n, float* out) {
+#if defined(__x86_64__)
+  if (isa == TreeIsa::kScalar || n <= 0) return false;
+  if ((F.width == 1 ? F.k : F.width) > kSimdMaxOutputs) return false;
+  // Gather offsets are int32: a group's rows times the features must stay far below 2^31.
+  if (F.n_features > (int64_t{1} << 24)) return false;
+  bool single = F.k == 1 && F.width == 1;
+  if (F.missing) dispatch<true>(isa, single, F, X, n, out);
+  else dispatch<false>(isa, single, F, X, n, out);
+  return true;
+#else
+  (void)isa, (void)F, (void)X, (void)n, (void)out;
+  return false;
+#endif
+}
+
+}  // namespace gtn::ml
