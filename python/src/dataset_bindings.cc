@@ -23,6 +23,7 @@
 #include <nanobind/stl/vector.h>
 
 #include "gtn/dataset.h"
+#include "gtn/access_trace.h"
 #include "module.h"
 
 namespace gtn::py {
@@ -668,6 +669,7 @@ class PyDataset {
     PyObject* dict = PyDict_New();
     if (!dict) throw nb::python_error();
     nb::object out = nb::steal(dict);
+    AccessTrace::CallScope one_call;  // one sample of every tensor: one call in a trace
     for (const TensorSlot& slot : slots_) {
       Result<Array> a = d.read(slot.index, i);
       throw_if_error(a.status());
@@ -684,6 +686,7 @@ class PyDataset {
   nb::dict batch(const std::vector<int64_t>& indices) const {
     std::vector<uint64_t> idx = normalize_all(indices);
     nb::dict out;
+    AccessTrace::CallScope one_call;  // one batch in an access trace
     for (const TensorSlot& slot : slots_) out[slot.key] = gather(slot, idx);
     return out;
   }
@@ -692,6 +695,7 @@ class PyDataset {
   nb::dict range(uint64_t begin, uint64_t end) const {
     std::vector<uint64_t> idx = range_indices(begin, end);
     nb::dict out;
+    AccessTrace::CallScope one_call;  // one batch in an access trace
     for (const TensorSlot& slot : slots_) out[slot.key] = gather(slot, idx);
     return out;
   }
