@@ -40,6 +40,9 @@ struct TensorSpec {
   Compression chunk_compression = Compression::kNone;
   uint64_t chunk_target_bytes = 8ull << 20;  // target size of one chunk's sample bytes
   std::vector<std::string> class_names;      // class_label only
+  // zstd level (1..22) or lz4 acceleration of the lz4/zstd compression (sample or chunk)
+  // chunks are written with; 0 = codec default. Kept in the schema (docs/format.md).
+  int compression_level = 0;
 };
 
 // What a tensor is and how it is stored, for summaries and tools.

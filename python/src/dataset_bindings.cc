@@ -620,6 +620,78 @@ class PyDataset {
     return out;
   }
 
+  // layouts: tensor -> {chunk_bytes, sample_compression, chunk_compression,
+  // compression_level} (each optional); order: a 1-d integer array or None.
+  nb::dict rechunk(nb::dict layouts, nb::object order, const std::string& order_tensor, uint64_t max_memory,
+                   nb::object progress, const std::string& message) {
+    RechunkOptions o;
+    for (auto [key, value] : layouts) {
+      std::string name = nb::cast<std::string>(key);
+      if (!nb::isinstance<nb::dict>(value)) {
+        throw nb::type_error(("rechunk: the layout of tensor '" + name + "' must be a dict").c_str());
+      }
+      TensorLayout& l = o.layouts[name];
+      for (auto [field, v] : nb::cast<nb::dict>(value)) {
+        std::string f = nb::cast<std::string>(field);
+        if (v.is_none()) continue;
+        if (f == "chunk_bytes") {
+          int64_t n = nb::cast<int64_t>(v);
+          if (n <= 0) throw nb::value_error(("rechunk: chunk_bytes of '" + name + "' must be > 0").c_str());
+          l.chunk_target_bytes = static_cast<uint64_t>(n);
+        } else if (f == "sample_compression") {
+          l.sample_compression = unwrap(parse_compression(nb::cast<std::string>(v)));
+        } else if (f == "chunk_compression") {
+          l.chunk_compression = unwrap(parse_compression(nb::cast<std::string>(v)));
+        } else if (f == "compression_level") {
+          l.compression_level = nb::cast<int>(v);
+        } else {
+          throw nb::value_error(("rechunk: unknown layout key '" + f + "' for tensor '" + name +
+                                 "'; expected chunk_bytes, sample_compression, chunk_compression, compression_level")
+                                    .c_str());
+        }
+      }
+    }
+    if (!order.is_none()) {
+      nb::object arr = nb::module_::import_("numpy").attr("asarray")(order);
+      std::string kind = nb::cast<std::string>(arr.attr("dtype").attr("kind"));
+      if (kind != "i" && kind != "u") throw nb::type_error("rechunk: order must be an array of integers");
+      if (nb::cast<int>(arr.attr("ndim")) != 1) throw nb::value_error("rechunk: order must be 1-d");
+      if (kind == "i" && PyObject_IsTrue(arr.attr("__lt__")(0).attr("any")().ptr()) == 1) {
+        throw nb::value_error("rechunk: order holds a negative position");
+      }
+      nb::object u64 = arr.attr("astype")("uint64", nb::arg("copy") = false);
+      auto view = nb::cast<nb::ndarray<const uint64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>>(
+          nb::module_::import_("numpy").attr("ascontiguousarray")(u64));
+      o.order = std::vector<uint64_t>(view.data(), view.data() + view.shape(0));
+    }
+    o.order_tensor = order_tensor;
+    o.max_memory = max_memory;
+    o.message = message;
+    if (!progress.is_none()) {
+      o.progress = [progress](uint64_t done, uint64_t total) {
+        nb::gil_scoped_acquire gil;
+        progress(done, total);  // an exception (e.g. KeyboardInterrupt) cancels the rechunk
+      };
+    }
+    Result<RechunkStats> stats = Status::Internal("unset");
+    {
+      nb::gil_scoped_release release;
+      stats = ds().rechunk(o);
+    }
+    refresh_slots();
+    RechunkStats s = unwrap(std::move(stats));
+    nb::dict out;
+    out["tensors"] = nb::cast(s.tensors);
+    out["rows"] = s.rows;
+    out["chunks_before"] = s.chunks_before;
+    out["chunks_after"] = s.chunks_after;
+    out["bytes_read"] = s.bytes_read;
+    out["bytes_written"] = s.bytes_written;
+    out["peak_memory"] = s.peak_memory;
+    out["commit"] = s.commit;
+    return out;
+  }
+
   nb::dict compact() {
     Result<CompactStats> stats = Status::Internal("unset");
     {
@@ -953,7 +1025,16 @@ void bind(nb::module_& m) {
       .def("_merge", &PyDataset::merge, nb::arg("source"), nb::arg("policy") = "fail", nb::arg("message") = "")
       .def("_cherry_pick", &PyDataset::cherry_pick)
       .def("_gc", &PyDataset::gc)
-      .def("_compact", &PyDataset::compact);
+      .def("_compact", &PyDataset::compact)
+      .def("rechunk", &PyDataset::rechunk, nb::arg("layouts"), nb::arg("order").none() = nb::none(),
+           nb::arg("order_tensor") = "", nb::arg("max_memory") = uint64_t{256} << 20,
+           nb::arg("progress").none() = nb::none(), nb::arg("message") = "",
+           "Rewrites tensors' chunks (layouts: tensor -> {chunk_bytes, sample_compression, chunk_compression, "
+           "compression_level}) and optionally the row order, within max_memory bytes, as one commit; returns "
+           "the statistics (Dataset::rechunk in gtn/dataset.h).")
+      .def("_rechunk", &PyDataset::rechunk, nb::arg("layouts"), nb::arg("order").none() = nb::none(),
+           nb::arg("order_tensor") = "", nb::arg("max_memory") = uint64_t{256} << 20,
+           nb::arg("progress").none() = nb::none(), nb::arg("message") = "");
   m.def("fsck", &fsck_path, nb::arg("path"),
         "Verifies every file of the dataset at `path`; returns a list of (object, problem).");
 }

@@ -33,8 +33,34 @@ Result<Compression> parse_compression(std::string_view name) {
 }
 
 namespace codec {
+namespace {
+// LZ4_ACCELERATION_MAX of lz4 1.9.3+ (lz4.c clamps larger values to it).
+constexpr int kLz4MaxAcceleration = 65537;
+}  // namespace
 
-Result<std::string> compress(Compression codec, std::string_view src) {
+Status check_level(Compression codec, int level) {
+  if (level == 0) return Status::OK();
+  if (codec == Compression::kZstd) {
+    if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
+      return Status::InvalidArgument("zstd level " + std::to_string(level) + " is out of range; expected " +
+                                     std::to_string(ZSTD_minCLevel()) + " to " + std::to_string(ZSTD_maxCLevel()) +
+                                     " (0: the default, 3)");
+    }
+    return Status::OK();
+  }
+  if (codec == Compression::kLz4) {
+    if (level < 1 || level > kLz4MaxAcceleration) {
+      return Status::InvalidArgument("lz4 acceleration " + std::to_string(level) + " is out of range; expected 1 to " +
+                                     std::to_string(kLz4MaxAcceleration) + " (0: the default, 1)");
+    }
+    return Status::OK();
+  }
+  return Status::InvalidArgument("a compression level needs lz4 or zstd; '" + std::string(compression_name(codec)) +
+                                 "' takes none");
+}
+
+Result<std::string> compress(Compression codec, std::string_view src, int level) {
+  GTN_RETURN_IF_ERROR(check_level(codec, level));
   std::string out;
   if (codec == Compression::kLz4) {
     if (src.size() > static_cast<size_t>(LZ4_MAX_INPUT_SIZE)) {
@@ -43,7 +69,7 @@ Result<std::string> compress(Compression codec, std::string_view src) {
     }
     int bound = LZ4_compressBound(static_cast<int>(src.size()));
     out.resize(static_cast<size_t>(bound));
-    int n = LZ4_compress_default(src.data(), out.data(), static_cast<int>(src.size()), bound);
+    int n = LZ4_compress_fast(src.data(), out.data(), static_cast<int>(src.size()), bound, level == 0 ? 1 : level);
     if (n <= 0 && !src.empty()) return Status::Internal("lz4 compression failed");
     out.resize(static_cast<size_t>(std::max(n, 0)));
     return out;
@@ -51,7 +77,7 @@ Result<std::string> compress(Compression codec, std::string_view src) {
   if (codec == Compression::kZstd) {
     size_t bound = ZSTD_compressBound(src.size());
     out.resize(bound);
-    size_t n = ZSTD_compress(out.data(), bound, src.data(), src.size(), 3);
+    size_t n = ZSTD_compress(out.data(), bound, src.data(), src.size(), level == 0 ? 3 : level);
     if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
     out.resize(n);
     return out;

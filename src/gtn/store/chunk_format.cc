@@ -13,14 +13,14 @@ bool valid_dtype(uint8_t d) { return d <= static_cast<uint8_t>(DType::kBytes); }
 bool valid_compression(uint8_t c) { return c <= static_cast<uint8_t>(Compression::kPng); }
 }  // namespace
 
-Result<std::string> encode_chunk(ChunkHeader header, std::string_view raw_data) {
+Result<std::string> encode_chunk(ChunkHeader header, std::string_view raw_data, int level) {
   std::string compressed;
   std::string_view stored = raw_data;
   if (header.chunk_compression != Compression::kNone) {
     if (!codec::is_byte_codec(header.chunk_compression)) {
       return Status::InvalidArgument("chunk compression must be none, lz4 or zstd");
     }
-    GTN_ASSIGN_OR_RETURN(compressed, codec::compress(header.chunk_compression, raw_data));
+    GTN_ASSIGN_OR_RETURN(compressed, codec::compress(header.chunk_compression, raw_data, level));
     stored = compressed;
   }
   std::string out;

@@ -55,8 +55,9 @@ struct ChunkHeader {
 
 // The bytes of a chunk file holding `header` (dtype, compressions, flags, encoders and tile
 // filled in; sizes and offsets are computed) over the raw data region `raw_data`, which is
-// compressed with header.chunk_compression. Returns the file bytes.
-Result<std::string> encode_chunk(ChunkHeader header, std::string_view raw_data);
+// compressed with header.chunk_compression at `level` (codec::compress; 0: the default).
+// Returns the file bytes.
+Result<std::string> encode_chunk(ChunkHeader header, std::string_view raw_data, int level = 0);
 
 // Parses and validates a chunk file's structure (not its checksum): Corruption naming what
 // is wrong. On success `header` describes the file and the data region is

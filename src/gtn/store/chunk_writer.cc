@@ -73,7 +73,7 @@ Status ChunkWriter::seal(const TensorMeta& meta, PendingChunk* pending, uint64_t
   h.chunk_compression = meta.chunk_compression;
   h.positions = pending->positions;
   h.shapes = pending->shapes;
-  GTN_ASSIGN_OR_RETURN(std::string bytes, encode_chunk(std::move(h), pending->data));
+  GTN_ASSIGN_OR_RETURN(std::string bytes, encode_chunk(std::move(h), pending->data, meta.compression_level));
   GTN_ASSIGN_OR_RETURN(ChunkFileRef ref, write_file(meta, bytes));
   ref.stats = compute_chunk_stats(meta, *pending);
   ChunkEntry e;
@@ -86,8 +86,10 @@ Status ChunkWriter::seal(const TensorMeta& meta, PendingChunk* pending, uint64_t
   // The next chunk reuses the buffer: no new allocation and page faults per chunk.
   std::string buffer = std::move(pending->data);
   buffer.clear();
+  uint64_t limit = pending->reserve_limit;
   *pending = PendingChunk();
   pending->data = std::move(buffer);
+  pending->reserve_limit = limit;
   return Status::OK();
 }
 
@@ -135,7 +137,9 @@ Status ChunkWriter::add(const TensorMeta& meta, PendingChunk* pending, uint64_t*
     GTN_RETURN_IF_ERROR(seal(meta, pending, pending_first, written));
   }
   // Room for the whole chunk at once (up to a bound), so samples are copied in only once.
-  if (pending->data.capacity() < target && target <= kReserveBytes) pending->data.reserve(target);
+  if (pending->data.capacity() < target && target <= kReserveBytes) {
+    pending->data.reserve(std::min(target, pending->reserve_limit));
+  }
   pending->add(stored, shape, raw);
   if (pending->data.size() >= target) GTN_RETURN_IF_ERROR(seal(meta, pending, pending_first, written));
   return Status::OK();

@@ -23,6 +23,9 @@ struct PendingChunk {
   PositionEncoder positions;
   ShapeEncoder shapes;
   uint64_t raw_bytes = 0;
+  // ChunkWriter::add reserves room for a whole chunk up front, but at most this many bytes
+  // (a writer that knows its data are smaller than the target says so).
+  uint64_t reserve_limit = UINT64_MAX;
 
   uint32_t size() const { return positions.num_samples(); }
   void add(std::string_view stored, const Shape& shape, uint64_t raw);

@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <numeric>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -474,6 +476,204 @@ TEST(CrashSafety, SigkillDuringVersionControlKeepsEveryCommit) {
   std::printf("version-control crash trials: %d, commits checked: %llu\n", trials,
               static_cast<unsigned long long>(total_commits));
   EXPECT_GT(total_commits, 0u);
+}
+
+
+// --- rechunk killed at any point ---
+// Rows of the rechunked dataset: x is unique per original row (r), b a blob, nb the ring
+// neighbours of r. A reorder moves rows and remaps nb, so the check is invariant under
+// row order: the sum over rows of a hash of (x, b, the x values of the row's neighbours).
+constexpr uint64_t kRechunkRows = 400;
+
+int64_t rc_x(uint64_t r) { return static_cast<int64_t>(r * 1000003 + 7); }
+Array rc_b(uint64_t r) { return random_u8({static_cast<int64_t>(r % 100)}, r); }
+Array rc_nb(uint64_t r) {
+  uint64_t n = kRechunkRows;
+  std::vector<int64_t> v{static_cast<int64_t>((r + n - 1) % n), static_cast<int64_t>((r + 1) % n),
+                         static_cast<int64_t>((r * 13) % n)};
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  Array a = Array::Zeros(DType::kInt64, {static_cast<int64_t>(v.size())});
+  std::memcpy(a.mutable_data(), v.data(), v.size() * 8);
+  return a;
+}
+
+// The order-invariant checksum described above; false if a read fails or a row is wrong
+// (orig, when present, must name the row's original position).
+bool rows_invariant(const Dataset& ds, uint64_t* out) {
+  uint64_t n = ds.size();
+  auto xs = ds.read_range("x", 0, n);
+  auto bs = ds.read_range("b", 0, n);
+  auto nbs = ds.read_range("nb", 0, n);
+  if (!xs.ok() || !bs.ok() || !nbs.ok()) return false;
+  auto names = ds.tensor_names();
+  bool has_orig = std::find(names.begin(), names.end(), "orig") != names.end();
+  std::vector<Array> orig;
+  if (has_orig) {
+    auto o = ds.read_range("orig", 0, n);
+    if (!o.ok()) return false;
+    orig = std::move(*o);
+  }
+  uint64_t sum = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    int64_t x = (*xs)[i].data_as<int64_t>()[0];
+    if (has_orig && rc_x(orig[i].data_as<uint64_t>()[0]) != x) return false;
+    std::vector<int64_t> nx;
+    const Array& nb = (*nbs)[i];
+    for (int64_t k = 0; k < nb.numel(); ++k) {
+      int64_t id = nb.data_as<int64_t>()[k];
+      if (id < 0 || static_cast<uint64_t>(id) >= n) return false;
+      nx.push_back((*xs)[static_cast<size_t>(id)].data_as<int64_t>()[0]);
+    }
+    std::sort(nx.begin(), nx.end());
+    uint64_t h = fnv(1469598103934665603ull, &x, sizeof(x));
+    auto b = (*bs)[i].as_string_view();
+    h = fnv(h, b.data(), b.size());
+    h = fnv(h, nx.data(), nx.size() * sizeof(int64_t));
+    sum += h;
+  }
+  *out = sum;
+  return true;
+}
+
+void make_rechunk_dataset(const std::string& path) {
+  auto ds = Dataset::Open(path);
+  ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+  TensorSpec x{.name = "x", .dtype = DType::kInt64, .chunk_target_bytes = 256};
+  TensorSpec b{.name = "b", .dtype = DType::kUInt8, .chunk_compression = Compression::kLz4, .chunk_target_bytes = 1024};
+  TensorSpec nb{.name = "nb", .htype = "neighbors", .chunk_target_bytes = 512};
+  for (const auto& s : {x, b, nb}) ASSERT_TRUE((*ds)->create_tensor(s).ok());
+  SampleBatch batch;
+  for (uint64_t r = 0; r < kRechunkRows; ++r) {
+    batch["x"].push_back(Array::Scalar<int64_t>(DType::kInt64, rc_x(r)));
+    batch["b"].push_back(rc_b(r));
+    batch["nb"].push_back(rc_nb(r));
+  }
+  ASSERT_TRUE((*ds)->extend(batch).ok());
+  ASSERT_TRUE((*ds)->commit("rows").ok());
+}
+
+// The child: rechunks forever with random layouts and orders, reporting each commit and
+// the exact (row-order) checksum of what it holds.
+[[noreturn]] void rechunk_child(const std::string& path, int report_fd, uint64_t seed) {
+  auto opened = Dataset::Open(path);
+  if (!opened.ok()) _exit(2);
+  Dataset& ds = **opened;
+  std::mt19937_64 rng(seed);
+  const uint64_t targets[] = {48, 200, 1000, 5000};
+  const Compression codecs[] = {Compression::kNone, Compression::kLz4, Compression::kZstd};
+  for (;;) {
+    RechunkOptions o;
+    for (const char* t : {"x", "b", "nb"}) {
+      if (rng() % 3 == 0) continue;
+      TensorLayout& l = o.layouts[t];
+      l.chunk_target_bytes = targets[rng() % 4];
+      l.chunk_compression = codecs[rng() % 3];
+      l.sample_compression = codecs[rng() % 3];
+      if (*l.chunk_compression == Compression::kZstd && rng() % 2) l.compression_level = 1 + static_cast<int>(rng() % 19);
+      else l.compression_level = 0;
+    }
+    if (rng() % 2) {
+      std::vector<uint64_t> order(ds.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::shuffle(order.begin(), order.end(), rng);
+      o.order = std::move(order);
+      o.order_tensor = "orig";
+    }
+    o.max_memory = 1 << 20;
+    auto st = ds.rechunk(o);
+    if (!st.ok()) {
+      std::fprintf(stderr, "rechunk failed: %s\n", st.status().ToString().c_str());
+      _exit(10);
+    }
+    uint64_t sum = 0;
+    if (!content_checksum(ds, &sum)) _exit(20);
+    char line[64];
+    int len = std::snprintf(line, sizeof(line), "%s %016llx\n", st->commit.c_str(), static_cast<unsigned long long>(sum));
+    if (write(report_fd, line, static_cast<size_t>(len)) != len) _exit(6);
+  }
+}
+
+// A rechunk SIGKILLed anywhere leaves the branch at a commit (the last one reported, or one
+// it made but could not report), every row whole, every reported commit readable as it
+// was, and the folder fsck-clean; gc then removes what the killed rechunks left.
+TEST(CrashSafety, SigkillDuringRechunkLeavesTheBranchAtACommit) {
+  int trials = 24;
+  if (const char* env = std::getenv("GTN_CRASH_TRIALS")) trials = std::max(1, std::atoi(env));
+  std::mt19937_64 rng(777);
+  std::unique_ptr<store::testing::TempDir> dir;
+  std::map<std::string, uint64_t> reported;
+  std::string last;
+  uint64_t invariant = 0, commits = 0;
+  for (int trial = 0; trial < trials; ++trial) {
+    if (trial % 8 == 0) {
+      dir = std::make_unique<store::testing::TempDir>();
+      make_rechunk_dataset(dir->path());
+      auto ds = Dataset::Open(dir->path());
+      ASSERT_TRUE(ds.ok());
+      ASSERT_TRUE(rows_invariant(**ds, &invariant));
+      last = (*ds)->head_commit();
+      reported.clear();
+    }
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(fds[0]);
+      rechunk_child(dir->path(), fds[1], rng());
+    }
+    close(fds[1]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 + rng() % 400));
+    kill(pid, SIGKILL);
+    std::string text;
+    char buf[4096];
+    ssize_t got;
+    while ((got = read(fds[0], buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(got));
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "trial " << trial << ": child exited with status " << WEXITSTATUS(status);
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (lines.eof()) break;
+      std::istringstream f(line);
+      std::string id, hex;
+      f >> id >> hex;
+      ASSERT_EQ(id.size(), 16u) << line;
+      reported[id] = std::stoull(hex, nullptr, 16);
+      last = id;
+      ++commits;
+    }
+    auto w = Dataset::Open(dir->path());
+    ASSERT_TRUE(w.ok()) << "trial " << trial << ": " << w.status().ToString();
+    Dataset& ds = **w;
+    EXPECT_FALSE(ds.has_uncommitted_changes()) << "trial " << trial;
+    // The head is the last reported commit or a descendant the child had no time to report.
+    auto log = ds.log();
+    ASSERT_TRUE(log.ok());
+    bool reaches = false;
+    for (const auto& c : *log) reaches = reaches || c.id == last;
+    EXPECT_TRUE(reaches) << "trial " << trial << ": head " << ds.head_commit() << " does not descend from " << last;
+    uint64_t now = 0;
+    ASSERT_TRUE(rows_invariant(ds, &now)) << "trial " << trial;
+    EXPECT_EQ(now, invariant) << "trial " << trial << ": rows lost or changed";
+    for (const auto& [id, sum] : reported) {
+      auto c = ds.open_version(id);
+      ASSERT_TRUE(c.ok()) << c.status().ToString();
+      uint64_t have = 0;
+      ASSERT_TRUE(content_checksum(**c, &have));
+      ASSERT_EQ(have, sum) << "trial " << trial << ": commit " << id;
+    }
+    if (trial % 3 == 2) ASSERT_TRUE(ds.gc().ok());
+    w->reset();
+    auto issues = fsck(dir->path());
+    ASSERT_TRUE(issues.ok()) << issues.status().ToString();
+    ASSERT_TRUE(issues->empty()) << "trial " << trial << ": " << (*issues)[0].object << ": " << (*issues)[0].problem;
+  }
+  std::printf("rechunk crash trials: %d, commits checked: %llu\n", trials, static_cast<unsigned long long>(commits));
+  EXPECT_GT(commits, 0u);
 }
 
 }  // namespace

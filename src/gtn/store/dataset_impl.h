@@ -8,6 +8,7 @@
 //   dataset_diff.cc    matching samples of two states by id; diff and status
 //   dataset_merge.cc   three-way merge and cherry-pick
 //   dataset_gc.cc      garbage collection and compaction
+//   dataset_rechunk.cc rewriting tensors' chunks (layouts, row order) as one commit
 // Reads resolve a sample through the tensor's chunk table (binary search) and the chunk's
 // run-length sample index, then view the memory-mapped chunk bytes. Writes fill one
 // pending chunk per tensor, seal it into an immutable chunk file at the tensor's target
@@ -190,7 +191,11 @@ struct ColumnReader {
   const Shape& shape(size_t i, Shape* scratch) const;
 };
 
+class Rechunker;  // dataset_rechunk.cc
+
 class DatasetImpl final : public Dataset {
+  friend class Rechunker;
+
  public:
   DatasetImpl(std::string path, std::shared_ptr<Storage> storage, const OpenOptions& options);
   ~DatasetImpl() override;
@@ -260,9 +265,7 @@ class DatasetImpl final : public Dataset {
   Result<std::string> cherry_pick(const std::string& target) override;
   Result<GcStats> gc() override;
   Result<CompactStats> compact() override;
-  Result<RechunkStats> rechunk(const RechunkOptions&) override {
-    return Status::Unsupported("rechunk is not implemented yet");
-  }
+  Result<RechunkStats> rechunk(const RechunkOptions& options) override;  // dataset_rechunk.cc
   void set_access_trace(std::shared_ptr<AccessTrace> trace) override;  // dataset_read.cc
 
  private:

@@ -92,6 +92,7 @@ Result<TensorSpec> DatasetImpl::tensor_spec(const std::string& name) const {
   spec.chunk_compression = m.chunk_compression;
   spec.chunk_target_bytes = m.chunk_target_bytes;
   spec.class_names = m.class_names;
+  spec.compression_level = m.compression_level;
   return spec;
 }
 

@@ -31,6 +31,7 @@ std::string encode_schema(const std::vector<TensorMeta>& tensors, uint64_t next_
     j["sample_compression"] = std::string(compression_name(t.sample_compression));
     j["chunk_compression"] = std::string(compression_name(t.chunk_compression));
     j["chunk_target_bytes"] = t.chunk_target_bytes;
+    if (t.compression_level != 0) j["compression_level"] = t.compression_level;
     j["class_names"] = t.class_names;
     j["rank"] = t.rank;
     list.push_back(std::move(j));
@@ -77,6 +78,13 @@ Status decode_schema(std::string_view text, std::vector<TensorMeta>* tensors, ui
       return Status::Corruption("manifest schema: tensor '" + t.name + "' lacks chunk_target_bytes, rank or class_names");
     }
     t.chunk_target_bytes = j["chunk_target_bytes"].get<uint64_t>();
+    if (j.contains("compression_level")) {
+      const auto& level = j["compression_level"];
+      if (!level.is_number_integer() || level.get<int64_t>() < -(1 << 20) || level.get<int64_t>() > (1 << 20)) {
+        return Status::Corruption("manifest schema: bad compression_level for tensor '" + t.name + "'");
+      }
+      t.compression_level = static_cast<int>(level.get<int64_t>());
+    }
     int64_t rank = j["rank"].get<int64_t>();
     if (rank < -1 || rank > 32) return Status::Corruption("manifest schema: bad rank for tensor '" + t.name + "'");
     t.rank = static_cast<int>(rank);

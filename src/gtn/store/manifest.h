@@ -46,6 +46,9 @@ struct TensorMeta {
   Compression sample_compression = Compression::kNone;
   Compression chunk_compression = Compression::kNone;
   uint64_t chunk_target_bytes = 8ull << 20;
+  // zstd level or lz4 acceleration the writer compresses with (0: the codec's default);
+  // in the schema only when non-zero. Decoding never needs it.
+  int compression_level = 0;
   std::vector<std::string> class_names;
   int rank = -1;  // rank of its non-empty samples; -1 until the first one
 };

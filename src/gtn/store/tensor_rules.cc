@@ -85,6 +85,22 @@ Status resolve_spec(const TensorSpec& spec, TensorMeta* m) {
   }
   if (spec.chunk_target_bytes == 0) return Status::InvalidArgument(tname(*m) + ": chunk_target_bytes must be > 0");
   m->chunk_target_bytes = spec.chunk_target_bytes;
+  if (spec.compression_level != 0) {
+    bool sample_codec = codec::is_byte_codec(m->sample_compression);
+    bool chunk_codec = codec::is_byte_codec(m->chunk_compression);
+    if (!sample_codec && !chunk_codec) {
+      return Status::InvalidArgument(tname(*m) + ": compression_level " + std::to_string(spec.compression_level) +
+                                     " needs lz4 or zstd sample or chunk compression; it has sample compression " +
+                                     std::string(compression_name(m->sample_compression)) + " and chunk compression " +
+                                     std::string(compression_name(m->chunk_compression)));
+    }
+    for (Compression c : {m->sample_compression, m->chunk_compression}) {
+      if (!codec::is_byte_codec(c)) continue;
+      Status st = codec::check_level(c, spec.compression_level);
+      if (!st.ok()) return st.WithContext(tname(*m));
+    }
+  }
+  m->compression_level = spec.compression_level;
   if (dtype_is_bytes_like(m->dtype)) m->rank = 1;
   return Status::OK();
 }
@@ -187,7 +203,7 @@ Status encode_sample(const TensorMeta& m, const Array& v, std::string* out) {
     GTN_ASSIGN_OR_RETURN(*out, codec::encode_image(m.sample_compression, v.dtype(), v.data(), v.shape()));
     return Status::OK();
   }
-  GTN_ASSIGN_OR_RETURN(*out, codec::compress(m.sample_compression, raw));
+  GTN_ASSIGN_OR_RETURN(*out, codec::compress(m.sample_compression, raw, m.compression_level));
   return Status::OK();
 }
 
