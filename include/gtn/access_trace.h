@@ -111,6 +111,9 @@ class AccessTrace {
   class CallScope {
    public:
     CallScope();
+    // Joins call `call` (from open_call() on another thread: a batch read by several
+    // threads stays one call); 0 opens a new one.
+    explicit CallScope(uint64_t call);
     ~CallScope();
     CallScope(const CallScope&) = delete;
     CallScope& operator=(const CallScope&) = delete;

@@ -866,7 +866,13 @@ class PyDataset {
             }
           };
           std::vector<std::thread> threads;
-          for (size_t p = 1; p < parts; ++p) threads.emplace_back(read_part, p);
+          const uint64_t call = AccessTrace::open_call();  // the batch stays one call in a trace
+          for (size_t p = 1; p < parts; ++p) {
+            threads.emplace_back([&read_part, call, p] {
+              AccessTrace::CallScope join(call);
+              read_part(p);
+            });
+          }
           read_part(0);
           for (auto& t : threads) t.join();
           for (const Status& st : errors) GTN_RETURN_IF_ERROR(st);

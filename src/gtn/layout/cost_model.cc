@@ -53,9 +53,12 @@ Cost predict(const TensorStats& stats, const Candidate& c, const CostModel& mode
     double per_chunk = std::max(1.0, std::floor(chunk / std::max(sample_stored, 1.0)));
     chunks = std::max(1.0, std::ceil(n / per_chunk));
   }
+  // Reading is bound by the storage; decoding and the fixed costs spread over the scan
+  // threads, at most one per chunk (a scan splits at chunk boundaries).
+  const double par = std::max(1.0, std::min<double>(scan_threads(model), chunks));
   cost.io_s = cost.stored_bytes / bw;
-  cost.decode_s = cost.raw_bytes * measure->decode_s_per_byte;
-  cost.overhead_s = chunks * model.chunk_seconds + n * model.sample_seconds;
+  cost.decode_s = cost.raw_bytes * measure->decode_s_per_byte / par;
+  cost.overhead_s = (chunks * model.chunk_seconds + n * model.sample_seconds) / par;
   // One random-order epoch of single-sample reads.
   if (c.chunk != Compression::kNone) {
     double chunk_raw = std::min(cost.raw_bytes, chunk);

@@ -150,14 +150,9 @@ TensorPlan choose_layout(const TensorSpec& current, const TensorStats& stats, co
   Candidate now{current.sample_compression, current.chunk_compression, 0, current.chunk_target_bytes};
   p.current_cost = predict(stats, now, model);
 
-  // Chunk sizes: 1 to 64 MiB, at most a quarter of the tensor per scan thread (so a
-  // parallel scan has work for every thread), never below 1 MiB.
-  double raw = stats.mean_bytes * static_cast<double>(stats.rows);
-  double cap = std::max<double>(kMiB, raw / (4.0 * scan_threads(model)));
+  // Chunk sizes: 1 to 64 MiB (the model weighs fewer chunks against parallel scans).
   std::vector<uint64_t> sizes;
-  for (uint64_t s = kMiB; s <= 64 * kMiB; s *= 2) {
-    if (static_cast<double>(s) <= cap || sizes.empty()) sizes.push_back(s);
-  }
+  for (uint64_t s = kMiB; s <= 64 * kMiB; s *= 2) sizes.push_back(s);
   std::vector<Candidate> codecs;
   if (stats.image) {
     codecs.push_back({stats.image->codec, Compression::kNone, 0, 0});
@@ -199,6 +194,17 @@ TensorPlan choose_layout(const TensorSpec& current, const TensorStats& stats, co
     best_pred = now_sized_cost;
     best_cost = now_sized_cost.total(model);
   }
+  // Likewise keep the current chunk size unless another is 2 % better.
+  if (best.chunk_bytes != now.chunk_bytes) {
+    Candidate same = best;
+    same.chunk_bytes = now.chunk_bytes;
+    Cost same_cost = predict(stats, same, model);
+    if (same_cost.total(model) <= best_cost * 1.02 && stats.mean_bytes <= 64.0 * kMiB) {
+      best = same;
+      best_pred = same_cost;
+      best_cost = same_cost.total(model);
+    }
+  }
   p.sample_compression = best.sample;
   p.chunk_compression = best.chunk;
   p.compression_level = (best.sample == Compression::kZstd || best.chunk == Compression::kZstd) ? (best.level ? best.level : 3) : 0;
@@ -228,8 +234,12 @@ TensorPlan choose_layout(const TensorSpec& current, const TensorStats& stats, co
         best_codec = codec_label(c.codec, c.level);
       }
     }
-    std::snprintf(buf, sizeof(buf), "uncompressed, zero-copy: the best codec (%s) saves only %.0f %% and costs more to "
-                  "decode than it saves in reading", best_codec.c_str(), (1 - best_ratio) * 100);
+    if (best_ratio >= 0.995) {
+      std::snprintf(buf, sizeof(buf), "uncompressed, zero-copy: no codec makes the rows smaller");
+    } else {
+      std::snprintf(buf, sizeof(buf), "uncompressed, zero-copy: the best codec (%s) saves %.0f %% of the bytes but costs "
+                    "more to decode than it saves in reading", best_codec.c_str(), (1 - best_ratio) * 100);
+    }
     codec_part = buf;
   } else {
     std::snprintf(buf, sizeof(buf), "%s-compressed with %s: stores %.0f %% of the raw bytes, decodes at %.0f MB/s, "

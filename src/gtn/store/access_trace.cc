@@ -164,6 +164,9 @@ uint64_t AccessTrace::now_ns() {
 AccessTrace::CallScope::CallScope() {
   if (tl_scope_depth++ == 0) tl_scope_call = g_next_call.fetch_add(1, std::memory_order_relaxed);
 }
+AccessTrace::CallScope::CallScope(uint64_t call) {
+  if (tl_scope_depth++ == 0) tl_scope_call = call ? call : g_next_call.fetch_add(1, std::memory_order_relaxed);
+}
 AccessTrace::CallScope::~CallScope() {
   if (--tl_scope_depth == 0) tl_scope_call = 0;
 }

@@ -118,6 +118,28 @@ TEST(AccessTrace, CallScopeMakesOneBatch) {
   EXPECT_EQ(s.rows_read, 5u);
 }
 
+TEST(AccessTrace, ThreadsJoinTheirCallerCall) {
+  TempDir dir;
+  auto ds = make_dataset(dir.sub("d"));
+  auto trace = std::make_shared<AccessTrace>();
+  ds->set_access_trace(trace);
+  {
+    AccessTrace::CallScope batch;
+    uint64_t call = AccessTrace::open_call();
+    ASSERT_NE(call, 0u);
+    std::thread helper([&] {
+      AccessTrace::CallScope join(call);
+      ASSERT_TRUE(ds->read("x", 60).ok());
+    });
+    ASSERT_TRUE(ds->read("x", 2).ok());
+    helper.join();
+  }
+  TraceSummary s = trace->summarize();
+  EXPECT_EQ(s.calls, 1u);
+  EXPECT_EQ(s.readers, 2u);
+  EXPECT_EQ(s.batch_max, 2u);
+}
+
 TEST(AccessTrace, ThreadsRecordWithoutLosingEvents) {
   TempDir dir;
   auto ds = make_dataset(dir.sub("d"));
