@@ -108,6 +108,9 @@ class AccessTrace {
   // A call scope: reads made on this thread while it lives share one call id (a loader
   // wraps a batch of per-row reads in one). Nested scopes and read calls inside a scope
   // join the outermost. Costs nothing beyond a thread-local flag when no trace is attached.
+  // The events of a scope reach the trace when the outermost scope ends (one lock per
+  // batch), all with the time of the scope's first read; a trace must outlive the scopes
+  // that read through it.
   class CallScope {
    public:
     CallScope();
@@ -139,11 +142,14 @@ class AccessTrace {
     Recorder& operator=(const Recorder&) = delete;
     bool active() const { return trace_ != nullptr; }
     void add(uint32_t tensor, uint64_t begin, uint64_t rows);
+    // Moves a finished call scope's events into `trace` (used when a scope ends).
+    static void hand_over(AccessTrace* trace, std::vector<AccessEvent>&& events);
 
    private:
     void start(AccessTrace* trace);
     void finish();
     AccessTrace* trace_ = nullptr;
+    void* state_ = nullptr;  // this thread's recording state
     AccessEvent first_;
     size_t n_ = 0;
     std::vector<AccessEvent> more_;
@@ -185,6 +191,7 @@ class AccessTrace {
   struct Shard {
     std::mutex mu;
     std::vector<AccessEvent> events;
+    std::vector<std::vector<AccessEvent>> blocks;  // call scopes' events, moved in whole
   };
   mutable std::mutex names_mu_;
   std::vector<std::string> names_;

@@ -816,6 +816,7 @@ class PyDataset {
   // one stacked array; anything else becomes a list.
   nb::object gather(const TensorSlot& slot, const std::vector<uint64_t>& idx) const {
     Dataset& d = ds();
+    AccessTrace::CallScope one_call;  // the rows of one gather are one call in a trace
     if (slot.kind == ValueKind::kNumeric && idx.empty()) {
       npy_intp zero = 0;
       return steal_or_throw(PyArray_SimpleNew(1, &zero, slot.npy_type));

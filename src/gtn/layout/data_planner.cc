@@ -226,19 +226,30 @@ TensorPlan choose_layout(const TensorSpec& current, const TensorStats& stats, co
                   stats.image->decode_s_per_byte > 0 ? 1e-6 / stats.image->decode_s_per_byte : 0.0);
     codec_part = buf;
   } else if (best.sample == Compression::kNone && best.chunk == Compression::kNone) {
+    // The codec that stores the fewest bytes, and what it would do to the predicted cost.
     double best_ratio = 1;
     std::string best_codec = "none";
+    Candidate smallest = best;
     for (const auto& c : stats.codecs) {
       if (c.ratio < best_ratio) {
         best_ratio = c.ratio;
         best_codec = codec_label(c.codec, c.level);
+        smallest = best;
+        (c.chunk ? smallest.chunk : smallest.sample) = c.codec;
+        smallest.level = c.codec == Compression::kZstd ? c.level : 0;
       }
     }
+    double change = predict(stats, smallest, model).total(model) / std::max(best_cost, 1e-12) - 1;
     if (best_ratio >= 0.995) {
       std::snprintf(buf, sizeof(buf), "uncompressed, zero-copy: no codec makes the rows smaller");
+    } else if (change <= 0) {
+      std::snprintf(buf, sizeof(buf), "uncompressed, zero-copy: the best codec (%s) saves %.0f %% of the bytes but "
+                    "would change the predicted cost by only %.1f %%", best_codec.c_str(), (1 - best_ratio) * 100,
+                    change * 100);
     } else {
-      std::snprintf(buf, sizeof(buf), "uncompressed, zero-copy: the best codec (%s) saves %.0f %% of the bytes but costs "
-                    "more to decode than it saves in reading", best_codec.c_str(), (1 - best_ratio) * 100);
+      std::snprintf(buf, sizeof(buf), "uncompressed, zero-copy: the best codec (%s) saves %.0f %% of the bytes but "
+                    "costs more to decode than it saves in reading (+%.0f %% predicted)", best_codec.c_str(),
+                    (1 - best_ratio) * 100, change * 100);
     }
     codec_part = buf;
   } else {

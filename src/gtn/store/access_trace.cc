@@ -29,10 +29,20 @@ namespace {
 constexpr char kMagic[8] = {'G', 'T', 'N', 'T', 'R', 'A', 'C', 'E'};
 constexpr uint16_t kTraceVersion = 1;
 
-thread_local int tl_scope_depth = 0;
-thread_local bool tl_reading = false;  // a Recorder is active on this thread
-thread_local uint64_t tl_scope_call = 0;
-thread_local uint32_t tl_thread_number = UINT32_MAX;
+// Everything recording keeps per thread, in one thread-local object (one TLS lookup per
+// read call: in a shared library each thread_local access costs a call).
+struct ThreadState {
+  int depth = 0;          // open call scopes
+  bool reading = false;   // a Recorder is active on this thread
+  uint64_t call = 0;      // the open scope's call id (0 with depth > 0: recording suppressed)
+  uint64_t time = 0;      // the scope's first read (every event of the scope has it)
+  uint32_t thread = UINT32_MAX;
+  // Inside a call scope, recorded events wait here and reach the trace when the scope
+  // ends (one lock per batch, not per row).
+  AccessTrace* trace = nullptr;
+  std::vector<AccessEvent> events;
+};
+thread_local ThreadState tl;
 std::atomic<uint32_t> g_next_thread{0};
 std::atomic<uint64_t> g_next_call{1};
 
@@ -122,8 +132,12 @@ std::vector<int64_t> ids_of(const Array& a) {
 
 // Reads made while it lives are not recorded (summarize() reads labels and neighbours).
 struct SuppressRecording {
-  SuppressRecording() { ++tl_scope_depth; tl_scope_call = 0; }
-  ~SuppressRecording() { --tl_scope_depth; }
+  SuppressRecording() : saved(tl.call) { ++tl.depth; tl.call = 0; }
+  ~SuppressRecording() {
+    --tl.depth;
+    tl.call = saved;
+  }
+  uint64_t saved;
 };
 
 }  // namespace
@@ -151,8 +165,9 @@ uint32_t AccessTrace::tensor_id(std::string_view name) {
 uint64_t AccessTrace::next_call() { return g_next_call.fetch_add(1, std::memory_order_relaxed); }
 
 uint32_t AccessTrace::this_thread_number() {
-  if (tl_thread_number == UINT32_MAX) tl_thread_number = g_next_thread.fetch_add(1, std::memory_order_relaxed);
-  return tl_thread_number;
+  ThreadState& t = tl;
+  if (t.thread == UINT32_MAX) t.thread = g_next_thread.fetch_add(1, std::memory_order_relaxed);
+  return t.thread;
 }
 
 uint64_t AccessTrace::now_ns() {
@@ -161,26 +176,52 @@ uint64_t AccessTrace::now_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// Hands a scope's buffered events to its trace without copying them.
+static void flush_scope(ThreadState& t) {
+  size_t n = t.events.size();
+  AccessTrace::Recorder::hand_over(t.trace, std::move(t.events));
+  t.events = std::vector<AccessEvent>();
+  t.events.reserve(n);  // the next batch is likely as large
+}
+
 AccessTrace::CallScope::CallScope() {
-  if (tl_scope_depth++ == 0) tl_scope_call = g_next_call.fetch_add(1, std::memory_order_relaxed);
+  ThreadState& t = tl;
+  if (t.depth++ == 0) t.call = g_next_call.fetch_add(1, std::memory_order_relaxed);
 }
 AccessTrace::CallScope::CallScope(uint64_t call) {
-  if (tl_scope_depth++ == 0) tl_scope_call = call ? call : g_next_call.fetch_add(1, std::memory_order_relaxed);
+  ThreadState& t = tl;
+  if (t.depth++ == 0) t.call = call ? call : g_next_call.fetch_add(1, std::memory_order_relaxed);
 }
 AccessTrace::CallScope::~CallScope() {
-  if (--tl_scope_depth == 0) tl_scope_call = 0;
+  ThreadState& t = tl;
+  if (--t.depth == 0) {
+    t.call = 0;
+    t.time = 0;
+    if (t.trace && !t.events.empty()) flush_scope(t);
+    t.events.clear();
+    t.trace = nullptr;
+  }
 }
-uint64_t AccessTrace::open_call() { return tl_scope_call; }
-bool AccessTrace::in_call_scope() { return tl_scope_depth > 0; }
+uint64_t AccessTrace::open_call() { return tl.call; }
+bool AccessTrace::in_call_scope() { return tl.depth > 0; }
 
 void AccessTrace::Recorder::start(AccessTrace* trace) {
-  if (tl_reading) return;                             // nested: the outer call records
-  if (tl_scope_depth > 0 && tl_scope_call == 0) return;  // recording suppressed
+  ThreadState& t = tl;
+  if (t.reading) return;               // nested: the outer call records
+  if (t.depth > 0 && t.call == 0) return;  // recording suppressed
   trace_ = trace;
-  tl_reading = true;
-  first_.call = tl_scope_call ? tl_scope_call : g_next_call.fetch_add(1, std::memory_order_relaxed);
-  first_.time_ns = now_ns();
-  first_.thread = this_thread_number();
+  state_ = &t;
+  t.reading = true;
+  if (t.call) {
+    first_.call = t.call;
+    if (!t.time) t.time = now_ns();
+    first_.time_ns = t.time;
+  } else {
+    first_.call = g_next_call.fetch_add(1, std::memory_order_relaxed);
+    first_.time_ns = now_ns();
+  }
+  if (t.thread == UINT32_MAX) t.thread = g_next_thread.fetch_add(1, std::memory_order_relaxed);
+  first_.thread = t.thread;
   first_.process = this_process();
 }
 
@@ -208,14 +249,37 @@ void AccessTrace::Recorder::add(uint32_t tensor, uint64_t begin, uint64_t rows) 
 }
 
 void AccessTrace::Recorder::finish() {
-  tl_reading = false;
+  ThreadState& t = *static_cast<ThreadState*>(state_);
+  t.reading = false;
   if (n_ == 0) return;
+  if (t.call) {
+    // Inside a call scope: buffered until the scope ends.
+    if (t.trace != trace_) {
+      if (t.trace && !t.events.empty()) flush_scope(t);
+      t.events.clear();
+      t.trace = trace_;
+    }
+    append_merged(t.events, &first_, 1);
+    if (!more_.empty()) append_merged(t.events, more_.data(), more_.size());
+    return;
+  }
   if (more_.empty()) {
     trace_->record(&first_, 1);
     return;
   }
   more_.insert(more_.begin(), first_);
   trace_->record(more_.data(), more_.size());
+}
+
+void AccessTrace::Recorder::hand_over(AccessTrace* trace, std::vector<AccessEvent>&& events) {
+  if (events.empty()) return;
+  uint64_t time = events.front().time_ns;
+  {
+    Shard& s = trace->shards_[events.front().thread % kShards];
+    std::lock_guard<std::mutex> g(s.mu);
+    s.blocks.push_back(std::move(events));
+  }
+  if (time >= trace->next_autosave_ns_.load(std::memory_order_relaxed)) (void)trace->autosave_now();
 }
 
 void AccessTrace::record(const AccessEvent* events, size_t n) {
@@ -269,6 +333,7 @@ std::vector<AccessEvent> AccessTrace::events() const {
   for (auto& s : shards_) {
     std::lock_guard<std::mutex> g(const_cast<Shard&>(s).mu);
     out.insert(out.end(), s.events.begin(), s.events.end());
+    for (const auto& b : s.blocks) out.insert(out.end(), b.begin(), b.end());
   }
   std::stable_sort(out.begin(), out.end(), event_order);
   return out;
@@ -279,6 +344,7 @@ size_t AccessTrace::size() const {
   for (auto& s : shards_) {
     std::lock_guard<std::mutex> g(const_cast<Shard&>(s).mu);
     n += s.events.size();
+    for (const auto& b : s.blocks) n += b.size();
   }
   return n;
 }
@@ -287,6 +353,7 @@ void AccessTrace::clear() {
   for (auto& s : shards_) {
     std::lock_guard<std::mutex> g(s.mu);
     s.events.clear();
+    s.blocks.clear();
   }
 }
 
