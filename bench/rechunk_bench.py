@@ -22,7 +22,8 @@ Timed: open + rechunk (+ commit or close), on a fresh copy of the source for eac
 (the copy is not timed; its pages are in the page cache: a warm run). Checked: every
 value of every tensor read back through the system's own reader equals the generated
 data, and the number of chunks follows the target. Also reported: the peak RSS of the
-worker process (ru_maxrss, which includes the interpreter and libraries) and, for GTN,
+worker process up to the end of the rechunk (ru_maxrss, which includes the interpreter,
+the libraries and mapped file pages) and, for GTN,
 the rechunk's own peak_memory; and GTN's reorder of all rows (random permutation; no
 peer has one) as an extra row.
 
@@ -77,6 +78,12 @@ def rows_per_chunk(name, target):
     return max(1, target // row_bytes(name))
 
 
+def max_rss():
+    """Peak resident memory of this process so far (bytes): taken right after the rechunk,
+    before the check reads everything back."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def fsync_tree(root, since):
     """fsync every file under `root` modified since `since` (time.time()): what a peer
     that does not fsync would still have to do to make its rechunk durable."""
@@ -124,6 +131,7 @@ def gtn_rechunk(path, n, target, order_seed=None):
     stats = _core.Dataset.rechunk(ds, layouts, order, "", 256 * MB, None, "")
     ds.close()
     seconds = time.perf_counter() - t0
+    rss = max_rss()
     ds = gtn.dataset(path, read_only=True)
     chunks = {name: ds[name].info["num_chunks"] for name in ("images", "embeddings", "labels")}
     for s in range(0, n, BLOCK):
@@ -141,7 +149,8 @@ def gtn_rechunk(path, n, target, order_seed=None):
                 e = min(n, s + BLOCK)
                 rows = np.nonzero((order >= s) & (order < e))[0]
                 assert np.array_equal(got[rows], block(s, e)[name][order[rows].astype(np.int64) - s]), name
-    return {"seconds": seconds, "durable_seconds": seconds, "chunks": chunks, "peak_memory": stats["peak_memory"],
+    return {"seconds": seconds, "durable_seconds": seconds, "max_rss": rss, "chunks": chunks,
+            "peak_memory": stats["peak_memory"],
             "bytes_read": stats["bytes_read"], "bytes_written": stats["bytes_written"]}
 
 
@@ -171,6 +180,7 @@ def dl3_rechunk(path, n, target):
     ds.rechunk(progressbar=False)
     ds.flush()
     seconds = time.perf_counter() - t0
+    rss = max_rss()
     fsync_tree(path, wall)
     durable = time.perf_counter() - t0
     ds = deeplake.load(path, read_only=True)
@@ -183,7 +193,7 @@ def dl3_rechunk(path, n, target):
             if name == "labels":
                 got = got.reshape(-1)
             assert np.array_equal(got, want[name]), f"deeplake3 {name} rows {s}:{e} differ"
-    return {"seconds": seconds, "durable_seconds": durable, "chunks": chunks}
+    return {"seconds": seconds, "durable_seconds": durable, "max_rss": rss, "chunks": chunks}
 
 
 def zarr_build(path, n, source):
@@ -212,6 +222,7 @@ def zarr_rechunk(path, n, target):
     plan = rechunk(source, chunks, "256MB", out, temp_store=tmp)
     plan.execute()
     seconds = time.perf_counter() - t0
+    rss = max_rss()
     fsync_tree(out, wall)
     durable = time.perf_counter() - t0
     g = zarr.open_group(out, mode="r")
@@ -220,7 +231,7 @@ def zarr_rechunk(path, n, target):
         e = min(n, s + BLOCK)
         for name, values in block(s, e).items():
             assert np.array_equal(g[name][s:e], values), f"rechunker {name} rows {s}:{e} differ"
-    return {"seconds": seconds, "durable_seconds": durable, "chunks": nchunks}
+    return {"seconds": seconds, "durable_seconds": durable, "max_rss": rss, "chunks": nchunks}
 
 
 SYSTEMS = {
@@ -262,7 +273,6 @@ def worker(args):
         result = run(dst, args.samples, args.target, order_seed=7)
     else:
         result = run(dst, args.samples, args.target)
-    result["max_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps(result))
 
 

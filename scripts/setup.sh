@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential cmake ninja-build pkg-config git
-  libzstd-dev liblz4-dev libxxhash-dev libjpeg62-turbo-dev libturbojpeg0-dev libpng-dev
+  libzstd-dev liblz4-dev libxxhash-dev libjpeg62-turbo-dev libturbojpeg0-dev libpng-dev zlib1g-dev
   libopenblas-dev libicu-dev nlohmann-json3-dev libcli11-dev libfmt-dev libcairo2-dev fonts-dejavu-core
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev python3-venv)
 

@@ -156,7 +156,7 @@ Result<Array> from_python(nb::handle value, const TensorSlot& slot) {
   }
   if (!PyArray_Check(v)) return Status::InvalidArgument("tensor '" + slot.name + "': expected a numpy array");
   auto* arr = reinterpret_cast<PyArrayObject*>(v);
-  if (PyArray_TYPE(arr) != slot.npy_type || !PyArray_IS_C_CONTIGUOUS(arr)) {
+  if (!PyArray_EquivTypenums(PyArray_TYPE(arr), slot.npy_type) || !PyArray_IS_C_CONTIGUOUS(arr)) {
     return Status::InvalidArgument("tensor '" + slot.name + "': expected a C-contiguous array of " +
                                    std::string(dtype_name(slot.dtype)));
   }
@@ -171,7 +171,7 @@ Result<std::vector<Array>> batch_from_python(nb::handle value, const TensorSlot&
   if (slot.kind == ValueKind::kNumeric && PyArray_Check(v)) {
     auto* arr = reinterpret_cast<PyArrayObject*>(v);
     if (PyArray_NDIM(arr) < 1) return Status::InvalidArgument("tensor '" + slot.name + "': a batch needs a first axis");
-    if (PyArray_TYPE(arr) != slot.npy_type || !PyArray_IS_C_CONTIGUOUS(arr)) {
+    if (!PyArray_EquivTypenums(PyArray_TYPE(arr), slot.npy_type) || !PyArray_IS_C_CONTIGUOUS(arr)) {
       return Status::InvalidArgument("tensor '" + slot.name + "': expected a C-contiguous array of " +
                                      std::string(dtype_name(slot.dtype)));
     }
@@ -208,7 +208,7 @@ bool column_from_python(nb::handle value, const TensorSlot& slot, Column* column
   if (slot.kind == ValueKind::kNumeric) {
     if (!PyArray_Check(v)) return false;
     auto* arr = reinterpret_cast<PyArrayObject*>(v);
-    if (PyArray_NDIM(arr) < 1 || PyArray_TYPE(arr) != slot.npy_type || !PyArray_IS_C_CONTIGUOUS(arr)) return false;
+    if (PyArray_NDIM(arr) < 1 || !PyArray_EquivTypenums(PyArray_TYPE(arr), slot.npy_type) || !PyArray_IS_C_CONTIGUOUS(arr)) return false;
     Shape shape(PyArray_DIMS(arr), PyArray_DIMS(arr) + PyArray_NDIM(arr));
     column->rows = unwrap(Array::View(slot.dtype, std::move(shape), PyArray_DATA(arr),
                                       static_cast<size_t>(PyArray_NBYTES(arr)), nullptr));
@@ -377,6 +377,7 @@ class PyDataset {
     d["sample_compression"] = std::string(compression_name(info.sample_compression));
     d["chunk_compression"] = std::string(compression_name(info.chunk_compression));
     d["chunk_size"] = info.chunk_target_bytes;
+    d["compression_level"] = unwrap(ds().tensor_spec(name)).compression_level;
     d["class_names"] = info.class_names;
     d["length"] = info.length;
     d["num_chunks"] = info.num_chunks;

@@ -112,3 +112,16 @@ def test_bad_batches_are_refused_and_write_nothing(tmp_path):
     ds.extend(batch(4, 2))
     check(ds, [batch(0, 4), batch(4, 2)])
     assert json.loads(json.dumps(ds[5]["meta"])) == batch(4, 2)["meta"][1]
+
+
+def test_every_numpy_spelling_of_a_dtype_is_accepted(tmp_path):
+    # int64 is numpy type 'l' or 'q' ('long' / 'long long') depending on who made the array
+    # (C extensions often make 'q'); both are int64 and both are stored.
+    ds = gtn.Dataset(str(tmp_path / "ds"))
+    ds.create_tensor("a", dtype="int64")
+    batch = np.arange(6).astype(np.dtype("q")).reshape(3, 2)
+    assert batch.dtype.char == "q"
+    ds.extend({"a": batch})
+    ds.append({"a": np.array([7, 8], dtype="q")})
+    ds.extend({"a": [np.array([9, 10], dtype="q")]})
+    np.testing.assert_array_equal(ds["a"].numpy(), [[0, 1], [2, 3], [4, 5], [7, 8], [9, 10]])

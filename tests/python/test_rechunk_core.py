@@ -60,7 +60,8 @@ def test_new_layouts_keep_every_value(digits_ds):
     np.testing.assert_array_equal(ds["pixels"][:].numpy(), pixels)
     np.testing.assert_array_equal(ds["label"][:].numpy(), target)
     np.testing.assert_array_equal(ds["nb"][:].numpy(), neighbors)
-    assert ds["pixels"].info["chunk_compression"] == "zstd"
+    assert ds["pixels"].info["chunk_compression"] == "zstd" and ds["pixels"].info["compression_level"] == 9
+    assert ds["label"].info["compression_level"] == 0
 
 
 def test_reorder_by_class_remaps_the_knn_graph(digits_ds):

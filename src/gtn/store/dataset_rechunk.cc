@@ -124,7 +124,9 @@ class Rechunker {
   Status emit(Job& job, std::string_view stored, const Shape& shape, uint64_t row);
   Status finish(Job& job);
   Status after_add(Job& job, size_t written_before, uint64_t raw);
-  Result<uint64_t> source_row_bytes(const TensorState& ts, std::vector<uint64_t>* sizes, uint64_t* largest);
+  // The stored bytes of every source row (null `sizes`: not kept), the largest, and the
+  // most one opened source entry holds (mapped file, decompressed region, joined tiles).
+  Status scan_source(const TensorState& ts, std::vector<uint64_t>* sizes, uint64_t* largest, uint64_t* max_read);
   Status install_and_commit();
   void discard();
   std::string default_message() const;
@@ -197,7 +199,7 @@ Status Rechunker::plan() {
   }
   if (opt_.max_memory == 0) return Status::InvalidArgument("max_memory must be > 0 bytes");
   for (const auto& [name, layout] : opt_.layouts) {
-    if (name == opt_.order_tensor) continue;
+    if (!opt_.order_tensor.empty() && name == opt_.order_tensor) continue;
     auto t = ds_.tensor_index(name);
     if (!t.ok()) return Status::InvalidArgument("rechunk: no tensor '" + name + "' in dataset " + ds_.path_ + ds_.known_tensors());
   }
@@ -430,7 +432,8 @@ Status Rechunker::open_source(const TensorState& ts, const ChunkEntry& e, Source
         st = codec::decompress(h.chunk_compression, stored, out->region.data(), out->region.size());
         if (!st.ok()) return Status::Corruption(where + ": " + st.message());
         out->base = reinterpret_cast<const uint8_t*>(out->region.data());
-        out->file = std::move(bytes);  // the header's encoders are parsed copies; kept for symmetry
+        bytes.reset();  // the decompressed region is all that is read from here on
+        held->set(out->region.capacity());
       } else {
         out->base = data;
         out->verified.assign(h.block_checksums.size(), !verify);
@@ -590,6 +593,14 @@ Status Rechunker::finish(Job& job) {
 // Rows in their order: every source entry is opened once and its samples written out.
 Status Rechunker::rewrite_in_order(Job& job) {
   const TensorState& ts = *job.src;
+  uint64_t largest = 0, read_side = 0;
+  GTN_RETURN_IF_ERROR(scan_source(ts, nullptr, &largest, &read_side));
+  uint64_t need = inverse_.capacity() * sizeof(uint64_t) + read_side + write_reserve_ + 3 * largest + (64ull << 10);
+  if (need > opt_.max_memory) {
+    return Status::InvalidArgument("max_memory of " + bytes_str(opt_.max_memory) + " is too small to rewrite tensor '" +
+                                   ts.meta.name + "': its largest source chunk (" + bytes_str(read_side) +
+                                   " mapped and decompressed) and the new chunks need at least " + bytes_str(need));
+  }
   Held held(&meter_);
   Source src;
   for (const auto& te : ts.entries) {
@@ -609,21 +620,25 @@ Status Rechunker::rewrite_in_order(Job& job) {
   return finish(job);
 }
 
-// The stored bytes of every source row (from the chunk headers), for sizing windows.
-Result<uint64_t> Rechunker::source_row_bytes(const TensorState& ts, std::vector<uint64_t>* sizes, uint64_t* largest) {
-  sizes->assign(rows_, 0);
+// Reads the chunk headers of a tensor's source entries (only header pages are touched).
+Status Rechunker::scan_source(const TensorState& ts, std::vector<uint64_t>* sizes, uint64_t* largest,
+                              uint64_t* max_read) {
+  if (sizes) sizes->assign(rows_, 0);
   *largest = 0;
-  uint64_t total = 0;
+  *max_read = 0;
   for (const auto& te : ts.entries) {
     const ChunkEntry& e = te->entry;
     if (e.first_sample >= rows_) break;
     uint32_t count = static_cast<uint32_t>(std::min<uint64_t>(e.num_samples, rows_ - e.first_sample));
     if (e.is_tiled()) {
-      uint64_t bytes = 0;
-      for (const auto& f : e.files) bytes += f.size;
-      (*sizes)[e.first_sample] = bytes;
+      uint64_t bytes = 0, file = 0;
+      for (const auto& f : e.files) {
+        bytes += f.size;
+        file = std::max(file, f.size);
+      }
+      if (sizes) (*sizes)[e.first_sample] = bytes;
       *largest = std::max(*largest, bytes);
-      total += bytes;
+      *max_read = std::max(*max_read, bytes + file);
       continue;
     }
     std::string key = chunk_key(ts.meta.key, e.files[0].id);
@@ -635,15 +650,16 @@ Result<uint64_t> Rechunker::source_row_bytes(const TensorState& ts, std::vector<
     if (h.num_samples < static_cast<uint64_t>(e.chunk_offset) + e.num_samples) {
       return Status::Corruption(ds_.path_ + "/" + key + ": chunk holds fewer samples than the manifest names");
     }
+    uint64_t read = (*file)->size() + (h.chunk_compression != Compression::kNone ? h.raw_data_bytes : 0);
+    *max_read = std::max(*max_read, read);
     for (uint32_t k = 0; k < count; ++k) {
       uint64_t off, len;
       h.positions.locate(e.chunk_offset + k, &off, &len);
-      (*sizes)[e.first_sample + k] = len;
+      if (sizes) (*sizes)[e.first_sample + k] = len;
       *largest = std::max(*largest, len);
-      total += len;
     }
   }
-  return total;
+  return Status::OK();
 }
 
 // Rows in the new order, a window of output rows at a time: the window's source rows are
@@ -655,17 +671,10 @@ Status Rechunker::rewrite_reordered(Job& job) {
   std::vector<uint64_t> sizes;
   Held sizes_held(&meter_);
   sizes_held.set(rows_ * sizeof(uint64_t));
-  uint64_t largest = 0;
-  GTN_RETURN_IF_ERROR(source_row_bytes(ts, &sizes, &largest).status());
+  uint64_t largest = 0, read_side = 0;
+  GTN_RETURN_IF_ERROR(scan_source(ts, &sizes, &largest, &read_side));
   // What the window may use: max_memory less everything else held at the peak (fixed parts
-  // now held, the largest source chunk read, the write side).
-  uint64_t read_side = 0;
-  for (const auto& te : ts.entries) {
-    uint64_t files = 0;
-    for (const auto& f : te->entry.files) files += f.size;
-    read_side = std::max(read_side, files + (te->entry.is_tiled() ? files : 0));
-  }
-  if (ts.meta.chunk_compression != Compression::kNone) read_side += std::max(read_side, ts.meta.chunk_target_bytes);
+  // now held, the largest source entry opened, the write side).
   // The meter's current charge includes the sizes; the peak during the window adds the
   // read side, the write side and the scratch of one sample (decode and encode).
   uint64_t now = rows_ * sizeof(uint64_t) + inverse_.capacity() * sizeof(uint64_t) + new_ids_.capacity() * kIdEntryBytes;

@@ -42,6 +42,8 @@ def _more_models():
                                              ("t", ensemble.RandomForestClassifier(3, random_state=0))],
                                             voting="soft"),
         "quantile": preprocessing.QuantileTransformer(n_quantiles=20),
+        "quantile_normal": preprocessing.QuantileTransformer(n_quantiles=20, output_distribution="normal"),
+        "spline": preprocessing.SplineTransformer(n_knots=4, extrapolation="linear"),
         "power": preprocessing.PowerTransformer(),
     }
 

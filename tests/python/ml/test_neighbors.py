@@ -81,3 +81,37 @@ def test_nearest_centroid(data, options, dtype):
             X, y = X[:400], y[:400]
     est = neighbors.NearestCentroid(**options).fit(X, y)
     assert_parity(est, X, dtype)
+
+
+@pytest.mark.filterwarnings("ignore:One or more samples have no neighbors:UserWarning")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("weights", ["uniform", "distance"])
+@pytest.mark.parametrize("metric", [{}, {"metric": "manhattan"}, {"metric": "chebyshev"},
+                                    {"metric": "minkowski", "p": 3}, {"metric": "cosine"}], ids=repr)
+def test_radius_neighbors_real_data(metric, weights, dtype):
+    # wine, standardized; the radius leaves some test rows without any training row within it
+    # (outliers: the outlier label for the classifier, NaN for the regressor, as scikit-learn).
+    from sklearn.datasets import load_diabetes, load_wine
+
+    X, y = load_wine(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    radius = {"manhattan": 9.0, "chebyshev": 1.6, "cosine": 0.35}.get(metric.get("metric"), 3.2)
+    est = neighbors.RadiusNeighborsClassifier(radius, weights=weights, outlier_label="most_frequent",
+                                              **metric).fit(X[::2], y[::2])
+    Xt = np.r_[X[1::2], X[:5], X[1::2][:10] * 3.0]  # exact matches (distance 0) and outliers
+    assert 0 < (np.isnan(neighbors.RadiusNeighborsRegressor(radius, **metric).fit(X[::2], y[::2] * 1.0)
+                         .predict(Xt))).sum() < len(Xt)
+    assert_parity(est, Xt, dtype)
+    Xr, yr = load_diabetes(return_X_y=True)
+    Xr = (Xr - Xr.mean(0)) / Xr.std(0)
+    reg = neighbors.RadiusNeighborsRegressor(radius * 1.2, weights=weights, **metric).fit(Xr[::2], yr[::2])
+    assert_parity(reg, np.r_[Xr[1::2], Xr[:5] * 3.0], dtype)
+
+
+def test_radius_classifier_without_outlier_label_is_refused():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    est = neighbors.RadiusNeighborsClassifier(1.0).fit(X, y)
+    with pytest.raises(gtn.UnsupportedError, match="outlier_label"):
+        gtn.ml.convert(est)

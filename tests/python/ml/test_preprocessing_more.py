@@ -150,6 +150,36 @@ def test_quantile_transformer(data, dtype):
     assert_parity(est, Xt, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("data", ["diabetes", "wine", "breast_cancer"])
+def test_quantile_transformer_normal(data, dtype):
+    # Rows on the knots, beyond the fitted range (clipped to ppf(1e-7)), within 1e-7 of its
+    # ends, and NaN; every branch of the normal quantile function is reached.
+    X, _ = real_data(data)
+    est = preprocessing.QuantileTransformer(n_quantiles=100, output_distribution="normal").fit(X)
+    lo, hi = est.quantiles_[0], est.quantiles_[-1]
+    Xt = np.r_[X[:100], X[100:150] * 1.3, with_nans(X[150:200]), [lo + 5e-8], [hi - 5e-8], [lo - 1.0]]
+    got = assert_parity(est, Xt, dtype).transform(np.ascontiguousarray(Xt, dtype=dtype))
+    assert np.nanmax(np.abs(got)) == pytest.approx(5.199337582605575, rel=1e-6)  # ppf(1 - 1e-7)
+
+
+def test_normal_ppf_matches_scipy_on_every_branch():
+    from scipy import stats
+    from gtn.ml.convert.scalers import normal_ppf
+    from gtn import _core
+    from gtn.ml.graph import GraphBuilder
+    from gtn.ml.model import Model
+
+    p = np.r_[0.0, 1e-300, 1e-100, 1e-20, 1e-12, 1e-7, 0.001, 0.0749, 0.075, 0.3, 0.5, 0.7, 0.925,
+              0.93, 0.999, 1 - 1e-7, 1 - 1e-12, 1.0, np.nan]
+    g = GraphBuilder("float64", 1)
+    out = normal_ppf(g, g.input)
+    model = Model(_core.ml_compile(g.to_json({"transform": out}), g.constants, "cpu"))
+    got = model.transform(p.reshape(-1, 1)).ravel()
+    want = stats.norm.ppf(p)
+    np.testing.assert_allclose(got, want, rtol=2e-15, atol=0)
+
+
 @pytest.mark.parametrize("labels", [np.array([3, 1, 7, 1, 3]), np.array([0.5, -2.0, 0.5]),
                                     np.array(["setosa", "virginica", "setosa", "versicolor"])],
                          ids=["int", "float", "str"])
@@ -173,3 +203,37 @@ def test_label_encoder_iris_targets():
     names = load_iris().target_names[load_iris().target]
     est = preprocessing.LabelEncoder().fit(names)
     np.testing.assert_array_equal(gtn.ml.convert(est).transform(names), est.transform(names))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("params", [
+    {},
+    {"degree": 2, "n_knots": 7, "extrapolation": "linear"},
+    {"degree": 1, "extrapolation": "linear", "include_bias": False},
+    {"degree": 0, "n_knots": 4, "extrapolation": "continue"},
+    {"knots": "quantile", "extrapolation": "continue"},
+    {"extrapolation": "periodic", "n_knots": 6},
+    {"degree": 4, "handle_missing": "zeros", "extrapolation": "constant"},
+], ids=["default", "linear-d2", "linear-d1-nobias", "degree0", "quantile-continue", "periodic",
+        "d4-zeros"])
+def test_spline_transformer(params, dtype):
+    # Rows inside the fitted range, on the knots (the training minimum and maximum), beyond it
+    # on both sides, and NaN where handle_missing allows it.
+    X, _ = real_data("diabetes")
+    # degree <= 1 with linear extrapolation: one feature (see the converter).
+    X = X[:, 2:3] if params.get("degree", 3) <= 1 and params.get("extrapolation") == "linear" else X[:, :4]
+    est = preprocessing.SplineTransformer(**params).fit(X)
+    Xt = np.r_[X[:150], X.min(0, keepdims=True), X.max(0, keepdims=True), X[150:200] * 1.6 - 0.05]
+    if params.get("handle_missing") == "zeros":
+        Xt = np.r_[Xt, with_nans(X[200:230])]
+    assert_parity(est, Xt, dtype)
+
+
+def test_spline_transformer_refusals():
+    X, _ = real_data("diabetes")
+    est = preprocessing.SplineTransformer(extrapolation="error").fit(X)
+    with pytest.raises(gtn.ml.UnsupportedError, match="extrapolation='error'"):
+        gtn.ml.convert(est)
+    est = preprocessing.SplineTransformer(degree=1, extrapolation="linear").fit(X[:, :2])
+    with pytest.raises(gtn.ml.UnsupportedError, match="more than one feature"):
+        gtn.ml.convert(est)

@@ -3,4 +3,4 @@ from gtn.ml.convert import (boosting, cluster, composition, cross_decomposition,
                             decomposition, discriminant, encoders, ensembles, feature_selection,
                             iforest, impute, kernel_methods, lightgbm, linear, meta_ensembles,
                             mlp, multiclass, multioutput, naive_bayes, neighbors, outliers,
-                            pipeline, preprocessing, scalers, svm, trees, xgboost)
+                            pipeline, preprocessing, scalers, splines, svm, trees, xgboost)

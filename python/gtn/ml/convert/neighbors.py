@@ -134,3 +134,78 @@ def nearest_centroid(g, est, x):
         rank, _ = distances(g, x, centroids, est.metric)
         out["predict"] = g.op("ArgMin", rank, axis=1, keepdims=False)
     return out
+
+
+def _radius_weights(g, est, x):
+    """[N, n_fit] weights of the training rows within est.radius of each row: 1 (uniform) or
+    1 / distance, where rows with an exact match weigh only their zero-distance neighbours;
+    0 outside the radius."""
+    metric, p = _metric(est)
+    if est.weights not in ("uniform", "distance"):
+        raise UnsupportedError(f"{type(est).__name__} weights={est.weights!r} is not "
+                               "supported; 'uniform' and 'distance' are")
+    rows = np.asarray(est._fit_X, dtype=np.float64)
+    if metric == "euclidean":
+        # Differences, not the GEMM expansion: a training row's own distance must come out
+        # exactly 0 (it then takes all the weight) and rows near the radius must fall on the
+        # side scikit-learn's trees put them. Holds an [N, n_fit, F] tensor per batch.
+        rank = g.op("ReduceSum", g.op("Square", broadcast_diff(g, x, rows)), axis=2, keepdims=False)
+
+        def to_distance(v):
+            return g.op("Sqrt", v)
+    else:
+        rank, to_distance = distances(g, x, rows, metric, p)
+        if metric == "cosine":
+            rank = g.op("Clip", rank, min=0.0, max=2.0)  # as scikit-learn's cosine_distances
+    r = float(est.radius)
+    # The ranking value at the radius: squared for euclidean, the p-th power for minkowski.
+    bound = {"euclidean": r * r, "minkowski": r ** p}.get(metric, r)
+    within = g.op("LessEqual", rank, g.scalar(bound))
+    inside = g.op("Cast", within, to=g.dtype)
+    if est.weights == "uniform":
+        return inside
+    dist = to_distance(g.op("Where", within, rank, g.scalar(1.0)))
+    zero = g.op("And", within, g.op("Equal", dist, g.scalar(0.0)))
+    exact = g.op("Cast", zero, to=g.dtype)
+    any_zero = g.op("ReduceMax", exact, axis=1, keepdims=True)
+    inv = g.op("Mul", inside, g.op("Div", g.scalar(1.0), g.op("Where", zero, g.scalar(1.0), dist)))
+    return g.op("Where", g.op("Greater", any_zero, g.scalar(0.0)), exact, inv)
+
+
+@register("sklearn.neighbors.RadiusNeighborsClassifier")
+def radius_classifier(g, est, x):
+    if np.asarray(est._y).ndim != 1:
+        raise UnsupportedError("multi-output RadiusNeighborsClassifier is not supported")
+    classes = np.asarray(est.classes_)
+    outlier = None if est.outlier_label_ is None else est.outlier_label_[0]
+    if outlier is None:
+        raise UnsupportedError(
+            "RadiusNeighborsClassifier without outlier_label is not supported: scikit-learn raises "
+            "for a row with no training row within the radius, which a compiled model cannot do "
+            "per row; set outlier_label (a class or 'most_frequent')")
+    hits = np.flatnonzero(classes == outlier)
+    if hits.size != 1:
+        raise UnsupportedError(f"RadiusNeighborsClassifier outlier_label {outlier!r} is not one of "
+                               "the training classes; only a training class is supported")
+    w = _radius_weights(g, est, x)
+    onehot = np.eye(len(classes))[np.asarray(est._y, dtype=np.int64)]
+    votes = g.op("MatMul", w, g.const(onehot, "fit_y_onehot"))  # [N, C]
+    total = g.op("ReduceSum", votes, axis=1, keepdims=True)
+    empty = g.op("LessEqual", total, g.scalar(0.0))
+    fallback = np.zeros((1, len(classes)))
+    fallback[0, hits[0]] = 1.0
+    proba = g.op("Where", empty, g.op("Add", g.op("Mul", votes, g.scalar(0.0)), g.const(fallback, "outlier")),
+                 g.op("Div", votes, g.op("Where", empty, g.scalar(1.0), total)))
+    set_classes(g, classes)
+    return {"predict_proba": proba, "predict": argmax(g, proba)}
+
+
+@register("sklearn.neighbors.RadiusNeighborsRegressor")
+def radius_regressor(g, est, x):
+    w = _radius_weights(g, est, x)
+    y = np.asarray(est._y, dtype=np.float64)
+    num = g.op("MatMul", w, g.const(y.reshape(len(y), -1), "fit_y"))
+    den = g.op("ReduceSum", w, axis=1, keepdims=True)
+    # No training row within the radius: 0 / 0, NaN, as scikit-learn predicts.
+    pred = g.op("Div", num, den)
+    return {"predict": g.op("Reshape", pred, shape=[-1]) if y.ndim == 1 else pred}

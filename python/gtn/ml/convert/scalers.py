@@ -201,13 +201,86 @@ def _float32_exact(t):
     return np.where(t.astype(np.float32).astype(np.float64) == t, t, np.nan)
 
 
+# Wichura's AS241 (PPND16) coefficients, highest power first: the standard normal quantile
+# function to about 1e-16 relative, the accuracy of scipy's ndtri.
+_AS241 = {
+    "a": (2.5090809287301226727e+3, 3.3430575583588128105e+4, 6.7265770927008700853e+4,
+          4.5921953931549871457e+4, 1.3731693765509461125e+4, 1.9715909503065514427e+3,
+          1.3314166789178437745e+2, 3.3871328727963666080e+0),
+    "b": (5.2264952788528545610e+3, 2.8729085735721942674e+4, 3.9307895800092710610e+4,
+          2.1213794301586595867e+4, 5.3941960214247511077e+3, 6.8718700749205790830e+2,
+          4.2313330701600911252e+1, 1.0),
+    "c": (7.74545014278341407640e-4, 2.27238449892691845833e-2, 2.41780725177450611770e-1,
+          1.27045825245236838258e+0, 3.64784832476320460504e+0, 5.76949722146069140550e+0,
+          4.63033784615654529590e+0, 1.42343711074968357734e+0),
+    "d": (1.05075007164441684324e-9, 5.47593808499534494600e-4, 1.51986665636164571966e-2,
+          1.48103976427480074590e-1, 6.89767334985100004550e-1, 1.67638483018380384940e+0,
+          2.05319162663775882187e+0, 1.0),
+    "e": (2.01033439929228813265e-7, 2.71155556874348757815e-5, 1.24266094738807843860e-3,
+          2.65321895265761230930e-2, 2.96560571828504891230e-1, 1.78482653991729133580e+0,
+          5.46378491116411436990e+0, 6.65790464350110377720e+0),
+    "f": (2.04426310338993978564e-15, 1.42151175831644588870e-7, 1.84631831751005468180e-5,
+          7.86869131145613259100e-4, 1.48753612908506148525e-2, 1.36929880922735805310e-1,
+          5.99832206555887937690e-1, 1.0),
+}
+
+
+def _horner(g, r, coefs):
+    y = g.scalar(coefs[0])
+    for c in coefs[1:]:
+        y = g.op("Add", g.op("Mul", y, r), g.scalar(c))
+    return y
+
+
+def normal_ppf(g, p):
+    """The standard normal quantile function of p in [0, 1] (AS241); 0 and 1 give -inf and
+    +inf, NaN stays NaN."""
+    q = g.op("Sub", p, g.scalar(0.5))
+    r = g.op("Sub", g.scalar(0.180625), g.op("Mul", q, q))
+    central = g.op("Div", g.op("Mul", q, _horner(g, r, _AS241["a"])), _horner(g, r, _AS241["b"]))
+    tail_p = g.op("Where", g.op("LessEqual", q, g.scalar(0.0)), p, g.op("Sub", g.scalar(1.0), p))
+    # Keep log's argument in (0, 0.5]: the ends are set below.
+    s = g.op("Sqrt", g.op("Neg", g.op("Log", g.op("Clip", tail_p, min=1e-300))))
+    near = g.op("Sub", s, g.scalar(1.6))
+    far = g.op("Sub", s, g.scalar(5.0))
+    tail = g.op("Where", g.op("LessEqual", s, g.scalar(5.0)),
+                g.op("Div", _horner(g, near, _AS241["c"]), _horner(g, near, _AS241["d"])),
+                g.op("Div", _horner(g, far, _AS241["e"]), _horner(g, far, _AS241["f"])))
+    tail = g.op("Where", g.op("Less", q, g.scalar(0.0)), g.op("Neg", tail), tail)
+    y = g.op("Where", g.op("LessEqual", g.op("Abs", q), g.scalar(0.425)), central, tail)
+    y = g.op("Where", g.op("LessEqual", p, g.scalar(0.0)), g.scalar(-np.inf), y)
+    return g.op("Where", g.op("GreaterEqual", p, g.scalar(1.0)), g.scalar(np.inf), y)
+
+
+# scikit-learn's QuantileTransformer: inputs within this of the fitted range map to its ends.
+_BOUNDS_THRESHOLD = 1e-7
+
+
+def _normal_column(g, col, quantiles, references):
+    """output_distribution='normal': the uniform value, pushed to 0 (1) within 1e-7 of the
+    lowest (highest) quantile, then the normal quantile function clipped as scikit-learn
+    clips it."""
+    from scipy import stats
+
+    q = np.asarray(quantiles, dtype=np.float64)
+    u = _quantile_column(g, col, quantiles, references)
+    lt, gt = (_float32_ceil, _float32_floor) if g.dtype == "float32" else (np.asarray,) * 2
+    upper = g.op("Greater", g.op("Add", col, g.scalar(_BOUNDS_THRESHOLD)), g.scalar(float(gt(q[-1:])[0])))
+    lower = g.op("Less", g.op("Sub", col, g.scalar(_BOUNDS_THRESHOLD)), g.scalar(float(lt(q[:1])[0])))
+    u = g.op("Where", upper, g.scalar(1.0), u)
+    u = g.op("Where", lower, g.scalar(0.0), u)
+    lo = float(stats.norm.ppf(_BOUNDS_THRESHOLD - np.spacing(1)))
+    hi = float(stats.norm.ppf(1 - (_BOUNDS_THRESHOLD - np.spacing(1))))
+    return g.op("Clip", normal_ppf(g, u), min=lo, max=hi)
+
+
 @register("sklearn.preprocessing.QuantileTransformer")
 def quantile_transformer(g, est, x):
-    if est.output_distribution != "uniform":
-        raise UnsupportedError("QuantileTransformer(output_distribution='normal') is not "
-                               "supported (it needs the normal quantile function); 'uniform' is")
-    cols = [_quantile_column(g, g.op("Slice", x, axis=1, start=f, end=f + 1),
-                             est.quantiles_[:, f], est.references_)
+    if est.output_distribution not in ("uniform", "normal"):
+        raise UnsupportedError(f"QuantileTransformer(output_distribution={est.output_distribution!r}) "
+                               "is not supported; 'uniform' and 'normal' are")
+    column = _quantile_column if est.output_distribution == "uniform" else _normal_column
+    cols = [column(g, g.op("Slice", x, axis=1, start=f, end=f + 1), est.quantiles_[:, f], est.references_)
             for f in range(est.quantiles_.shape[1])]
     return {"transform": g.op("Concat", *cols, axis=1) if len(cols) > 1 else cols[0]}
 
