@@ -199,6 +199,44 @@ TEST(RowOrder, ReverseCuthillMcKeeBringsNeighboursTogether) {
   EXPECT_DOUBLE_EQ(mean_edge_distance(path, {2, 0, 1}), (1 + 1 + 2 + 2) / 4.0);
 }
 
+TEST(RowOrder, CommunitiesGroupAStochasticBlockModel) {
+  // 8 blocks of 250 nodes, 95 % of edges inside a block, node ids shuffled: label
+  // propagation recovers the blocks, and grouping rows by them brings neighbours together.
+  const uint64_t n = 2000, blocks = 8;
+  std::mt19937_64 rng(11);
+  std::vector<uint64_t> block(n);
+  for (uint64_t i = 0; i < n; ++i) block[i] = rng() % blocks;
+  std::vector<std::vector<int64_t>> adj(n);
+  for (uint64_t e = 0; e < 8 * n; ++e) {
+    uint64_t a = rng() % n, b = rng() % n;
+    if ((rng() % 100) < 95) {
+      while (block[b] != block[a]) b = rng() % n;
+    }
+    if (a == b) continue;
+    adj[a].push_back(static_cast<int64_t>(b));
+  }
+  Csr g;
+  for (auto& row : adj) {
+    std::sort(row.begin(), row.end());
+    g.indices.insert(g.indices.end(), row.begin(), row.end());
+    g.indptr.push_back(g.indices.size());
+  }
+  std::vector<uint64_t> identity(n);
+  for (uint64_t i = 0; i < n; ++i) identity[i] = i;
+  auto order = community_order(g, 0);
+  std::vector<uint64_t> sorted = order;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, identity);
+  // Reference: rows grouped by their true block.
+  std::vector<uint64_t> truth = identity;
+  std::stable_sort(truth.begin(), truth.end(), [&](uint64_t a, uint64_t b) { return block[a] < block[b]; });
+  double before = mean_edge_distance(g, identity), after = mean_edge_distance(g, order);
+  double ideal = mean_edge_distance(g, truth);
+  EXPECT_GT(before, 600);          // random placement: ~n/3
+  EXPECT_LT(after, 1.5 * ideal);    // close to grouping by the true blocks
+  EXPECT_LT(after, 0.4 * before);
+}
+
 TEST(RowOrder, ByClassIsStable) {
   EXPECT_EQ(order_by_class({2, 0, 1, 0, 2}), (std::vector<uint64_t>{1, 3, 2, 0, 4}));
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <numeric>
+#include <random>
 
 #include "gtn/layout.h"
 
@@ -29,10 +30,19 @@ Result<Csr> read_csr(const Dataset& dataset, const std::string& tensor) {
   return g;
 }
 
-std::vector<uint64_t> reverse_cuthill_mckee(const Csr& graph) {
+namespace {
+
+// The graph made undirected, without self loops or repeated edges: neighbours of i are
+// adj[ptr[i] .. ptr[i] + deg[i]).
+struct Undirected {
+  std::vector<uint64_t> ptr, adj, deg;
+};
+
+Undirected symmetrize(const Csr& graph) {
   const uint64_t n = graph.rows();
-  // Symmetrize: RCM needs undirected adjacency.
-  std::vector<uint64_t> deg(n, 0);
+  Undirected u;
+  std::vector<uint64_t>& deg = u.deg;
+  deg.assign(n, 0);
   for (uint64_t i = 0; i < n; ++i) {
     for (uint64_t k = graph.indptr[i]; k < graph.indptr[i + 1]; ++k) {
       uint64_t j = static_cast<uint64_t>(graph.indices[k]);
@@ -41,9 +51,11 @@ std::vector<uint64_t> reverse_cuthill_mckee(const Csr& graph) {
       ++deg[j];
     }
   }
-  std::vector<uint64_t> ptr(n + 1, 0);
+  std::vector<uint64_t>& ptr = u.ptr;
+  ptr.assign(n + 1, 0);
   for (uint64_t i = 0; i < n; ++i) ptr[i + 1] = ptr[i] + deg[i];
-  std::vector<uint64_t> adj(ptr[n]);
+  std::vector<uint64_t>& adj = u.adj;
+  adj.resize(ptr[n]);
   std::vector<uint64_t> fill(ptr.begin(), ptr.end() - 1);
   for (uint64_t i = 0; i < n; ++i) {
     for (uint64_t k = graph.indptr[i]; k < graph.indptr[i + 1]; ++k) {
@@ -57,9 +69,19 @@ std::vector<uint64_t> reverse_cuthill_mckee(const Csr& graph) {
     auto b = adj.begin() + static_cast<std::ptrdiff_t>(ptr[i]), e = adj.begin() + static_cast<std::ptrdiff_t>(ptr[i + 1]);
     std::sort(b, e);
     auto last = std::unique(b, e);
-    std::fill(last, e, UINT64_MAX);  // duplicates (edges given both ways) are skipped below
     deg[i] = static_cast<uint64_t>(last - b);
   }
+  return u;
+}
+
+}  // namespace
+
+std::vector<uint64_t> reverse_cuthill_mckee(const Csr& graph) {
+  const uint64_t n = graph.rows();
+  Undirected u = symmetrize(graph);
+  const std::vector<uint64_t>& ptr = u.ptr;
+  const std::vector<uint64_t>& adj = u.adj;
+  const std::vector<uint64_t>& deg = u.deg;
   // Components from a node of least degree, breadth-first, neighbours by increasing degree.
   std::vector<uint64_t> by_degree(n);
   std::iota(by_degree.begin(), by_degree.end(), 0);
@@ -88,6 +110,54 @@ std::vector<uint64_t> reverse_cuthill_mckee(const Csr& graph) {
     }
   }
   std::reverse(order.begin(), order.end());
+  return order;
+}
+
+std::vector<uint64_t> community_order(const Csr& graph, uint64_t seed) {
+  const uint64_t n = graph.rows();
+  Undirected u = symmetrize(graph);
+  std::vector<uint64_t> label(n);
+  std::iota(label.begin(), label.end(), 0);
+  std::vector<uint64_t> visit(n);
+  std::iota(visit.begin(), visit.end(), 0);
+  std::shuffle(visit.begin(), visit.end(), std::mt19937_64(seed));
+  std::vector<uint64_t> seen;
+  for (int pass = 0; pass < 20; ++pass) {
+    uint64_t changed = 0;
+    for (uint64_t v : visit) {
+      if (u.deg[v] == 0) continue;
+      seen.assign(u.adj.begin() + static_cast<std::ptrdiff_t>(u.ptr[v]),
+                  u.adj.begin() + static_cast<std::ptrdiff_t>(u.ptr[v] + u.deg[v]));
+      for (auto& w : seen) w = label[w];
+      std::sort(seen.begin(), seen.end());
+      // The most frequent neighbour label; ties: the current label if among them, else the smallest.
+      uint64_t best = label[v], best_count = 0;
+      for (size_t i = 0; i < seen.size();) {
+        size_t j = i;
+        while (j < seen.size() && seen[j] == seen[i]) ++j;
+        uint64_t count = j - i;
+        if (count > best_count || (count == best_count && seen[i] == label[v])) {
+          best = seen[i];
+          best_count = count;
+        }
+        i = j;
+      }
+      if (best != label[v]) {
+        label[v] = best;
+        ++changed;
+      }
+    }
+    if (changed * 1000 < n) break;
+  }
+  // Communities by first appearance in row order; rows in row order within each.
+  std::vector<uint64_t> rank(n, UINT64_MAX);
+  uint64_t next = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    if (rank[label[i]] == UINT64_MAX) rank[label[i]] = next++;
+  }
+  std::vector<uint64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](uint64_t a, uint64_t b) { return rank[label[a]] < rank[label[b]]; });
   return order;
 }
 

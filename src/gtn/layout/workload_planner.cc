@@ -134,15 +134,22 @@ Result<LayoutPlan> plan_workload(const Dataset& dataset, const PlanOptions& opti
       GTN_ASSIGN_OR_RETURN(Csr g, read_csr(dataset, graph_tensor));
       std::vector<uint64_t> identity(g.rows());
       for (uint64_t i = 0; i < identity.size(); ++i) identity[i] = i;
-      std::vector<uint64_t> order = reverse_cuthill_mckee(g);
-      double before = mean_edge_distance(g, identity), after = mean_edge_distance(g, order);
+      // Reverse Cuthill-McKee and a community (label propagation) order: the one that puts
+      // neighbours closest, when it beats the current order by 20 % or more.
+      std::vector<uint64_t> rcm = reverse_cuthill_mckee(g);
+      std::vector<uint64_t> communities = community_order(g, options.seed);
+      double before = mean_edge_distance(g, identity);
+      double d_rcm = mean_edge_distance(g, rcm), d_com = mean_edge_distance(g, communities);
+      bool use_rcm = d_rcm <= d_com;
+      double after = use_rcm ? d_rcm : d_com;
       if (after < 0.8 * before) {
-        plan.order = std::move(order);
-        std::snprintf(buf, sizeof(buf), "reverse Cuthill-McKee over '%s': the workload reads graph neighbourhoods "
+        plan.order = use_rcm ? std::move(rcm) : std::move(communities);
+        std::snprintf(buf, sizeof(buf), "%s over '%s': the workload reads graph neighbourhoods "
                       "(%.0f %% of a batch's rows have a neighbour in it, %.0f %% for random rows); the mean distance "
-                      "between neighbours' rows drops from %.0f to %.0f rows",
-                      graph_tensor.c_str(), gl != sum.graph_locality.end() ? gl->second.first * 100 : 0.0,
-                      gl != sum.graph_locality.end() ? gl->second.second * 100 : 0.0, before, after);
+                      "between neighbours' rows drops from %.0f to %.0f rows (reverse Cuthill-McKee: %.0f, communities: %.0f)",
+                      use_rcm ? "reverse Cuthill-McKee" : "communities (label propagation)", graph_tensor.c_str(),
+                      gl != sum.graph_locality.end() ? gl->second.first * 100 : 0.0,
+                      gl != sum.graph_locality.end() ? gl->second.second * 100 : 0.0, before, after, d_rcm, d_com);
         plan.order_why = buf;
       }
     } else {
