@@ -39,19 +39,36 @@ std::string describe_magic(std::string_view b) {
 }
 
 // One TurboJPEG handle per thread and direction: creating them costs more than a small decode.
+// A handle that failed on bad bytes keeps state from them (libjpeg-turbo 2.1 then fails the
+// next good image with "Bogus Huffman table definition"), so a failure replaces it.
 struct TjHandle {
-  explicit TjHandle(bool compress) : h(compress ? tjInitCompress() : tjInitDecompress()) {}
+  explicit TjHandle(bool compress) : compress(compress), h(make()) {}
   ~TjHandle() { if (h) tjDestroy(h); }
+  tjhandle make() const { return compress ? tjInitCompress() : tjInitDecompress(); }
+  void reset() {
+    if (h) tjDestroy(h);
+    h = make();
+  }
+  bool compress;
   tjhandle h;
 };
 
-tjhandle compressor() {
+TjHandle& compressor_handle() {
   thread_local TjHandle handle(true);
-  return handle.h;
+  return handle;
 }
-tjhandle decompressor() {
+TjHandle& decompressor_handle() {
   thread_local TjHandle handle(false);
-  return handle.h;
+  return handle;
+}
+tjhandle compressor() { return compressor_handle().h; }
+tjhandle decompressor() { return decompressor_handle().h; }
+
+// The error of the last call on `handle`, after which the handle is replaced.
+std::string tj_error_and_reset(TjHandle& handle) {
+  std::string error = tjGetErrorStr2(handle.h);
+  handle.reset();
+  return error;
 }
 
 Result<std::string> encode_jpeg(const uint8_t* pixels, const ImageDims& d, int quality) {
@@ -64,7 +81,7 @@ Result<std::string> encode_jpeg(const uint8_t* pixels, const ImageDims& d, int q
   int rc = tjCompress2(h, pixels, d.width, 0, d.height, pf, &buf, &size, subsamp, quality, TJFLAG_ACCURATEDCT);
   if (rc != 0) {
     if (buf) tjFree(buf);
-    return Status::Internal(std::string("JPEG encoding failed: ") + tjGetErrorStr2(h));
+    return Status::Internal("JPEG encoding failed: " + tj_error_and_reset(compressor_handle()));
   }
   std::string out(reinterpret_cast<const char*>(buf), size);
   tjFree(buf);
@@ -77,7 +94,7 @@ Result<ImageHeader> jpeg_header(std::string_view encoded) {
   int w = 0, ht = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(h, reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size(), &w, &ht,
                           &subsamp, &colorspace) != 0) {
-    return Status::InvalidArgument(std::string("JPEG header does not parse: ") + tjGetErrorStr2(h));
+    return Status::InvalidArgument("JPEG header does not parse: " + tj_error_and_reset(decompressor_handle()));
   }
   if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) {
     return Status::InvalidArgument("CMYK JPEG images are not supported; convert them to RGB first");
@@ -95,7 +112,7 @@ Status decode_jpeg(std::string_view encoded, const ImageDims& d, uint8_t* out) {
   int w = 0, ht = 0, subsamp = 0, colorspace = 0;
   auto* src = reinterpret_cast<const unsigned char*>(encoded.data());
   if (tjDecompressHeader3(h, src, encoded.size(), &w, &ht, &subsamp, &colorspace) != 0) {
-    return Status::Corruption(std::string("not a JPEG image: ") + tjGetErrorStr2(h));
+    return Status::Corruption("not a JPEG image: " + tj_error_and_reset(decompressor_handle()));
   }
   if (w != d.width || ht != d.height) {
     return Status::Corruption("JPEG image is " + std::to_string(ht) + "x" + std::to_string(w) +
@@ -103,7 +120,7 @@ Status decode_jpeg(std::string_view encoded, const ImageDims& d, uint8_t* out) {
   }
   int pf = d.channels == 1 ? TJPF_GRAY : TJPF_RGB;
   if (tjDecompress2(h, src, encoded.size(), out, d.width, 0, d.height, pf, TJFLAG_ACCURATEDCT) != 0) {
-    return Status::Corruption(std::string("JPEG does not decode: ") + tjGetErrorStr2(h));
+    return Status::Corruption("JPEG does not decode: " + tj_error_and_reset(decompressor_handle()));
   }
   return Status::OK();
 }

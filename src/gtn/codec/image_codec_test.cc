@@ -101,11 +101,34 @@ TEST(ImageCodec, JpegIsCloseToTheOriginal) {
     ASSERT_TRUE(enc.ok()) << enc.status().ToString();
     EXPECT_LT(enc->size(), px.size());
     std::vector<uint8_t> back(px.size());
-    ASSERT_TRUE(decode_image(Compression::kJpeg, *enc, shape, back.data()).ok());
+    Status dec = decode_image(Compression::kJpeg, *enc, shape, back.data());
+    ASSERT_TRUE(dec.ok()) << dec.ToString();
     double err = 0;
     for (size_t i = 0; i < px.size(); ++i) err += std::abs(int(px[i]) - int(back[i]));
     EXPECT_LT(err / px.size(), 4.0);
   }
+}
+
+// A decoder that failed on damaged bytes must decode the next good image of the same thread
+// (libjpeg-turbo keeps state from the failure in its handle).
+TEST(ImageCodec, AGoodJpegDecodesAfterDamagedOnes) {
+  Shape shape{48, 40, 3};
+  auto px = smooth_image(shape);
+  auto good = encode_image(Compression::kJpeg, px.data(), shape);
+  ASSERT_TRUE(good.ok());
+  std::vector<uint8_t> first(px.size()), back(px.size());
+  ASSERT_TRUE(decode_image(Compression::kJpeg, *good, shape, first.data()).ok());
+  std::mt19937 rng(3);
+  int failures = 0;
+  for (int round = 0; round < 200; ++round) {
+    std::string bad = *good;
+    for (int k = 0; k < 3; ++k) bad[600 + rng() % (bad.size() - 600)] = static_cast<char>(rng());
+    failures += !decode_image(Compression::kJpeg, bad, shape, back.data()).ok();
+    Status st = decode_image(Compression::kJpeg, *good, shape, back.data());
+    ASSERT_TRUE(st.ok()) << "round " << round << ": " << st.ToString();
+    ASSERT_EQ(back, first) << "round " << round;
+  }
+  EXPECT_GT(failures, 0);  // the damage was seen at least once
 }
 
 TEST(ImageCodec, RejectsBadShapesAndBytes) {
