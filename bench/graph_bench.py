@@ -85,12 +85,53 @@ def layout_rcm(src, default_ds, out):
     np.save(out + ".perm.npy", perm)
 
 
+def layout_data_driven(src, default_ds, out):
+    """The default dataset rewritten by ds.rechunk(strategy="data") (docs/layout.md)."""
+    import gtn
+    shutil.copytree(default_ds, out)
+    ds = gtn.dataset(out)
+    print(ds.layout_plan(), flush=True)
+    ds.rechunk(strategy="data")
+    ds.close()
+
+
+def layout_workload(src, default_ds, out):
+    """The default dataset rewritten by ds.rechunk(strategy="workload") from a trace of 5
+    batches of the sampling job itself (NeighborLoader, batch 1024, fanouts [15, 10, 5])."""
+    import gtn
+    import gtn.graph as gg
+    import gc
+    import tempfile
+    shutil.copytree(default_ds, out)
+    # The sampler reads through its own handle: $GTN_TRACE records it (docs/layout.md).
+    prefix = os.path.join(tempfile.mkdtemp(), "sampling.gtntrace")
+    os.environ["GTN_TRACE"] = prefix
+    try:
+        loader = gg.NeighborLoader(out, [15, 10, 5], batch_size=1024, seed=1, input_nodes="train")
+        for _, _batch in zip(range(5), loader):
+            pass
+        del loader, _batch
+        gc.collect()
+    finally:
+        del os.environ["GTN_TRACE"]
+    t = gtn.load_trace(prefix)
+    ds = gtn.dataset(out)
+    print(t.summary(ds)["text"], flush=True)
+    print(ds.layout_plan("workload", trace=t), flush=True)
+    ds.rechunk(strategy="workload", trace=t)
+    if "orig_index" in ds.tensors:
+        np.save(out + ".perm.npy", np.asarray(ds["orig_index"].numpy(), dtype=np.int64).ravel())
+    ds.close()
+
+
 LAYOUTS = {
     "gtn-default": layout_default,
+    "gtn-data-driven": layout_data_driven,
     "gtn-64MiB": chunk_layout(64 << 20),
     "gtn-lz4-8MiB": chunk_layout(8 << 20, "lz4"),
 }
-SAMPLING_LAYOUTS = {"gtn-default": None, "gtn-64MiB": None, "gtn-rcm-reordered": layout_rcm}
+SAMPLING_LAYOUTS = {"gtn-default": None, "gtn-64MiB": None, "gtn-rcm-reordered": layout_rcm,
+                    "gtn-workload-driven": layout_workload}
 
 
 # --- (a) load + transform variants: each returns a dict of torch tensors ---
@@ -231,6 +272,7 @@ def main():
     ap.add_argument("--batches", type=int, default=30, help="batches per sampling measurement")
     ap.add_argument("--skip-load", action="store_true")
     ap.add_argument("--skip-sampling", action="store_true")
+    ap.add_argument("--sampling-layouts", default="", help="comma-separated subset of SAMPLING_LAYOUTS")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     import torch
@@ -299,7 +341,8 @@ def main():
 
     if not a.skip_sampling:
         paths = {}
-        for name, make in SAMPLING_LAYOUTS.items():
+        chosen = [n for n in a.sampling_layouts.split(",") if n] or list(SAMPLING_LAYOUTS)
+        for name, make in ((n, SAMPLING_LAYOUTS[n]) for n in chosen):
             out = os.path.join(a.work, name)
             if make is not None and not os.path.exists(out):
                 t = time.perf_counter()

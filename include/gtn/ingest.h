@@ -103,6 +103,11 @@ struct IngestOptions {
   // When set, the ingest ends with a commit with this message (IngestReport::commit), so
   // the ingested state has a name and a parent (docs/versions.md).
   std::optional<std::string> commit;
+  // How new tensors are laid out: "data" (the default) plans each tensor's chunk size and
+  // compression from the first batch of samples (gtn/layout.h, docs/layout.md); "fixed"
+  // keeps the built-in defaults (8 MiB chunks, no byte compression). Settings the caller
+  // gives explicitly (image_compression) always win. Existing tensors keep their layout.
+  std::string layout = "data";
 };
 
 // An item skipped under OnError::kSkip.

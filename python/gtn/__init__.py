@@ -20,8 +20,10 @@ from gtn.ingest import ingest  # noqa: E402
 from gtn.view import View, query_functions  # noqa: E402
 from gtn import ml  # noqa: E402  (gtn.ml.convert / load / supported)
 from gtn import curate  # noqa: E402  (gtn.curate.dedup)
+from gtn.layout import LayoutPlan, Trace, load_trace  # noqa: E402  (ds.trace(), ds.layout_plan())
 
 __version__ = "0.1.0"
 
 __all__ = ["fsck", "GTNError", "CorruptionError", "LockedError", "MergeConflictError", "UnsupportedError", "__version__",
-           "Dataset", "Tensor", "View", "dataset", "ingest", "ml", "query_functions", "curate", "Summary"]
+           "Dataset", "Tensor", "View", "dataset", "ingest", "ml", "query_functions", "curate", "Summary",
+           "Trace", "LayoutPlan", "load_trace"]

@@ -392,6 +392,118 @@ class Dataset(_core.Dataset):
         {"samples_rewritten", "entries_before", "entries_after"}."""
         return self._compact()
 
+    # --- layout: access traces, layout plans, rechunk (docs/layout.md) ---
+
+    def trace(self):
+        """A context manager that records every read of this dataset into an access trace:
+        ``with ds.trace() as t: ...``; then ``t.summary()``, ``t.save(path)``, or
+        ``ds.rechunk(strategy="workload", trace=t)``."""
+        from gtn.layout import Trace
+        ds = self
+
+        class _Recording:
+            def __enter__(self):
+                self.trace = Trace(dataset=ds)
+                _core._set_access_trace(ds, self.trace._core)
+                return self.trace
+
+            def __exit__(self, *exc):
+                if not ds.closed:
+                    _core._set_access_trace(ds, None)
+                return False
+
+        return _Recording()
+
+    def layout_plan(self, strategy="data", trace=None, tensors=None, *, read_bandwidth=None, reorder=True,
+                    order_tensor="orig_index"):
+        """The layout the planner chooses (``strategy`` "data": from the data itself;
+        "workload": for the reads of ``trace``, a Trace or a trace file path) and its
+        predicted cost against the current layout. ``print()`` it for the table."""
+        from gtn.layout import LayoutPlan, Trace, load_trace, parse_bytes
+        if strategy not in ("data", "workload"):
+            raise ValueError(f"unknown layout strategy {strategy!r}; expected 'data' or 'workload'")
+        if isinstance(trace, (str, os.PathLike)):
+            trace = load_trace(trace)
+        if trace is not None and not isinstance(trace, Trace):
+            raise TypeError(f"trace must be a gtn.layout.Trace or a trace file path, not {type(trace).__name__}")
+        if strategy == "workload" and trace is None:
+            raise ValueError("the workload strategy needs a trace: record one with `with ds.trace() as t:` or "
+                             "`gtn trace`, and pass trace=t")
+        if isinstance(tensors, str):
+            tensors = [tensors]
+        bw = float(parse_bytes(read_bandwidth)) if read_bandwidth is not None else 0.0
+        core = _core._layout_plan(self, strategy, trace._core if trace is not None else None, list(tensors or []),
+                                  bw, 0, bool(reorder), order_tensor)
+        return LayoutPlan(core)
+
+    def rechunk(self, tensors=None, chunk_bytes=None, strategy=None, trace=None, *, sample_compression=None,
+                chunk_compression=None, order=None, order_tensor=None, max_memory=256 << 20, progress=False,
+                message=None):
+        """Rewrites the chunks of ``tensors`` (default: every tensor) as a new commit: new
+        chunk size (``chunk_bytes``: an int or "16MiB"), compressions ("none", "lz4",
+        "zstd", "zstd:9", ...), and/or a row ``order`` (row i of the result is row order[i]
+        now; ``order_tensor`` keeps the old positions). ``strategy`` "data" or "workload"
+        (with ``trace``) takes the layout from the planner; explicit arguments win over
+        the plan. Streams within ``max_memory`` bytes; ``progress=True`` draws a bar.
+        Returns the statistics (tensors, rows, chunks before/after, bytes, commit)."""
+        from gtn.layout import _Progress, parse_bytes
+        if isinstance(tensors, str):
+            tensors = [tensors]
+        names = list(self._tensor_names())
+        for t in tensors or []:
+            if t not in names:
+                raise KeyError(f"no tensor {t!r}; the tensors are {names}")
+        layouts = {}
+        plan_order, plan_order_tensor, plan_message = None, "", ""
+        if strategy is not None:
+            plan = self.layout_plan(strategy, trace=trace, tensors=tensors)
+            args = plan.rechunk_args()
+            layouts = {k: dict(v) for k, v in args["layouts"].items()}
+            plan_order, plan_order_tensor, plan_message = args["order"], args["order_tensor"], args["message"]
+        elif trace is not None:
+            raise ValueError("trace= is used by strategy='workload'; pass strategy='workload' too")
+        targets = tensors if tensors is not None else ([] if strategy is not None else names)
+        if strategy is not None and tensors is None and (chunk_bytes or sample_compression or chunk_compression):
+            targets = names
+
+        def codec(value, what):
+            name, _, level = str(value).partition(":")
+            name = name.strip().lower()
+            if name not in ("none", "lz4", "zstd", "jpeg", "jpg", "png"):
+                raise ValueError(f"unknown {what} {value!r}; expected none, lz4, zstd[:level], jpeg or png")
+            if level and not level.strip().isdigit():
+                raise ValueError(f"bad level in {what} {value!r}; expected e.g. 'zstd:9'")
+            return name, (int(level) if level else None)
+
+        for t in targets:
+            layout = layouts.setdefault(t, {})
+            if chunk_bytes is not None:
+                layout["chunk_bytes"] = parse_bytes(chunk_bytes)
+            if sample_compression is not None:
+                layout["sample_compression"], level = codec(sample_compression, "sample_compression")
+                if level is not None:
+                    layout["compression_level"] = level
+            if chunk_compression is not None:
+                layout["chunk_compression"], level = codec(chunk_compression, "chunk_compression")
+                if level is not None:
+                    layout["compression_level"] = level
+        if order is not None:
+            order = np.asarray(order)
+        elif plan_order is not None:
+            order = np.asarray(plan_order, dtype=np.uint64)
+        if order_tensor is None:
+            order_tensor = plan_order_tensor if plan_order is not None and order is not None else ""
+        if not hasattr(_core.Dataset, "rechunk"):
+            raise _core.UnsupportedError("this build of gtn has no Dataset.rechunk")
+        bar = _Progress(f"rechunk {self.path}") if progress is True else None
+        callback = bar if bar is not None else (progress if callable(progress) else None)
+        try:
+            return _core.Dataset.rechunk(self, layouts, order, order_tensor, int(parse_bytes(max_memory)), callback,
+                                         message if message is not None else plan_message)
+        finally:
+            if bar is not None:
+                bar.close()
+
     def __enter__(self):
         return self
 

@@ -27,7 +27,8 @@ _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 def ingest(src, dst, format="auto", image_compression=None, batch_size=256, progress=None, *,
            mode="keep", on_error="raise", header="auto", delimiter=None, encoding="utf-8",
-           columns=None, label_column=None, class_names=None, stack=None, stack_name="features", commit=None):
+           columns=None, label_column=None, class_names=None, stack=None, stack_name="features", commit=None,
+           layout="data"):
     """Appends the samples of ``src`` to the dataset at ``dst`` (created when missing) and
     returns a report: ``{"format", "samples", "items", "skipped", "skipped_files",
     "kept_encoded", "tensors", "warnings"}``; ``skipped`` lists ``{"item", "reason"}``.
@@ -39,7 +40,9 @@ def ingest(src, dst, format="auto", image_compression=None, batch_size=256, prog
     these, in order), ``label_column`` (becomes class_label; ``class_names`` optional),
     ``stack`` (a list of numeric columns, or "*" for all) stacked into ``stack_name``.
     ``progress(done, total)`` is called after each batch. ``commit``: a message; the ingest
-    then ends with a commit (its id in the report's ``"commit"``, else None).
+    then ends with a commit (its id in the report's ``"commit"``, else None). ``layout``:
+    "data" (default) lays each new tensor out as the data-driven planner chooses from the
+    first batch (chunk size, compression; docs/layout.md), "fixed" keeps the defaults.
     """
     if stack in ("*", True):
         stack = ["*"]
@@ -52,12 +55,12 @@ def ingest(src, dst, format="auto", image_compression=None, batch_size=256, prog
     if kind is not None:
         report = _ingest_table(src, kind, dst, on_error=on_error, batch_size=batch_size, progress=progress,
                                image_compression=image_compression, mode=mode or "keep", commit=commit,
-                               **table_opts)
+                               layout=layout, **table_opts)
     else:
         report = _core.ingest(os.fspath(src), os.fspath(dst), format=format, image_compression=image_compression,
                               image_mode=mode or "keep", on_error=on_error, header=header, delimiter=delimiter,
                               encoding=encoding, batch_size=batch_size, progress=progress, commit=commit,
-                              **table_opts)
+                              layout=layout, **table_opts)
     if report["skipped_files"]:
         first = report["warnings"][0]
         warnings.warn(f"gtn.ingest skipped {report['skipped_files']} file(s), e.g. {first}", stacklevel=2)
@@ -87,7 +90,7 @@ def _table_kind(src, format):
 
 
 def _ingest_table(src, kind, dst, on_error, batch_size, progress, image_compression, mode, commit, columns, label_column,
-                  class_names, stack, stack_name):
+                  class_names, stack, stack_name, layout="data"):
     import pyarrow as pa
 
     if kind == "parquet":
@@ -141,7 +144,7 @@ def _ingest_table(src, kind, dst, on_error, batch_size, progress, image_compress
             cols.append(_arrow_column(name, arr))
     report = _core.ingest_columns(cols, os.fspath(dst), source, on_error=on_error,
                                   image_compression=image_compression, image_mode=mode, batch_size=batch_size,
-                                  progress=progress, commit=commit)
+                                  progress=progress, commit=commit, layout=layout)
     report["format"] = kind
     return report
 

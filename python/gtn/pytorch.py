@@ -37,6 +37,8 @@ from torch.utils.data import Dataset as _TorchMapDataset
 from torch.utils.data import Sampler
 from torch.utils.data import default_collate
 
+from gtn import _core
+
 __all__ = ["Loader", "TorchDataset", "ChunkBatchSampler", "SampleList", "collate", "epoch_order",
            "block_size_of"]
 
@@ -197,13 +199,15 @@ class TorchDataset(_TorchMapDataset):
         ds = self._dataset()
         if isinstance(indices, range) and indices.step == 1:
             a, b = indices.start, indices.stop
-            cols = {t: ds._read_range(t, a, b) for t in self.tensors}
+            with _core._TraceCall():  # one batch in an access trace
+                cols = {t: ds._read_range(t, a, b) for t in self.tensors}
             if self.return_index:
                 cols["index"] = np.arange(a, b, dtype=np.int64)
             return cols
         if not isinstance(indices, list):
             indices = [int(i) for i in indices]
-        cols = {t: ds._read_many(t, indices) for t in self.tensors}
+        with _core._TraceCall():
+            cols = {t: ds._read_many(t, indices) for t in self.tensors}
         if self.return_index:
             n = len(ds)
             cols["index"] = np.array([i + n if i < 0 else i for i in indices], dtype=np.int64)

@@ -23,6 +23,7 @@
 #include <nanobind/stl/vector.h>
 
 #include "gtn/dataset.h"
+#include "gtn/access_trace.h"
 #include "module.h"
 
 namespace gtn::py {
@@ -752,6 +753,7 @@ class PyDataset {
     PyObject* dict = PyDict_New();
     if (!dict) throw nb::python_error();
     nb::object out = nb::steal(dict);
+    AccessTrace::CallScope one_call;  // one sample of every tensor: one call in a trace
     for (const TensorSlot& slot : slots_) {
       Result<Array> a = d.read(slot.index, i);
       throw_if_error(a.status());
@@ -768,6 +770,7 @@ class PyDataset {
   nb::dict batch(const std::vector<int64_t>& indices) const {
     std::vector<uint64_t> idx = normalize_all(indices);
     nb::dict out;
+    AccessTrace::CallScope one_call;  // one batch in an access trace
     for (const TensorSlot& slot : slots_) out[slot.key] = gather(slot, idx);
     return out;
   }
@@ -776,6 +779,7 @@ class PyDataset {
   nb::dict range(uint64_t begin, uint64_t end) const {
     std::vector<uint64_t> idx = range_indices(begin, end);
     nb::dict out;
+    AccessTrace::CallScope one_call;  // one batch in an access trace
     for (const TensorSlot& slot : slots_) out[slot.key] = gather(slot, idx);
     return out;
   }
@@ -824,6 +828,7 @@ class PyDataset {
   // one stacked array; anything else becomes a list.
   nb::object gather(const TensorSlot& slot, const std::vector<uint64_t>& idx) const {
     Dataset& d = ds();
+    AccessTrace::CallScope one_call;  // the rows of one gather are one call in a trace
     if (slot.kind == ValueKind::kNumeric && idx.empty()) {
       npy_intp zero = 0;
       return steal_or_throw(PyArray_SimpleNew(1, &zero, slot.npy_type));
@@ -874,7 +879,13 @@ class PyDataset {
             }
           };
           std::vector<std::thread> threads;
-          for (size_t p = 1; p < parts; ++p) threads.emplace_back(read_part, p);
+          const uint64_t call = AccessTrace::open_call();  // the batch stays one call in a trace
+          for (size_t p = 1; p < parts; ++p) {
+            threads.emplace_back([&read_part, call, p] {
+              AccessTrace::CallScope join(call);
+              read_part(p);
+            });
+          }
           read_part(0);
           for (auto& t : threads) t.join();
           for (const Status& st : errors) GTN_RETURN_IF_ERROR(st);

@@ -79,11 +79,12 @@ nb::dict ingest_path(const std::string& src, const std::string& dst, const std::
                      const std::string& encoding, std::vector<std::string> columns, const std::string& label_column,
                      std::vector<std::string> class_names, std::vector<std::string> stack,
                      const std::string& stack_name, size_t batch_size, nb::object progress,
-                     std::optional<std::string> commit) {
+                     std::optional<std::string> commit, const std::string& layout) {
   ingest::IngestOptions options =
       make_options(format, image_compression, image_mode, on_error, header, delimiter, encoding, std::move(columns),
                    label_column, std::move(class_names), std::move(stack), stack_name, batch_size);
   options.commit = std::move(commit);
+  options.layout = layout;
   std::vector<std::string> warnings;
   options.progress = progress_callback(progress);
   options.warn = [&warnings](const std::string& message) { warnings.push_back(message); };
@@ -154,7 +155,7 @@ Array sample_from(nb::handle item, DType dtype) {
 nb::dict ingest_columns(nb::list columns, const std::string& dst, const std::string& source,
                         const std::string& on_error, std::optional<std::string> image_compression,
                         const std::string& image_mode, size_t batch_size, nb::object progress,
-                        std::optional<std::string> commit) {
+                        std::optional<std::string> commit, const std::string& layout) {
   std::vector<ingest::InputColumn> cols;
   for (nb::handle h : columns) {
     nb::dict d = nb::borrow<nb::dict>(h);
@@ -183,6 +184,7 @@ nb::dict ingest_columns(nb::list columns, const std::string& dst, const std::str
   options.batch_size = batch_size;
   options.progress = progress_callback(progress);
   options.commit = std::move(commit);
+  options.layout = layout;
   Result<ingest::IngestReport> report = Status::Internal("unset");
   {
     nb::gil_scoped_release release;
@@ -198,10 +200,11 @@ void bind(nb::module_& m) {
         nb::arg("columns") = std::vector<std::string>{}, nb::arg("label_column") = "",
         nb::arg("class_names") = std::vector<std::string>{}, nb::arg("stack") = std::vector<std::string>{},
         nb::arg("stack_name") = "features", nb::arg("batch_size") = 256, nb::arg("progress") = nb::none(),
-        nb::arg("commit") = nb::none());
+        nb::arg("commit") = nb::none(), nb::arg("layout") = "data");
   m.def("ingest_columns", &ingest_columns, nb::arg("columns"), nb::arg("dst"), nb::arg("source"),
         nb::arg("on_error") = "raise", nb::arg("image_compression") = nb::none(), nb::arg("image_mode") = "keep",
-        nb::arg("batch_size") = 256, nb::arg("progress") = nb::none(), nb::arg("commit") = nb::none());
+        nb::arg("batch_size") = 256, nb::arg("progress") = nb::none(), nb::arg("commit") = nb::none(),
+        nb::arg("layout") = "data");
 }
 
 RegisterBinding reg(20, bind);

@@ -23,6 +23,7 @@ struct IngestArgs {
   bool skip_errors = false;
   size_t batch_size = 256;
   std::optional<std::string> commit;
+  std::string layout = "data";
 };
 
 constexpr size_t kShownWarnings = 10;
@@ -59,6 +60,7 @@ Status run(const IngestArgs& args) {
   options.on_error = args.skip_errors ? ingest::OnError::kSkip : ingest::OnError::kRaise;
   options.batch_size = args.batch_size;
   options.commit = args.commit;
+  options.layout = args.layout;
   size_t warnings = 0;
   options.warn = [&warnings](const std::string& message) {
     // Skipped unreadable items are listed in full after the ingest; this shows stray files.
@@ -114,6 +116,9 @@ void add(CLI::App& app) {
   cmd->add_option("--stack-name", args->stack_name, "Name of the stacked tensor")->capture_default_str();
   cmd->add_option("--batch-size", args->batch_size, "Samples per write")->capture_default_str();
   cmd->add_option("-m,--commit", args->commit, "End with a commit with this message");
+  cmd->add_option("--layout", args->layout, "New tensors' layout: data (planned from the first batch) or fixed")
+      ->check(CLI::IsMember({"data", "fixed"}))
+      ->capture_default_str();
   cmd->callback([args] { exit_on_error(run(*args)); });
 }
 

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "gtn/access_trace.h"
 #include "gtn/graph.h"
 
 namespace gtn::graph {
@@ -71,6 +72,7 @@ class SamplerImpl final : public NeighborSampler {
   uint64_t num_nodes() const override { return n_; }
 
   Result<SampledBatch> sample(const std::vector<int64_t>& seeds, uint64_t rng_seed) const override {
+    AccessTrace::CallScope batch;  // one batch is one call in an access trace
     SampledBatch out;
     std::vector<int64_t> local = take_marks();
     Status s = run(seeds, rng_seed, local, out);

@@ -1,4 +1,5 @@
 #include "gtn/ingest.h"
+#include "gtn/layout.h"
 
 #include <algorithm>
 #include <charconv>
@@ -252,13 +253,63 @@ Status write_rows(Dataset& dst, const std::vector<TensorSpec>& specs, const std:
   return Status::OK();
 }
 
+// The data-driven layout of each tensor from the first batch of rows (gtn/layout.h): chunk
+// size and byte compression. Image tensors keep their image codec (explicit or the files').
+void plan_specs(std::vector<TensorSpec>& specs, const std::vector<const Row*>& rows, size_t items,
+                const IngestOptions& options) {
+  (void)options;
+  for (size_t t = 0; t < specs.size(); ++t) {
+    layout::SampleSet set;
+    set.dtype = specs[t].dtype.value_or(DType::kUInt8);
+    std::vector<Array> decoded;  // keeps decoded images alive for `raw`
+    decoded.reserve(rows.size());
+    for (const Row* r : rows) {
+      const Value& v = (*r)[t];
+      if (v.is_encoded) {
+        Result<Array> a = decode_value(v, specs[t]);
+        if (!a.ok()) return;  // the write reports it
+        decoded.push_back(std::move(*a));
+        set.raw.emplace_back(static_cast<const char*>(decoded.back().data()), decoded.back().nbytes());
+        set.shapes.push_back(v.encoded_shape);
+        set.encoded.push_back(v.encoded);
+        set.image_codec = specs[t].sample_compression;
+      } else {
+        set.raw.emplace_back(static_cast<const char*>(v.array.data()), v.array.nbytes());
+        set.shapes.push_back(v.array.shape());
+      }
+    }
+    if (!set.encoded.empty() && set.encoded.size() != set.raw.size()) {
+      set.encoded.clear();
+      set.image_codec = Compression::kNone;
+    }
+    Result<layout::TensorPlan> p = layout::plan_tensor(specs[t], set, items);
+    if (!p.ok()) continue;
+    specs[t].chunk_target_bytes = p->chunk_target_bytes;
+    bool image = specs[t].sample_compression == Compression::kJpeg || specs[t].sample_compression == Compression::kPng;
+    if (!image) {
+      specs[t].sample_compression = p->sample_compression;
+      specs[t].chunk_compression = p->chunk_compression;
+    }
+  }
+}
+
 Result<IngestReport> run(Plan& plan, Dataset& dst, const IngestOptions& options) {
   IngestReport report;
   report.format = plan.format;
   report.skipped_files = plan.skipped_files;
   for (const TensorSpec& s : plan.specs) report.tensors.push_back(s.name);
   const uint64_t size_before = dst.size();
-  GTN_ASSIGN_OR_RETURN(std::vector<std::string> created, prepare_tensors(dst, plan.specs, options));
+  if (options.layout != "data" && options.layout != "fixed") {
+    return Status::InvalidArgument("unknown ingest layout '" + options.layout + "'; expected data or fixed");
+  }
+  // A new dataset's tensors are created with the first batch, laid out by the data planner
+  // from it (unless layout="fixed").
+  const bool plan_layout = options.layout == "data" && dst.tensor_names().empty();
+  std::vector<std::string> created;
+  if (!plan_layout) {
+    GTN_ASSIGN_OR_RETURN(created, prepare_tensors(dst, plan.specs, options));
+  }
+  bool tensors_ready = !plan_layout;
   const size_t n = plan.num_items;
   auto fail = [&](size_t i, const Status& st) {
     Status rb = rollback(dst, size_before, created);
@@ -278,6 +329,11 @@ Result<IngestReport> run(Plan& plan, Dataset& dst, const IngestOptions& options)
     if (pending.empty()) return Status::OK();
     std::vector<const Row*> rows;
     for (auto& p : pending) rows.push_back(&p.second);
+    if (!tensors_ready) {
+      plan_specs(plan.specs, rows, n, options);
+      GTN_ASSIGN_OR_RETURN(created, prepare_tensors(dst, plan.specs, options));
+      tensors_ready = true;
+    }
     uint64_t before = dst.size();
     uint64_t kept = 0;
     Status st = write_rows(dst, plan.specs, rows, &kept);

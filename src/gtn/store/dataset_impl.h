@@ -26,6 +26,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "gtn/access_trace.h"
 #include "gtn/dataset.h"
 #include "gtn/store/chunk_cache.h"
 #include "gtn/store/chunk_format.h"
@@ -81,7 +82,10 @@ struct TensorState {
   std::vector<Hot> hot;          // parallel to entries
   std::unordered_map<uint64_t, std::shared_ptr<FileSlot>> slots;  // by first file id
   uint64_t committed = 0;        // samples held by chunk files
-  PendingChunk pending;          // samples [committed, committed + pending.size())
+  PendingChunk pending;
+  // The tensor's id in the attached access trace: (trace generation << 32) | id; read and
+  // set through std::atomic_ref by concurrent readers (DatasetImpl::trace_id).
+  mutable uint64_t trace_key = 0;          // samples [committed, committed + pending.size())
 
   void push_entry(ChunkEntry e) {
     committed = e.first_sample + e.num_samples;
@@ -264,7 +268,7 @@ class DatasetImpl final : public Dataset {
   Result<GcStats> expire_history(const std::string& keep_from) override;
   Result<CompactStats> compact() override;
   Result<RechunkStats> rechunk(const RechunkOptions& options) override;  // dataset_rechunk.cc
-  void set_access_trace(std::shared_ptr<AccessTrace> trace) override { access_trace_ = std::move(trace); }
+  void set_access_trace(std::shared_ptr<AccessTrace> trace) override;  // dataset_read.cc
 
  private:
   // dataset_version.cc
@@ -355,6 +359,8 @@ class DatasetImpl final : public Dataset {
   Result<Array> read_tiled(const TensorState& ts, const TableEntry& e) const;
   template <typename Fn>
   Status gather(const TensorState& ts, const TableEntry& e, Fn fn) const;
+  // The id of tensor `ts` in access_trace_ (looked up once per trace).
+  uint32_t trace_id(const TensorState& ts) const;
 
   std::string path_;
   std::shared_ptr<Storage> storage_;
@@ -395,10 +401,11 @@ class DatasetImpl final : public Dataset {
   mutable std::unordered_map<uint64_t, std::shared_ptr<const LoadedChunk>> files_;
   mutable ChunkCache cache_;
   std::mt19937_64 rng_;
-  std::shared_ptr<AccessTrace> access_trace_;
+  std::shared_ptr<AccessTrace> access_trace_;  // null: reads are not recorded
+  uint32_t trace_gen_ = 0;                      // bumped by set_access_trace
   // Commits whose history expire_history() cut (read as roots) and unreachable commits gc
   // kept manifests of (never opened): expired.json.
-  ExpiredHistory expired_;  // null: reads are not recorded
+  ExpiredHistory expired_;
   ChunkWriter writer_;
 };
 

@@ -2,8 +2,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 #include "gtn/store/dataset_impl.h"
 #include "gtn/store/expired_history.h"
@@ -23,6 +26,7 @@ DatasetImpl::DatasetImpl(std::string path, std::shared_ptr<Storage> storage, con
 
 DatasetImpl::~DatasetImpl() {
   if (ready_ && !closed_ && !options_.read_only && !detached_) (void)flush();
+  if (access_trace_ && !closed_) (void)access_trace_->autosave_now();
 }
 
 Status DatasetImpl::init(bool create) {
@@ -34,6 +38,10 @@ Status DatasetImpl::init(bool create) {
 Status DatasetImpl::close() {
   if (closed_) return Status::OK();
   Status st = options_.read_only || !ready_ || detached_ ? Status::OK() : flush();
+  if (access_trace_) {
+    Status saved = access_trace_->autosave_now();  // $GTN_TRACE's file (no-op otherwise)
+    if (st.ok()) st = saved;
+  }
   closed_ = true;
   lock_.reset();
   reader_lock_.reset();
@@ -184,6 +192,19 @@ Result<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path, const Op
   }
   auto ds = std::make_unique<store::DatasetImpl>(path, std::move(storage), options);
   GTN_RETURN_IF_ERROR(ds->init(create));
+  // $GTN_TRACE: record this handle's reads to a per-process trace file (docs/layout.md).
+  // One trace per process, shared by every dataset it opens.
+  if (const char* trace_path = std::getenv("GTN_TRACE"); trace_path && *trace_path) {
+    static std::mutex mu;
+    static std::map<std::string, std::shared_ptr<AccessTrace>> traces;
+    std::lock_guard<std::mutex> g(mu);
+    auto& trace = traces[trace_path];
+    if (!trace) {
+      trace = std::make_shared<AccessTrace>();
+      trace->set_autosave(trace_path);
+    }
+    ds->set_access_trace(trace);
+  }
   return std::unique_ptr<Dataset>(std::move(ds));
 }
 

@@ -1,6 +1,7 @@
 // Reads: resolving a sample to its chunk, mapping chunk files on first touch and verifying
 // the bytes a read touches (see dataset_impl.h).
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "gtn/codec/compression.h"
@@ -16,6 +17,20 @@ namespace {
 std::shared_ptr<const void> as_owner(const std::shared_ptr<const Bytes>& b) { return b; }
 
 }  // namespace
+
+void DatasetImpl::set_access_trace(std::shared_ptr<AccessTrace> trace) {
+  access_trace_ = std::move(trace);
+  ++trace_gen_;
+}
+
+uint32_t DatasetImpl::trace_id(const TensorState& ts) const {
+  std::atomic_ref<uint64_t> key(ts.trace_key);
+  uint64_t k = key.load(std::memory_order_relaxed);
+  if ((k >> 32) == trace_gen_ && k != 0) return static_cast<uint32_t>(k);
+  uint32_t id = access_trace_->tensor_id(ts.meta.name);
+  key.store((static_cast<uint64_t>(trace_gen_) << 32) | id, std::memory_order_relaxed);
+  return id;
+}
 
 Status DatasetImpl::check_range(uint64_t begin, uint64_t end) const {
   if (begin > end || end > length_) {
@@ -34,6 +49,8 @@ Result<Array> DatasetImpl::read(size_t t, uint64_t index) const {
   if (t >= tensors_.size()) return bad_tensor_index(t);
   GTN_RETURN_IF_ERROR(check_index(index));
   const TensorState& ts = *tensors_[t];
+  AccessTrace::Recorder rec(access_trace_.get());
+  if (rec.active()) rec.add(trace_id(ts), index, 1);
   if (index >= ts.committed) {
     uint32_t j = static_cast<uint32_t>(index - ts.committed);
     Shape shape = ts.pending.shapes.shape(j);
@@ -86,6 +103,8 @@ Result<Shape> DatasetImpl::read_into(size_t t, uint64_t index, void* dst, size_t
   if (t >= tensors_.size()) return bad_tensor_index(t);
   GTN_RETURN_IF_ERROR(check_index(index));
   const TensorState& ts = *tensors_[t];
+  AccessTrace::Recorder rec(access_trace_.get());
+  if (rec.active()) rec.add(trace_id(ts), index, 1);
   const TableEntry* e = index < ts.committed ? ts.entries[ts.find(index)].get() : nullptr;
   if (!e || e->entry.is_tiled()) {
     // Pending samples and tiled samples: through read().
@@ -119,6 +138,8 @@ Result<uint64_t> DatasetImpl::read_rows_into(size_t t, uint64_t begin, uint64_t 
   GTN_RETURN_IF_ERROR(check_range(begin, end));
   const TensorState& ts = *tensors_[t];
   GTN_RETURN_IF_ERROR(check_shape_limits(shape));
+  AccessTrace::Recorder rec(access_trace_.get());
+  if (rec.active()) rec.add(trace_id(ts), begin, end - begin);
   uint64_t row = static_cast<uint64_t>(shape_numel(shape)) * dtype_size(ts.meta.dtype);
   if (row != 0 && (end - begin) > capacity / row) {
     return Status::InvalidArgument(std::to_string(end - begin) + " samples of " + std::to_string(row) +
@@ -169,6 +190,8 @@ Result<Array> DatasetImpl::read_rows_view(size_t t, uint64_t begin, uint64_t end
   GTN_RETURN_IF_ERROR(check_range(begin, end));
   const TensorState& ts = *tensors_[t];
   GTN_RETURN_IF_ERROR(check_shape_limits(shape));
+  AccessTrace::Recorder rec(access_trace_.get());
+  if (rec.active()) rec.add(trace_id(ts), begin, end - begin);
   Shape out_shape = shape;
   out_shape.insert(out_shape.begin(), 0);
   uint64_t row = static_cast<uint64_t>(shape_numel(shape)) * dtype_size(ts.meta.dtype);
@@ -214,6 +237,8 @@ Result<Dataset::BytesRows> DatasetImpl::read_bytes_rows(size_t t, uint64_t begin
   if (begin == end) return Status::OutOfRange("read_bytes_rows needs at least one row; [" + std::to_string(begin) + ", " +
                                               std::to_string(end) + ") is empty");
   const TensorState& ts = *tensors_[t];
+  AccessTrace::Recorder rec(access_trace_.get());
+  if (rec.active()) rec.add(trace_id(ts), begin, end - begin);
   BytesRows out;
   const TableEntry* e = begin < ts.committed ? ts.entries[ts.find(begin)].get() : nullptr;
   if (!e || e->entry.is_tiled() || ts.meta.sample_compression != Compression::kNone) {
@@ -276,7 +301,9 @@ Result<std::vector<ChunkSpan>> DatasetImpl::chunk_spans(size_t t) const {
 
 Result<Sample> DatasetImpl::read_sample(uint64_t index) const {
   Sample out;
+  AccessTrace::Recorder rec(access_trace_.get());
   for (size_t t = 0; t < tensors_.size(); ++t) {
+    if (rec.active() && index < length_) rec.add(trace_id(*tensors_[t]), index, 1);
     GTN_ASSIGN_OR_RETURN(Array a, read(t, index));
     out.emplace(tensors_[t]->meta.name, std::move(a));
   }
@@ -286,6 +313,15 @@ Result<Sample> DatasetImpl::read_sample(uint64_t index) const {
 Result<std::vector<Sample>> DatasetImpl::read_batch(const std::vector<uint64_t>& indices) const {
   std::vector<Sample> out;
   out.reserve(indices.size());
+  AccessTrace::Recorder rec(access_trace_.get());
+  if (rec.active()) {
+    for (size_t t = 0; t < tensors_.size(); ++t) {
+      uint32_t id = trace_id(*tensors_[t]);
+      for (uint64_t i : indices) {
+        if (i < length_) rec.add(id, i, 1);
+      }
+    }
+  }
   for (uint64_t i : indices) {
     GTN_ASSIGN_OR_RETURN(Sample s, read_sample(i));
     out.push_back(std::move(s));
@@ -296,6 +332,8 @@ Result<std::vector<Sample>> DatasetImpl::read_batch(const std::vector<uint64_t>&
 Result<std::vector<Array>> DatasetImpl::read_range(const std::string& tensor, uint64_t begin, uint64_t end) const {
   GTN_ASSIGN_OR_RETURN(size_t t, tensor_index(tensor));
   GTN_RETURN_IF_ERROR(check_range(begin, end));
+  AccessTrace::Recorder rec(access_trace_.get());
+  if (rec.active()) rec.add(trace_id(*tensors_[t]), begin, end - begin);
   std::vector<Array> out;
   out.reserve(end - begin);
   for (uint64_t i = begin; i < end; ++i) {

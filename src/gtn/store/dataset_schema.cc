@@ -64,6 +64,7 @@ Status DatasetImpl::rename_tensor(const std::string& name, const std::string& ne
     if (other->meta.name == new_name) return Status::AlreadyExists("tensor '" + new_name + "' already exists");
   }
   tensors_[t]->meta.name = new_name;
+  tensors_[t]->trace_key = 0;  // traced under its new name from here on
   return write_manifest(/*durable=*/every_chunk());
 }
 
