@@ -205,15 +205,7 @@ Status Rechunker::plan() {
   }
   if (opt_.order) GTN_RETURN_IF_ERROR(check_order());
   auto layout_of = [&](const TensorMeta& old, TensorMeta* meta) -> Status {
-    TensorSpec spec;
-    spec.name = old.name;
-    spec.htype = old.htype;
-    spec.dtype = old.dtype;
-    spec.class_names = old.class_names;
-    spec.sample_compression = old.sample_compression;
-    spec.chunk_compression = old.chunk_compression;
-    spec.chunk_target_bytes = old.chunk_target_bytes;
-    spec.compression_level = old.compression_level;
+    TensorSpec spec = spec_of(old);
     auto it = opt_.layouts.find(old.name);
     if (it != opt_.layouts.end()) {
       const TensorLayout& l = it->second;

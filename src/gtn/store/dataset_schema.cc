@@ -83,17 +83,7 @@ Result<size_t> DatasetImpl::tensor_index(const std::string& name) const {
 
 Result<TensorSpec> DatasetImpl::tensor_spec(const std::string& name) const {
   GTN_ASSIGN_OR_RETURN(size_t t, tensor_index(name));
-  const TensorMeta& m = tensors_[t]->meta;
-  TensorSpec spec;
-  spec.name = m.name;
-  spec.htype = m.htype;
-  spec.dtype = m.dtype;
-  spec.sample_compression = m.sample_compression;
-  spec.chunk_compression = m.chunk_compression;
-  spec.chunk_target_bytes = m.chunk_target_bytes;
-  spec.class_names = m.class_names;
-  spec.compression_level = m.compression_level;
-  return spec;
+  return spec_of(tensors_[t]->meta);
 }
 
 Result<TensorInfo> DatasetImpl::tensor_info(const std::string& name) const {

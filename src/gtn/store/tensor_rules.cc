@@ -22,6 +22,19 @@ std::string tname(const TensorMeta& m) { return "tensor '" + m.name + "'"; }
 
 }  // namespace
 
+TensorSpec spec_of(const TensorMeta& m) {
+  TensorSpec spec;
+  spec.name = m.name;
+  spec.htype = m.htype;
+  spec.dtype = m.dtype;
+  spec.sample_compression = m.sample_compression;
+  spec.chunk_compression = m.chunk_compression;
+  spec.chunk_target_bytes = m.chunk_target_bytes;
+  spec.class_names = m.class_names;
+  spec.compression_level = m.compression_level;
+  return spec;
+}
+
 Status resolve_spec(const TensorSpec& spec, TensorMeta* m) {
   *m = TensorMeta();
   if (spec.name.empty()) return Status::InvalidArgument("tensor name must not be empty");

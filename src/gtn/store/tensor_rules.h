@@ -10,6 +10,9 @@
 
 namespace gtn::store {
 
+// The spec a tensor was made from, as its metadata keeps it (resolve_spec's inverse).
+TensorSpec spec_of(const TensorMeta& m);
+
 // Fills `meta` from `spec` (htype defaults, validation): InvalidArgument on a bad spec.
 Status resolve_spec(const TensorSpec& spec, TensorMeta* meta);
 
