@@ -145,6 +145,9 @@ def test_ingest_plans_layout_from_data_unless_fixed(tmp_path):
     assert ft["chunk_compression"] == "none" and ft["sample_compression"] == "none"
     assert {pt["chunk_compression"], pt["sample_compression"]} & {"lz4", "zstd"}
     assert pt["stored_bytes"] < 0.6 * ft["stored_bytes"]
+    # The plan's zstd level is the tensor's level (later appends compress the same way).
+    assert (pt["compression_level"] > 0) == ("zstd" in (pt["chunk_compression"], pt["sample_compression"]))
+    assert ft["compression_level"] == 0
     assert planned["text"][7].numpy() == fixed["text"][7].numpy() == texts[7]
     with pytest.raises(ValueError, match="expected data or fixed"):
         gtn.ingest(str(src), str(tmp_path / "bad"), layout="best")

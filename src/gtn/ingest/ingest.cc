@@ -289,6 +289,7 @@ void plan_specs(std::vector<TensorSpec>& specs, const std::vector<const Row*>& r
     if (!image) {
       specs[t].sample_compression = p->sample_compression;
       specs[t].chunk_compression = p->chunk_compression;
+      specs[t].compression_level = p->compression_level;
     }
   }
 }
