@@ -257,6 +257,23 @@ def test_cherry_pick_and_gc(ds_path):
     assert "0123456789abcdef" in run("cherry-pick", ds_path, "0123456789abcdef", ok=False).stderr
 
 
+def test_gc_expire_before_frees_the_history(ds_path):
+    run("commit", ds_path, "-m", "base")
+    edit(ds_path, lambda ds: ds["t"].__setitem__(1, "z" * 200000))  # an update keeps the old chunk
+    run("commit", ds_path, "-m", "big")
+    edit(ds_path, lambda ds: ds["t"].__setitem__(1, "small"))
+    run("commit", ds_path, "-m", "small")
+    assert "0 files" in run("gc", ds_path).stdout  # history keeps everything
+    p = run("gc", ds_path, "--expire-before", "main")
+    m = re.match(r"deleted (\d+) files \((\d+) bytes\)", p.stdout)
+    assert m and int(m.group(2)) >= 200000, p.stdout
+    log = run("log", ds_path, "--oneline").stdout.strip().splitlines()
+    assert len(log) == 1 and "small" in log[0]
+    assert "was expired" in run("show", ds_path, "0", "--version", "main~1", ok=False).stderr
+    assert read_x(ds_path) == [0, 1, 2, 3]
+    assert run("fsck", ds_path).returncode == 0
+
+
 def test_writers_lock_and_bad_paths(ds_path, tmp_path):
     run("commit", ds_path, "-m", "c1")
     with gtn.dataset(ds_path):
