@@ -118,6 +118,7 @@ class CpuExecutable : public Executable {
     for (const auto& [name, a] : graph_.constants) constants_.push_back({slot_of(name), cast_constant(a, graph_.dtype)});
     const CpuKernelRegistry& cpu = CpuKernelRegistry::Global();
     int64_t row_bytes = 0;
+    double row_work = 0;  // multiply-adds per row of the ops that scan a constant matrix
     std::vector<bool> row_local(graph_.nodes.size(), true);
     for (size_t i = 0; i < graph_.nodes.size(); ++i) {
       const Node& n = graph_.nodes[i];
@@ -140,6 +141,14 @@ class CpuExecutable : public Executable {
         const Shape& s = types.at(o).shape;
         for (size_t d = 1; d < s.size(); ++d) per_row *= std::max<int64_t>(s[d], 1);
         row_bytes += per_row;
+      }
+      if (n.op == "KNearest" || n.op == "SquaredDistance" || n.op == "SvmKernel" || n.op == "MatMul" ||
+          n.op == "Gemm") {
+        double most = 0;  // the largest constant operand: the rows every input row meets
+        for (const Array* c : ctx.constants) {
+          if (c) most = std::max(most, static_cast<double>(c->numel()));
+        }
+        row_work += most;
       }
       const OpSchema* op = OpRegistry::Global().Find(n.op);
       if (op->row_local) row_local[i] = op->row_local(ctx, batched);
@@ -172,6 +181,13 @@ class CpuExecutable : public Executable {
       // Aim for the intermediates of one tile to fit in ~512 KiB of cache, but keep at
       // least 64 rows so that GEMMs stay efficient.
       tile_rows_ = std::clamp<int64_t>((512 << 10) / std::max<int64_t>(row_bytes, 1), 64, 8192);
+    }
+    {
+      // Rows that each meet a large constant matrix (k-NN's reference rows, an SVC's support
+      // vectors: 10^4 to 10^5 multiply-adds a row and more) are worth spreading over the
+      // threads even when the batch fits one tile.
+      constexpr double kHeavyRow = 20000;
+      heavy_rows_ = row_work >= kHeavyRow;
     }
     for (const auto& [m, outs] : graph_.outputs) {
       MethodPlan p;
@@ -217,8 +233,9 @@ class CpuExecutable : public Executable {
     // A batch of more than one tile is cut into a whole multiple of the thread count, so
     // that no thread runs one tile more than the others.
     int64_t n_tiles = (n + tile_rows_ - 1) / tile_rows_;
+    constexpr int64_t kMinTileRows = 64;
+    if (threads > 1 && n_tiles == 1 && heavy_rows_) n_tiles = std::min<int64_t>(threads, n / kMinTileRows);
     if (threads > 1 && n_tiles > 1) {
-      constexpr int64_t kMinTileRows = 64;
       int64_t balanced = (n_tiles + threads - 1) / threads * threads;
       n_tiles = std::max(n_tiles, std::min(balanced, n / kMinTileRows));
     }
@@ -300,6 +317,7 @@ class CpuExecutable : public Executable {
   std::map<std::string, MethodPlan> plans_;
   std::set<std::string> fallback_ops_;
   int64_t tile_rows_ = 1024;
+  bool heavy_rows_ = false;  // rows costly enough to split a one-tile batch over the threads
 };
 
 class CpuBackend : public Backend {

@@ -115,3 +115,30 @@ def test_radius_classifier_without_outlier_label_is_refused():
     est = neighbors.RadiusNeighborsClassifier(1.0).fit(X, y)
     with pytest.raises(gtn.UnsupportedError, match="outlier_label"):
         gtn.ml.convert(est)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_heavy_rows_split_over_threads_give_the_one_thread_answer(dtype):
+    # k-NN and SVC rows each meet thousands of fitted rows, so a batch that fits one tile is
+    # still split over the threads: the answer must not depend on it.
+    from sklearn import svm
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    models = [neighbors.KNeighborsClassifier(5).fit(X[:1200], y[:1200]),
+              svm.SVC(gamma=0.001, probability=False).fit(X[:1200], y[:1200])]
+    for est in models:
+        m = gtn.ml.convert(est, dtype=dtype)
+        Xt = np.ascontiguousarray(X[1200:], dtype=dtype)  # 597 rows: one tile
+        m.n_threads = 1
+        one = {meth: getattr(m, meth)(Xt) for meth in m.methods}
+        m.n_threads = 2
+        for meth, want in one.items():
+            got = getattr(m, meth)(Xt)
+            if dtype == "float32" and meth == "decision_function":
+                # BLAS sums float32 products in an order that depends on the block's row
+                # count: a few ulps (seen: 1 ulp, 1.2e-7 relative).
+                np.testing.assert_allclose(got, want, rtol=5e-7, atol=0, err_msg=meth)
+            else:
+                np.testing.assert_array_equal(got, want, err_msg=meth)
+        np.testing.assert_array_equal(m.predict(Xt), est.predict(Xt))
