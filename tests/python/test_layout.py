@@ -9,7 +9,6 @@ import pytest
 from sklearn import datasets as skd
 
 import gtn
-from gtn import _core
 
 CLI = os.environ.get("GTN_CLI", "gtn")
 
@@ -165,7 +164,6 @@ def test_rechunk_arguments_are_checked(tmp_path):
         ds.rechunk(trace=gtn.Trace())
 
 
-@pytest.mark.skipif(not hasattr(_core.Dataset, "rechunk"), reason="Dataset.rechunk is not in this build")
 def test_rechunk_by_strategy_end_to_end(tmp_path):
     ds = _make(str(tmp_path / "d"), n=600)
     ds.commit("data")

@@ -143,11 +143,7 @@ void expect_same_datasets(const Dataset& a, const Dataset& b) {
   }
 }
 
-std::unique_ptr<Dataset> open_or_die(const std::string& path, OpenOptions opts = {}) {
-  auto ds = Dataset::Open(path, opts);
-  EXPECT_TRUE(ds.ok()) << ds.status().ToString();
-  return ds.ok() ? std::move(*ds) : nullptr;
-}
+using store::testing::open_or_die;
 
 TEST(Durability, FlushAndEveryChunkWriteTheSameDataset) {
   TempDir dir;

@@ -18,11 +18,7 @@ using store::testing::random_u8;
 using store::testing::same;
 using store::testing::TempDir;
 
-std::unique_ptr<Dataset> open_or_die(const std::string& path, OpenOptions opts = {}) {
-  auto ds = Dataset::Open(path, opts);
-  EXPECT_TRUE(ds.ok()) << ds.status().ToString();
-  return ds.ok() ? std::move(*ds) : nullptr;
-}
+using store::testing::open_or_die;
 
 TensorSpec spec(std::string name, std::string htype, std::optional<DType> dtype = std::nullopt,
                 uint64_t target = 8ull << 20) {

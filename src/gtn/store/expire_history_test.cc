@@ -16,11 +16,7 @@ using store::testing::expect_healthy;
 using store::testing::random_f32;
 using store::testing::TempDir;
 
-std::unique_ptr<Dataset> open_or_die(const std::string& path, OpenOptions opts = {}) {
-  auto ds = Dataset::Open(path, opts);
-  EXPECT_TRUE(ds.ok()) << ds.status().ToString();
-  return ds.ok() ? std::move(*ds) : nullptr;
-}
+using store::testing::open_or_die;
 
 uint64_t folder_size(const std::string& path) {
   uint64_t total = 0;

@@ -73,6 +73,13 @@ inline uint64_t folder_bytes(const std::string& root) {
 }
 
 // fsck finds nothing wrong with the dataset at `path`.
+// Opens a dataset; a failure fails the test (and returns null).
+inline std::unique_ptr<Dataset> open_or_die(const std::string& path, OpenOptions opts = {}) {
+  auto ds = Dataset::Open(path, opts);
+  EXPECT_TRUE(ds.ok()) << ds.status().ToString();
+  return ds.ok() ? std::move(*ds) : nullptr;
+}
+
 inline void expect_healthy(const std::string& path) {
   auto issues = fsck(path);
   ASSERT_TRUE(issues.ok()) << issues.status().ToString();
