@@ -107,7 +107,8 @@ def test_xgboost_json_from_path_and_text():
             m = _core.ml_load_xgboost_json(src, dtype)
             np.testing.assert_allclose(m.run("predict_proba", X), want, rtol=1e-5, atol=1e-6)
     m = _core.ml_load_xgboost_json(text)
-    for strategy in ("gemm", "tree_traversal", "perfect_tree_traversal", "interleaved", "perfect_interleaved"):
+    for strategy in ("gemm", "tree_traversal", "perfect_tree_traversal", "interleaved", "perfect_interleaved",
+                     "quickscorer"):
         m.set_option("tree_strategy", strategy)
         np.testing.assert_allclose(m.run("predict_proba", X), want, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError):

@@ -26,19 +26,20 @@ Result<CpuKernel> make_tree_ensemble(const NodeContext& ctx, const Options& opti
   std::string strategy = spec.strategy;
   auto it = options.find("tree_strategy");
   if (it != options.end()) strategy = it->second;
-  std::string chosen = strategy == "auto" ? choose_tree_strategy(spec) : strategy;
   // tree_isa: the SIMD kernels of the walks (auto = the CPU's best; tests pin each one).
   TreeIsa isa = detect_tree_isa();
   if (auto isa_it = options.find("tree_isa"); isa_it != options.end()) {
     std::string error;
     if (!parse_tree_isa(isa_it->second, &isa, &error)) return Status::InvalidArgument(error);
   }
-  bool simd = (isa == TreeIsa::kAvx512 || (isa == TreeIsa::kAvx2 && dt == DType::kFloat32)) &&
-              chosen == "perfect_interleaved";
+  std::string chosen = strategy == "auto" ? choose_tree_strategy(spec, isa) : strategy;
+  bool simd = (isa == TreeIsa::kAvx512 && (chosen == "perfect_interleaved" || chosen == "quickscorer")) ||
+              (isa == TreeIsa::kAvx2 && dt == DType::kFloat32 && chosen == "perfect_interleaved");
   notes.push_back(ctx.label + ": tree strategy " + chosen + (strategy == "auto" ? " (auto)" : "") + ", " +
                   std::to_string(spec.n_trees()) + " trees, max depth " + std::to_string(spec.max_depth()) + ", " +
                   std::to_string(spec.n_nodes()) + " nodes" +
-                  (simd ? std::string(", ") + tree_isa_name(isa) + " gathers" : std::string()));
+                  (simd ? std::string(", ") + tree_isa_name(isa) + (chosen == "quickscorer" ? " bitvectors" : " gathers")
+                         : std::string()));
   if (dt == DType::kFloat32) return build<float>(spec, chosen, isa, dt);
   return build<double>(spec, chosen, isa, dt);
 }

@@ -66,7 +66,7 @@ namespace {
 const std::map<std::string, std::vector<std::string>>& known_options() {
   static const std::map<std::string, std::vector<std::string>> o = {
       {"tree_strategy", {"auto", "gemm", "tree_traversal", "perfect_tree_traversal", "interleaved",
-                         "perfect_interleaved"}},
+                         "perfect_interleaved", "quickscorer"}},
       {"tree_isa", {"auto", "avx512", "avx2", "scalar"}},  // SIMD kernels of float32 tree walks
       {"optimize", {"0", "1"}},
       {"tile_rows", {}},  // a positive integer

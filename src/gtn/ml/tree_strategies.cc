@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "gtn/ml/blas.h"
+#include "gtn/ml/tree_quickscorer.h"
 #include "gtn/ml/tree_simd.h"
 
 namespace gtn::ml {
@@ -564,6 +565,140 @@ class Gemm : public TreeEnsembleKernel<T> {
   std::vector<PerTree> trees_;
 };
 
+
+// ---------------------------------------------------------------- quickscorer
+// Trees of at most 64 leaves as leaf bitvectors (tree_quickscorer.h). Batches of fewer
+// than kQsMinRows rows go to `small` when given (the walk "auto" would pick otherwise).
+constexpr int64_t kQsMinRows = 16;
+constexpr size_t kQsBlockSplits = 8192;  // splits per block: 128 KiB of split fields
+
+// Nodes of the tree rooted at `root`, or more than `cap` once that many are seen.
+int64_t tree_nodes(const TreeEnsembleSpec& s, int32_t root, int64_t cap) {
+  std::vector<int32_t> stack{root};
+  int64_t count = 0;
+  while (!stack.empty() && count <= cap) {
+    int32_t id = stack.back();
+    stack.pop_back();
+    ++count;
+    if (s.feature[id] >= 0) {
+      stack.push_back(s.left[id]);
+      stack.push_back(s.right[id]);
+    }
+  }
+  return count;
+}
+
+bool quickscorer_fits(const TreeEnsembleSpec& s) {
+  for (int32_t root : s.roots)
+    if (tree_nodes(s, root, 2 * kQuickScorerMaxLeaves - 1) > 2 * kQuickScorerMaxLeaves - 1) return false;
+  return true;
+}
+
+template <typename T>
+class QuickScorer : public TreeEnsembleKernel<T> {
+ public:
+  QuickScorer(const TreeEnsembleSpec& s, TreeIsa isa, std::unique_ptr<TreeEnsembleKernel<T>> small)
+      : agg_(s), isa_(isa), small_(std::move(small)) {
+    F_.n_features = s.n_features;
+    F_.k = agg_.k;
+    F_.width = s.leaf_width;
+    F_.missing = s.any_missing_right();
+    std::vector<Split> splits;
+    size_t block_begin = 0;
+    F_.split_off.push_back(0);
+    for (size_t t = 0; t < s.n_trees(); ++t) {
+      F_.leaf_off.push_back(static_cast<int64_t>(F_.leaves.size()));
+      F_.target.push_back(s.targets.empty() ? 0 : s.targets[t]);
+      int next_leaf = 0;
+      size_t first = splits.size();
+      number(s, static_cast<int32_t>(t - block_begin), s.roots[t], next_leaf, splits);
+      F_.wide = F_.wide || next_leaf > 32;
+      for (bool nan_right : {false, true}) {  // the splits that send NaN right last
+        if (nan_right) F_.split_nan.push_back(static_cast<int64_t>(F_.split_feature.size()));
+        for (size_t i = first; i < splits.size(); ++i) {
+          if (splits[i].nan_right != nan_right) continue;
+          F_.split_feature.push_back(splits[i].f);
+          F_.split_thr.push_back(splits[i].thr);
+          F_.split_mask.push_back(splits[i].mask);
+        }
+      }
+      F_.split_off.push_back(static_cast<int64_t>(F_.split_feature.size()));
+      if (splits.size() >= kQsBlockSplits || t + 1 == s.n_trees()) {
+        add_block(block_begin, t + 1, splits);
+        splits.clear();
+        block_begin = t + 1;
+      }
+    }
+  }
+
+  void Run(const T* X, int64_t n, T* out) const override {
+    if (small_ && n < kQsMinRows) {
+      small_->Run(X, n, out);
+      return;
+    }
+    std::fill(out, out + n * agg_.k, T(0));
+    if (!run_quickscorer_simd(isa_, F_, X, n, out)) run_quickscorer_rows(F_, X, n, out);
+    agg_.finish(out, n);
+  }
+
+ private:
+  struct Split {
+    int32_t f;
+    T thr;
+    int32_t tree;
+    uint64_t mask;
+    bool nan_right;
+  };
+
+  // Numbers the leaves under `id` left to right from next_leaf (storing their values) and
+  // records each split with the mask that clears its left subtree's leaves. Trees have at
+  // most 64 leaves here, so the recursion is at most 63 deep.
+  void number(const TreeEnsembleSpec& s, int32_t tree, int32_t id, int& next_leaf, std::vector<Split>& splits) {
+    if (s.feature[id] < 0) {
+      for (int64_t c = 0; c < s.leaf_width; ++c) F_.leaves.push_back(static_cast<T>(s.leaf_values[id * s.leaf_width + c]));
+      ++next_leaf;
+      return;
+    }
+    const int first = next_leaf;
+    number(s, tree, s.left[id], next_leaf, splits);
+    const int count = next_leaf - first;  // < 64: the right subtree has a leaf too
+    uint64_t left = ((uint64_t{1} << count) - 1) << first;
+    splits.push_back({s.feature[id], split_threshold<T>(s.threshold[id], s.comparison_lt), tree, ~left,
+                      !s.missing_left[id]});
+    number(s, tree, s.right[id], next_leaf, splits);
+  }
+
+  void add_block(size_t begin, size_t end, std::vector<Split>& splits) {
+    std::stable_sort(splits.begin(), splits.end(),
+                     [](const Split& a, const Split& b) { return a.f != b.f ? a.f < b.f : a.thr < b.thr; });
+    typename QsForestOf<T>::Block B;
+    B.tree_begin = begin;
+    B.tree_end = end;
+    for (size_t i = 0; i < splits.size(); ++i) {
+      const Split& sp = splits[i];
+      if (B.features.empty() || B.features.back() != sp.f) {
+        B.features.push_back(sp.f);
+        B.off.push_back(static_cast<int64_t>(i));
+        B.nan_off.push_back(static_cast<int64_t>(B.nan_tree.size()));
+      }
+      B.thr.push_back(sp.thr);
+      B.tree.push_back(sp.tree);
+      B.mask.push_back(sp.mask);
+      if (sp.nan_right) {
+        B.nan_tree.push_back(sp.tree);
+        B.nan_mask.push_back(sp.mask);
+      }
+    }
+    B.off.push_back(static_cast<int64_t>(splits.size()));
+    B.nan_off.push_back(static_cast<int64_t>(B.nan_tree.size()));
+    F_.blocks.push_back(std::move(B));
+  }
+
+  Aggregator<T> agg_;
+  TreeIsa isa_;
+  std::unique_ptr<TreeEnsembleKernel<T>> small_;
+  QsForestOf<T> F_;
+};
 }  // namespace
 
 // Heuristic: perfect-tree layouts need no child arrays and make every lane take the same
@@ -572,7 +707,7 @@ class Gemm : public TreeEnsembleKernel<T> {
 // interleaved layout. Both walk 16 rows per tree in lockstep when the batch has >= 8 rows
 // and 16 trees per row below that. tree_traversal, perfect_tree_traversal and gemm are
 // kept as baselines (and for comparison with Hummingbird).
-std::string choose_tree_strategy(const TreeEnsembleSpec& s) {
+std::string walk_strategy(const TreeEnsembleSpec& s) {
   int d = s.max_depth();
   if (d <= 12) {
     double padded = static_cast<double>(s.n_trees()) * static_cast<double>(int64_t{1} << (d + 1));
@@ -581,10 +716,30 @@ std::string choose_tree_strategy(const TreeEnsembleSpec& s) {
   return "interleaved";
 }
 
+// With AVX-512, ensembles of trees of at most 64 leaves (boosting: GradientBoosting,
+// XGBoost up to depth 6, HistGradientBoosting and LightGBM at their default 31 leaves) use
+// quickscorer's bitvectors for batches of 16 rows or more: measured 2-6x faster than the
+// walks (docs/ml/benchmarks.md), most for deep, unbalanced trees.
+std::string choose_tree_strategy(const TreeEnsembleSpec& s, TreeIsa isa) {
+  if (quickscorer_simd(isa) && quickscorer_fits(s)) return "quickscorer";
+  return walk_strategy(s);
+}
+
 template <typename T>
 Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsembleSpec& s, const std::string& strategy_in,
                                                                 TreeIsa isa) {
-  std::string strategy = strategy_in == "auto" ? choose_tree_strategy(s) : strategy_in;
+  std::string strategy = strategy_in == "auto" ? choose_tree_strategy(s, isa) : strategy_in;
+  if (strategy == "quickscorer") {
+    if (!quickscorer_fits(s))
+      return Status::InvalidArgument("strategy quickscorer needs trees of at most " +
+                                     std::to_string(kQuickScorerMaxLeaves) +
+                                     " leaves; this ensemble has larger ones (use auto)");
+    std::unique_ptr<TreeEnsembleKernel<T>> small;
+    if (quickscorer_simd(isa)) {
+      GTN_ASSIGN_OR_RETURN(small, make_tree_kernel<T>(s, walk_strategy(s), isa));
+    }
+    return std::unique_ptr<TreeEnsembleKernel<T>>(std::make_unique<QuickScorer<T>>(s, isa, std::move(small)));
+  }
   bool missing = s.any_missing_right();
   if ((strategy == "perfect_tree_traversal" || strategy == "perfect_interleaved") && s.max_depth() > 20)
     return Status::InvalidArgument("strategy " + strategy + " pads trees to depth " + std::to_string(s.max_depth()) +
@@ -601,8 +756,8 @@ Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsemb
     else k = std::make_unique<PerfectInterleaved<T, false>>(s, isa);
   } else {
     return Status::InvalidArgument("unknown tree strategy '" + strategy +
-                                   "'; expected auto, gemm, tree_traversal, perfect_tree_traversal, interleaved "
-                                   "or perfect_interleaved");
+                                   "'; expected auto, gemm, tree_traversal, perfect_tree_traversal, interleaved, "
+                                   "perfect_interleaved or quickscorer");
   }
   return k;
 }

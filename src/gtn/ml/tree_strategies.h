@@ -10,6 +10,8 @@
 //                           lockstep per tree (16 trees per row when the batch is small),
 //                           branch-free child select, trees in cache-sized blocks
 //   perfect_interleaved     perfect-tree layout walked 16 rows (or 16 trees) at a time
+//   quickscorer             trees of <= 64 leaves as leaf bitvectors, splits scanned by
+//                           feature and threshold (tree_quickscorer.h)
 //
 // Thresholds are pre-rounded so that every split is "go right iff x > t" in the compute
 // type: for float32, t is the largest float32 that keeps (x <= thr64) == (x <= t) for every
@@ -33,8 +35,8 @@ class TreeEnsembleKernel {
   virtual void Run(const T* X, int64_t n, T* out) const = 0;
 };
 
-// The strategy "auto" picks (see the heuristic in tree_strategies.cc).
-std::string choose_tree_strategy(const TreeEnsembleSpec& spec);
+// The strategy "auto" picks for kernels of `isa` (see the heuristic in tree_strategies.cc).
+std::string choose_tree_strategy(const TreeEnsembleSpec& spec, TreeIsa isa);
 // Builds `strategy` ("auto" allowed) for compute type T (float or double).
 // perfect_interleaved walks batches of >= 8 rows with the SIMD kernels of `isa`
 // (tree_simd.h: float32 on AVX2 or AVX-512, float64 on AVX-512); otherwise, and for every

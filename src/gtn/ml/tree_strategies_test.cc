@@ -1,5 +1,6 @@
 #include "gtn/ml/tree_strategies.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "gtn/ml/test_util.h"
@@ -70,6 +71,13 @@ void run_case(const Case& c, uint32_t seed) {
       {"m", array_of(DType::kUInt8, {n}, f.missing_left)}, {"v", array_of(DType::kFloat64, {n, c.width}, f.leaf)},
       {"roots", array_of(DType::kInt32, {c.n_trees}, f.roots)},
       {"targets", array_of(DType::kInt32, {c.n_trees}, f.targets)}};
+  // quickscorer takes trees of at most 64 leaves (a tree's nodes are consecutive here).
+  int max_leaves = 0;
+  for (size_t t = 0; t < f.roots.size(); ++t) {
+    int32_t end = t + 1 < f.roots.size() ? f.roots[t + 1] : static_cast<int32_t>(f.feature.size());
+    max_leaves = std::max(max_leaves, static_cast<int>(std::count(f.feature.begin() + f.roots[t], f.feature.begin() + end, -1)));
+  }
+  const bool qs = max_leaves <= 64;
   DType dt = std::string(c.dtype) == "float32" ? DType::kFloat32 : DType::kFloat64;
   double rtol = dt == DType::kFloat32 ? 2e-5 : 1e-12;
   for (int64_t rows : {1, 5, 37, 300}) {
@@ -85,10 +93,12 @@ void run_case(const Case& c, uint32_t seed) {
                          std::to_string(c.n_trees) + " " + c.comparison + " " + c.dtype + " rows " + std::to_string(rows);
       expect_backends_agree(g.dump(), consts, X, rtol, what, {{"tree_strategy", s}});
     }
-    // Every SIMD kernel this CPU runs (perfect layout; the others ignore tree_isa).
-    for (TreeIsa isa : {TreeIsa::kAvx2, TreeIsa::kAvx512}) {
+    // Every SIMD kernel this CPU runs (perfect layout and quickscorer; the others ignore
+    // tree_isa), and quickscorer's portable row loop (scalar).
+    for (TreeIsa isa : {TreeIsa::kScalar, TreeIsa::kAvx2, TreeIsa::kAvx512}) {
       if (static_cast<int>(isa) > static_cast<int>(detect_tree_isa())) continue;
-      for (const char* s : {"perfect_interleaved"}) {
+      for (const char* s : {"perfect_interleaved", "quickscorer"}) {
+        if (std::string(s) == "quickscorer" && !qs) continue;  // refused: MaxLeavesOfQuickScorer
         std::string what = std::string(s) + " " + tree_isa_name(isa) + " depth " + std::to_string(c.max_depth) +
                            " trees " + std::to_string(c.n_trees) + " " + c.dtype + " rows " + std::to_string(rows);
         expect_backends_agree(g.dump(), consts, X, rtol, what, {{"tree_strategy", s}, {"tree_isa", tree_isa_name(isa)}});
@@ -106,9 +116,36 @@ TEST(TreeStrategies, MatchReferenceOnRandomForests) {
       {12, 5, 4, 3, 1, 0.1, "lt", "sum", "float64"},  // boosting: one tree per class
       {3, 0, 2, 1, 1, 0.0, "le", "sum", "float32"},   // every tree a single leaf
       {40, 12, 5, 2, 2, 0.45, "lt", "mean", "float32"},  // deep, unbalanced
+      {20, 6, 8, 2, 1, 0.0, "le", "sum", "float32"},     // 64 leaves: 64-bit bitvectors
+      {20, 6, 8, 2, 1, 0.0, "le", "sum", "float64"},
+      {30, 14, 7, 1, 1, 0.6, "le", "sum", "float32"},    // deep trees of few leaves (31-leaf boosting)
+      {30, 14, 7, 3, 1, 0.6, "lt", "sum", "float64"},
   };
   uint32_t seed = 1;
   for (const auto& c : cases) run_case(c, seed++);
+}
+
+TEST(TreeStrategies, MaxLeavesOfQuickScorer) {
+  // A perfect depth-7 tree has 128 leaves: quickscorer refuses it and says why.
+  std::mt19937 rng(5);
+  RandomForest f;
+  f.roots.push_back(grow(f, rng, 0, 7, 3, 1, 0.0));
+  TreeEnsembleSpec spec;
+  spec.n_features = 3;
+  spec.base_values = {0};
+  spec.feature = f.feature;
+  spec.threshold = f.threshold;
+  spec.left = f.left;
+  spec.right = f.right;
+  spec.missing_left = f.missing_left;
+  spec.leaf_values = f.leaf;
+  spec.roots = f.roots;
+  spec.targets = {0};
+  spec.tree_depth = {7};
+  auto k = make_tree_kernel<float>(spec, "quickscorer");
+  ASSERT_FALSE(k.ok());
+  EXPECT_NE(k.status().message().find("at most 64 leaves"), std::string::npos) << k.status().message();
+  EXPECT_TRUE(make_tree_kernel<float>(spec, "auto").ok());
 }
 
 TEST(TreeStrategies, Float32ThresholdKeepsFloat64Decisions) {

@@ -131,3 +131,63 @@ def test_hist_gradient_boosting_float32_on_real_data(load):
     np.testing.assert_allclose(got, est.predict_proba(X), rtol=0, atol=1e-7)
     np.testing.assert_array_equal(m.predict(X), est.predict(X))
     assert "float64 X runs the graph compiled in float64" in m._compiled.describe()
+
+
+def _isas():
+    """The tree_isa values this CPU runs, portable first."""
+    m = gtn.ml.convert(ensemble.GradientBoostingRegressor(n_estimators=1).fit([[0.0], [1.0]], [0.0, 1.0]))
+    isas = []
+    for isa in ("scalar", "avx2", "avx512"):
+        try:
+            m.set_option("tree_isa", isa)
+            isas.append(isa)
+        except ValueError:
+            pass
+    return isas
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("load,make", [
+    ("breast_cancer", lambda: ensemble.HistGradientBoostingClassifier(max_iter=60, random_state=0)),
+    ("digits", lambda: ensemble.HistGradientBoostingClassifier(max_iter=10, random_state=0)),
+    ("diabetes", lambda: ensemble.HistGradientBoostingRegressor(max_iter=60, random_state=0)),
+    ("breast_cancer", lambda: ensemble.GradientBoostingClassifier(n_estimators=40, max_depth=5, random_state=0)),
+    ("diabetes", lambda: ensemble.GradientBoostingRegressor(n_estimators=40, max_depth=6, random_state=0)),
+])
+def test_quickscorer_on_real_data(load, make, dtype):
+    # The leaf-bitvector kernels (tree_quickscorer.cc): the portable row scan and, where the
+    # CPU has it, the AVX-512 kernel (what "auto" picks there for trees of <= 64 leaves),
+    # on scikit-learn's datasets with missing values in training and prediction (HistGB
+    # learns where NaN goes: both directions occur), 31-leaf trees up to depth ~15, 10
+    # classes (one tree per class and iteration) and depth-6 trees of up to 64 leaves.
+    from sklearn import datasets
+
+    X, y = getattr(datasets, f"load_{load}")(return_X_y=True)
+    X = X.copy()
+    if "Hist" in type(make()).__name__:
+        rng = np.random.default_rng(0)
+        X[rng.random(X.shape) < 0.05] = np.nan
+    est = make().fit(X, y)
+    ran = []
+    for isa in _isas():
+        m = gtn.ml.convert(est, dtype=dtype)
+        m.set_option("tree_strategy", "quickscorer")
+        m.set_option("tree_isa", isa)
+        assert_parity(est, X, dtype, model=m)
+        ran.append(isa)
+    assert "scalar" in ran
+    auto = gtn.ml.convert(est, dtype=dtype)
+    if "avx512" in ran:
+        assert "tree strategy quickscorer (auto)" in auto._compiled.describe()
+    assert_parity(est, X, dtype, model=auto)
+
+
+def test_quickscorer_refuses_trees_of_more_than_64_leaves():
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    est = ensemble.GradientBoostingRegressor(n_estimators=3, max_depth=8, random_state=0).fit(X, y)
+    assert max(t[0].get_n_leaves() for t in est.estimators_) > 64
+    m = gtn.ml.convert(est)
+    with pytest.raises(ValueError, match="at most 64 leaves"):
+        m.set_option("tree_strategy", "quickscorer")
