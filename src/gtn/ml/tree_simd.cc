@@ -28,6 +28,19 @@ TreeIsa detect_tree_isa() {
 #endif
 }
 
+TreeIsa auto_walk_isa() {
+#if defined(__x86_64__)
+  static const TreeIsa isa = [] {
+    __builtin_cpu_init();
+    TreeIsa best = detect_tree_isa();
+    return best == TreeIsa::kAvx512 && __builtin_cpu_is("intel") ? TreeIsa::kAvx2 : best;
+  }();
+  return isa;
+#else
+  return TreeIsa::kScalar;
+#endif
+}
+
 const char* tree_isa_name(TreeIsa isa) {
   switch (isa) {
     case TreeIsa::kAvx512: return "avx512";

@@ -23,6 +23,11 @@ enum class TreeIsa { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
 
 // The best ISA this CPU runs (kScalar off x86-64).
 TreeIsa detect_tree_isa();
+// The ISA tree_isa=auto runs the float32 perfect-layout walks with: detect_tree_isa(),
+// except AVX2 on Intel CPUs, where the 8-lane AVX2 walk measured 1.3-1.8x faster than the
+// 16-lane AVX-512 one (AVX-512 gathers; an Emerald Rapids Xeon, docs/ml/benchmarks.md);
+// on AMD Zen 5 the AVX-512 walk was the faster one.
+TreeIsa auto_walk_isa();
 // "auto" (the CPU's best), "avx512", "avx2" or "scalar"; an ISA the CPU lacks is an error.
 bool parse_tree_isa(const std::string& name, TreeIsa* isa, std::string* error);
 const char* tree_isa_name(TreeIsa isa);

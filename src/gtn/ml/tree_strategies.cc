@@ -727,7 +727,8 @@ std::string choose_tree_strategy(const TreeEnsembleSpec& s, TreeIsa isa) {
 
 template <typename T>
 Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsembleSpec& s, const std::string& strategy_in,
-                                                                TreeIsa isa) {
+                                                                TreeIsa isa, TreeIsa walk_isa) {
+  if constexpr (std::is_same_v<T, double>) walk_isa = isa;  // float64 walks: AVX-512 only
   std::string strategy = strategy_in == "auto" ? choose_tree_strategy(s, isa) : strategy_in;
   if (strategy == "quickscorer") {
     if (!quickscorer_fits(s))
@@ -736,7 +737,7 @@ Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsemb
                                      " leaves; this ensemble has larger ones (use auto)");
     std::unique_ptr<TreeEnsembleKernel<T>> small;
     if (quickscorer_simd(isa)) {
-      GTN_ASSIGN_OR_RETURN(small, make_tree_kernel<T>(s, walk_strategy(s), isa));
+      GTN_ASSIGN_OR_RETURN(small, make_tree_kernel<T>(s, walk_strategy(s), isa, walk_isa));
     }
     return std::unique_ptr<TreeEnsembleKernel<T>>(std::make_unique<QuickScorer<T>>(s, isa, std::move(small)));
   }
@@ -752,8 +753,8 @@ Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsemb
     if (missing) k = std::make_unique<Interleaved<T, true>>(s);
     else k = std::make_unique<Interleaved<T, false>>(s);
   } else if (strategy == "perfect_interleaved") {
-    if (missing) k = std::make_unique<PerfectInterleaved<T, true>>(s, isa);
-    else k = std::make_unique<PerfectInterleaved<T, false>>(s, isa);
+    if (missing) k = std::make_unique<PerfectInterleaved<T, true>>(s, walk_isa);
+    else k = std::make_unique<PerfectInterleaved<T, false>>(s, walk_isa);
   } else {
     return Status::InvalidArgument("unknown tree strategy '" + strategy +
                                    "'; expected auto, gemm, tree_traversal, perfect_tree_traversal, interleaved, "
@@ -762,7 +763,9 @@ Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsemb
   return k;
 }
 
-template Result<std::unique_ptr<TreeEnsembleKernel<float>>> make_tree_kernel<float>(const TreeEnsembleSpec&, const std::string&, TreeIsa);
-template Result<std::unique_ptr<TreeEnsembleKernel<double>>> make_tree_kernel<double>(const TreeEnsembleSpec&, const std::string&, TreeIsa);
+template Result<std::unique_ptr<TreeEnsembleKernel<float>>> make_tree_kernel<float>(const TreeEnsembleSpec&, const std::string&,
+                                                                                    TreeIsa, TreeIsa);
+template Result<std::unique_ptr<TreeEnsembleKernel<double>>> make_tree_kernel<double>(const TreeEnsembleSpec&, const std::string&,
+                                                                                      TreeIsa, TreeIsa);
 
 }  // namespace gtn::ml

@@ -38,12 +38,18 @@ class TreeEnsembleKernel {
 // The strategy "auto" picks for kernels of `isa` (see the heuristic in tree_strategies.cc).
 std::string choose_tree_strategy(const TreeEnsembleSpec& spec, TreeIsa isa);
 // Builds `strategy` ("auto" allowed) for compute type T (float or double).
-// perfect_interleaved walks batches of >= 8 rows with the SIMD kernels of `isa`
-// (tree_simd.h: float32 on AVX2 or AVX-512, float64 on AVX-512); otherwise, and for every
-// other strategy, the portable loops.
+// perfect_interleaved walks batches of >= 8 rows with the SIMD kernels of `walk_isa` for
+// float32 and `isa` for float64 (tree_simd.h: float32 on AVX2 or AVX-512, float64 on
+// AVX-512); quickscorer runs its AVX-512 kernel when `isa` is AVX-512; otherwise, and for
+// every other strategy, the portable loops.
 template <typename T>
 Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsembleSpec& spec, const std::string& strategy,
-                                                                TreeIsa isa = detect_tree_isa());
+                                                                TreeIsa isa, TreeIsa walk_isa);
+template <typename T>
+Result<std::unique_ptr<TreeEnsembleKernel<T>>> make_tree_kernel(const TreeEnsembleSpec& spec, const std::string& strategy,
+                                                                TreeIsa isa = detect_tree_isa()) {
+  return make_tree_kernel<T>(spec, strategy, isa, isa);
+}
 
 // The threshold t for "go right iff x > t" in type T (see above).
 template <typename T>
