@@ -81,12 +81,20 @@ TEST(DataPlan, IncompressibleFloatsStayUncompressedAndTextGetsZstd) {
   EXPECT_DOUBLE_EQ(emb.stats.mean_bytes, 512);
   // Gaussian floats: every codec keeps > 80 % of the bytes.
   for (const auto& m : emb.stats.codecs) EXPECT_GT(m.ratio, 0.8) << compression_name(m.codec) << m.level;
+  EXPECT_NE(plan->explain().find("emb"), std::string::npos);
+  // Short text compresses ~5x, but at the default 1 GB/s read model zstd's gain is close to
+  // the cost of decoding it, which the planner measures on this machine (a loaded machine
+  // decodes slower: seen at -4.5 % predicted cost, under the 10 % margin a change needs).
+  // On storage that reads 100 MB/s (a network volume) the bytes saved decide it whatever
+  // the machine's load.
+  opt.model.read_bytes_per_s = 1e8;
+  plan = layout::plan(*ds, opt);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   const TensorPlan& text = find(*plan, "text");
   EXPECT_TRUE(text.sample_compression == Compression::kZstd || text.chunk_compression == Compression::kZstd)
       << text.why;
   EXPECT_LT(text.planned_cost.stored_bytes, 0.5 * text.current_cost.stored_bytes);
   EXPECT_LT(text.planned_cost.total(plan->model), text.current_cost.total(plan->model));
-  EXPECT_NE(plan->explain().find("emb"), std::string::npos);
   EXPECT_NE(plan->to_json().find("\"strategy\": \"data\""), std::string::npos);
   // The rechunk of the plan names what changes, with every field set.
   RechunkOptions r = plan->to_rechunk_options();

@@ -2,14 +2,7 @@
 
 #include <algorithm>
 
-#if defined(__x86_64__)
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12's gather intrinsics pass _mm512_undefined_*() as the merge source, which
-// -Wmaybe-uninitialized reports inside the header; the values are never read.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#endif
+#include "gtn/ml/tree_simd_util.h"
 
 namespace gtn::ml {
 
@@ -70,11 +63,6 @@ void transpose_chunk(const T* X, int64_t n, int64_t nf, int64_t r0, int64_t rows
     }
 }
 
-template <int L, typename T>
-void add_lanes(const T* tmp, int64_t row0, int64_t n, int64_t k, int64_t c, T* out) {
-  const int live = static_cast<int>(std::min<int64_t>(L, n - row0));
-  for (int l = 0; l < live; ++l) out[(row0 + l) * k + c] += tmp[l];
-}
 
 // Split i ANDed into the bitvectors of 16 rows (xg: [feature][16 lanes]): it clears its
 // left-subtree leaves in the lanes it sends right, x > t (kPred _CMP_GT_OQ) or x > t or
@@ -163,7 +151,7 @@ __attribute__((target("avx512f,avx512cd"))) void qs_avx512(const QsForest& F, co
       }
       for (int64_t c = 0; c < n_acc; ++c) {
         _mm512_store_ps(tmp, acc[c]);
-        add_lanes<L>(tmp, c0 + g * L, n, k, c, out);
+        add_lanes(tmp, L, c0 + g * L, n, k, c, out);
       }
     }
   }
@@ -226,7 +214,7 @@ __attribute__((target("avx512f,avx512cd"))) void qs_avx512_f64(const QsForest64&
       }
       for (int64_t c = 0; c < n_acc; ++c) {
         _mm512_store_pd(tmp, acc[c]);
-        add_lanes<L>(tmp, c0 + g * L, n, k, c, out);
+        add_lanes(tmp, L, c0 + g * L, n, k, c, out);
       }
     }
   }

@@ -3,14 +3,7 @@
 #include <algorithm>
 #include <limits>
 
-#if defined(__x86_64__)
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12's gather intrinsics pass _mm512_undefined_*() as the merge source, which
-// -Wmaybe-uninitialized reports inside the header; the values are never read.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#endif
+#include "gtn/ml/tree_simd_util.h"
 
 namespace gtn::ml {
 
@@ -77,12 +70,6 @@ bool avx512vl() {
   return ok;
 }
 
-// Adds the per-lane sums acc (kLanes rows starting at row r0) into out[:, c].
-template <typename T>
-inline void add_lanes(const T* tmp, int lanes, int64_t r0, int64_t n, int64_t k, int64_t c, T* out) {
-  int live = static_cast<int>(std::min<int64_t>(lanes, n - r0));
-  for (int l = 0; l < live; ++l) out[(r0 + l) * k + c] += tmp[l];
-}
 
 // ------------------------------------------------------------------ AVX-512, 16 lanes
 // kSingle: one output column and one value per leaf (regression, binary boosting): the
