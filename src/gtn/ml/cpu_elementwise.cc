@@ -73,10 +73,11 @@ void for_each_run(const Broadcast& b, size_t n_in, Body body) {
   }
 }
 
-// exp and sigmoid over arrays: vec_math.h's loops, compiled for AVX2+FMA as well as the
-// baseline and picked at load time (target_clones).
+// exp and sigmoid over arrays: vec_math.h's loops, compiled for AVX-512 and AVX2+FMA as
+// well as the baseline and picked at load time (target_clones; the same FMAs per element
+// in every wide clone).
 #if defined(__x86_64__)
-#define GTN_MATH_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define GTN_MATH_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define GTN_MATH_CLONES
 #endif

@@ -19,8 +19,11 @@ constexpr int64_t kSvBlock = 512;
 
 enum class Kind { kRbf, kPoly, kSigmoid, kLinear };
 
+// The kernel functions over the L2-resident buffer, compiled for AVX-512 and AVX2+FMA as
+// well as the baseline (target_clones): AVX-512's 16-lane exp took SVC rbf at 20,000 rows
+// from 72 to 45 ms on an AVX-512 Xeon, where exp had cost 2.5x the GEMM.
 #if defined(__x86_64__)
-#define GTN_MATH_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define GTN_MATH_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define GTN_MATH_CLONES
 #endif
