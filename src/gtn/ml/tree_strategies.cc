@@ -565,7 +565,6 @@ class Gemm : public TreeEnsembleKernel<T> {
   std::vector<PerTree> trees_;
 };
 
-
 // ---------------------------------------------------------------- quickscorer
 // Trees of at most 64 leaves as leaf bitvectors (tree_quickscorer.h). Batches of fewer
 // than kQsMinRows rows go to `small` when given (the walk "auto" would pick otherwise).
