@@ -48,7 +48,7 @@ bool avx512cd() {
 }
 
 // Rows are taken kChunk at a time: transposed to [group][feature][lane] once, then every
-// block of trees scans them from cache.
+// tree's splits are applied to each group from cache.
 constexpr int64_t kChunk = 256;
 
 // Rows [r0, r0 + rows) of X into xt as groups of L lanes: xt[(g * nf + f) * L + l]; lanes
