@@ -169,14 +169,77 @@ __attribute__((target("avx512f"))) void walk_avx512(const SimdForest& F, const f
 }
 
 // ------------------------------------------------------------------ AVX2, 8 lanes
+// Tables j and j + 1 looked up at `local`, picked by index bit 3 (b3: that bit in the sign).
+__attribute__((target("avx2,fma"), always_inline)) inline void avx2_pair(const __m256* th_tab, const __m256i* fw_tab,
+                                                                         int j, __m256i local, __m256 b3, __m256& t,
+                                                                         __m256& f) {
+  t = _mm256_blendv_ps(_mm256_permutevar8x32_ps(th_tab[j], local), _mm256_permutevar8x32_ps(th_tab[j + 1], local), b3);
+  f = _mm256_blendv_ps(_mm256_castsi256_ps(_mm256_permutevar8x32_epi32(fw_tab[j], local)),
+                       _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(fw_tab[j + 1], local)), b3);
+}
+
+// One step of the walk at level d for G groups of 8 rows. kTables > 0: the level's 8 *
+// kTables nodes come from registers (permutes, blended on index bits 3 and 4); 0: gathers.
+template <int kTables, bool kMissing, int G>
+__attribute__((target("avx2,fma"), always_inline)) inline void avx2_level(int d, const float* thr, const int32_t* feat,
+                                                                          const float* Xg, const __m256i* rowoff,
+                                                                          __m256i* idx) {
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i fmask = _mm256_set1_epi32(0x7fffffff);
+  const int32_t first = (1 << d) - 1;
+  __m256 th_tab[kTables > 0 ? kTables : 1];
+  __m256i fw_tab[kTables > 0 ? kTables : 1];
+  for (int j = 0; j < kTables; ++j) {
+    th_tab[j] = _mm256_loadu_ps(thr + first + 8 * j);
+    fw_tab[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(feat + first + 8 * j));
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+    __m256 th;
+    __m256i fw;
+    if constexpr (kTables == 0) {
+      th = _mm256_i32gather_ps(thr, idx[g], 4);
+      fw = _mm256_i32gather_epi32(feat, idx[g], 4);
+    } else {
+      const __m256i local = _mm256_sub_epi32(idx[g], _mm256_set1_epi32(first));
+      if constexpr (kTables == 1) {
+        th = _mm256_permutevar8x32_ps(th_tab[0], local);
+        fw = _mm256_permutevar8x32_epi32(fw_tab[0], local);
+      } else {
+        // blendv picks by the sign bit: shift index bit 3 (then 4) there.
+        const __m256 b3 = _mm256_castsi256_ps(_mm256_slli_epi32(local, 28));
+        __m256 f;
+        avx2_pair(th_tab, fw_tab, 0, local, b3, th, f);
+        if constexpr (kTables == 4) {
+          __m256 th_hi, f_hi;
+          avx2_pair(th_tab, fw_tab, 2, local, b3, th_hi, f_hi);
+          const __m256 b4 = _mm256_castsi256_ps(_mm256_slli_epi32(local, 27));
+          th = _mm256_blendv_ps(th, th_hi, b4);
+          f = _mm256_blendv_ps(f, f_hi, b4);
+        }
+        fw = _mm256_castps_si256(f);
+      }
+    }
+    __m256i mr = _mm256_setzero_si256();
+    if constexpr (kMissing) {
+      mr = _mm256_srai_epi32(fw, 31);
+      fw = _mm256_and_si256(fw, fmask);
+    }
+    __m256 x = _mm256_i32gather_ps(Xg, _mm256_add_epi32(rowoff[g], fw), 4);
+    __m256i right = _mm256_castps_si256(_mm256_cmp_ps(x, th, _CMP_GT_OQ));
+    if constexpr (kMissing)
+      right = _mm256_or_si256(right, _mm256_and_si256(mr, _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_UNORD_Q))));
+    __m256i base = _mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one);
+    idx[g] = _mm256_sub_epi32(base, right);  // right is -1 where true
+  }
+}
+
 template <bool kMissing, bool kSingle>
 __attribute__((target("avx2,fma"))) void walk_avx2(const SimdForest& F, const float* X, int64_t n, float* out) {
   constexpr int G = 4, L = 8, R = G * L;
   const int64_t nf = F.n_features, k = F.k, w = F.width;
   const int64_t n_acc = kSingle ? 1 : (w == 1 ? k : w);
-  const __m256i one = _mm256_set1_epi32(1);
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i fmask = _mm256_set1_epi32(0x7fffffff);
   __m256 acc[kSimdMaxOutputs][G];
   alignas(32) float tmp[L];
   for (const auto& [b, e] : F.blocks) {
@@ -195,40 +258,14 @@ __attribute__((target("avx2,fma"))) void walk_avx2(const SimdForest& F, const fl
         const int32_t* feat = F.feat.data() + F.node_off[t];
         __m256i idx[G];
         for (int g = 0; g < G; ++g) idx[g] = _mm256_setzero_si256();
-        for (int d = 0; d < F.depth; ++d) {
-          const bool small = d <= 3;  // levels of at most 8 nodes: a load and a permute
-          const int32_t first = (1 << d) - 1;
-          __m256 th_tab = _mm256_setzero_ps();
-          __m256i fw_tab = _mm256_setzero_si256();
-          if (small) {
-            th_tab = _mm256_loadu_ps(thr + first);
-            fw_tab = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(feat + first));
-          }
-#pragma GCC unroll 4
-          for (int g = 0; g < G; ++g) {
-            __m256 th;
-            __m256i fw;
-            if (small) {
-              __m256i local = _mm256_sub_epi32(idx[g], _mm256_set1_epi32(first));
-              th = _mm256_permutevar8x32_ps(th_tab, local);
-              fw = _mm256_permutevar8x32_epi32(fw_tab, local);
-            } else {
-              th = _mm256_i32gather_ps(thr, idx[g], 4);
-              fw = _mm256_i32gather_epi32(feat, idx[g], 4);
-            }
-            __m256i mr = _mm256_setzero_si256();
-            if constexpr (kMissing) {
-              mr = _mm256_srai_epi32(fw, 31);
-              fw = _mm256_and_si256(fw, fmask);
-            }
-            __m256 x = _mm256_i32gather_ps(Xg, _mm256_add_epi32(rowoff[g], fw), 4);
-            __m256i right = _mm256_castps_si256(_mm256_cmp_ps(x, th, _CMP_GT_OQ));
-            if constexpr (kMissing)
-              right = _mm256_or_si256(right, _mm256_and_si256(mr, _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_UNORD_Q))));
-            __m256i base = _mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one);
-            idx[g] = _mm256_sub_epi32(base, right);  // right is -1 where true
-          }
-        }
+        // Levels 0-5 are 1-32 consecutive nodes: loads and permutes of one, two or four
+        // registers (blended on the index bits past the third) replace the two node
+        // gathers, which take the most latency of a step.
+        int d = 0;
+        for (; d < std::min(F.depth, 4); ++d) avx2_level<1, kMissing, G>(d, thr, feat, Xg, rowoff, idx);
+        if (d < F.depth) avx2_level<2, kMissing, G>(d++, thr, feat, Xg, rowoff, idx);
+        if (d < F.depth) avx2_level<4, kMissing, G>(d++, thr, feat, Xg, rowoff, idx);
+        for (; d < F.depth; ++d) avx2_level<0, kMissing, G>(d, thr, feat, Xg, rowoff, idx);
         const float* lf = F.leaves.data() + F.leaf_off[t];
         const __m256i sub = _mm256_set1_epi32(F.leaf_sub);
         for (int g = 0; g < G; ++g) {
