@@ -263,11 +263,9 @@ Result<Dataset::BytesRows> DatasetImpl::read_bytes_rows(size_t t, uint64_t begin
     return Status::Corruption("chunk of tensor '" + ts.meta.name + "' is sample-compressed, its schema says none");
   }
   out.items.reserve(jn - j0);
-  for (uint32_t j = j0; j < jn; ++j) {
-    uint64_t off, n;
-    c->header.positions.locate(j, &off, &n);
+  c->header.positions.for_each(j0, jn, [&](uint32_t, uint64_t off, uint64_t n) {
     out.items.emplace_back(reinterpret_cast<const char*>(base + off), n);
-  }
+  });
   out.owner = region ? std::shared_ptr<const void>(std::move(region)) : as_owner(c->file);
   return out;
 }

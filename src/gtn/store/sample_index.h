@@ -43,6 +43,22 @@ class PositionEncoder {
     *length = run.length;
     *offset = run.start + static_cast<uint64_t>(j - first) * run.length;
   }
+  // Calls f(j, offset, length) for samples j in [begin, end) in order: one search, then a
+  // walk along the runs (a ragged chunk's rows cost O(1) each, not a search each).
+  template <typename F>
+  void for_each(uint32_t begin, uint32_t end, F&& f) const {
+    if (begin >= end) return;
+    size_t r = run_of(begin);
+    uint32_t j = begin;
+    while (j < end) {
+      const uint32_t first = r ? ends_[r - 1] : 0;
+      const uint32_t stop = std::min(end, ends_[r]);
+      const Run& run = runs_[r];
+      for (uint64_t off = run.start + static_cast<uint64_t>(j - first) * run.length; j < stop; ++j, off += run.length)
+        f(j, off, run.length);
+      ++r;
+    }
+  }
   // The end (exclusive) of the run holding sample `j`: samples [j, run_end(j)) have the
   // same length and lie back to back.
   uint32_t run_end(uint32_t j) const { return ends_[run_of(j)]; }

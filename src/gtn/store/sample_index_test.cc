@@ -56,6 +56,18 @@ TEST(SampleIndex, MatchesExplicitReferenceOnRandomInputs) {
         ASSERT_EQ(off, offsets[j]);
         ASSERT_EQ(len, lengths[j]);
       }
+      // for_each over random sub-ranges visits the same offsets and lengths in order.
+      for (int q = 0; q < 10; ++q) {
+        uint32_t a = static_cast<uint32_t>(rng() % (offsets.size() + 1));
+        uint32_t b = a + static_cast<uint32_t>(rng() % (offsets.size() - a + 1));
+        uint32_t next = a;
+        p->for_each(a, b, [&](uint32_t j, uint64_t off, uint64_t len) {
+          ASSERT_EQ(j, next++);
+          ASSERT_EQ(off, offsets[j]);
+          ASSERT_EQ(len, lengths[j]);
+        });
+        ASSERT_EQ(next, b);
+      }
     }
     for (const auto* s : {&shapes, &shapes2}) {
       ASSERT_EQ(s->num_samples(), ref_shapes.size());
