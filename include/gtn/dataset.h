@@ -375,6 +375,9 @@ class Dataset {
   // gtn/access_trace.h. Opening a dataset with $GTN_TRACE set attaches a trace that is
   // saved to that path when the handle is closed.
   virtual void set_access_trace(std::shared_ptr<AccessTrace> trace) = 0;
+  // The trace reads are recorded into, or null. A reader that serves its own rows from
+  // bigger reads (a sampler caching chunks) records the rows it used through it.
+  virtual std::shared_ptr<AccessTrace> access_trace() const = 0;
 
   // Opens state `target` (branch, tag, commit id, main~2, ...) of this dataset read-only,
   // as its own handle on the same storage.

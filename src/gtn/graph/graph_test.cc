@@ -3,13 +3,16 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "gtn/access_trace.h"
 #include "gtn/graph.h"
 #include "gtn/graph/csr.h"
 #include "gtn/graph/gz_csv.h"
@@ -209,13 +212,17 @@ TEST(OgbIngest, ClearErrors) {
 
 // A random graph as a dataset with a `neighbors` row per node and x = [id, id * 2].
 std::shared_ptr<Dataset> random_graph(const fs::path& path, int64_t n, int max_degree, uint64_t chunk_bytes,
-                                      std::vector<std::vector<int64_t>>& adj) {
+                                      std::vector<std::vector<int64_t>>& adj,
+                                      Compression chunk_compression = Compression::kNone,
+                                      Compression sample_compression = Compression::kNone, int64_t uncommitted = 0) {
   auto opened = Dataset::Open(path.string());
   EXPECT_TRUE(opened.ok());
   std::shared_ptr<Dataset> ds = std::move(*opened);
   TensorSpec nb;
   nb.name = nb.htype = "neighbors";
   nb.chunk_target_bytes = chunk_bytes;
+  nb.chunk_compression = chunk_compression;
+  nb.sample_compression = sample_compression;
   TensorSpec x;
   x.name = "x";
   x.dtype = DType::kFloat32;
@@ -241,6 +248,16 @@ std::shared_ptr<Dataset> random_graph(const fs::path& path, int64_t n, int max_d
   }
   EXPECT_TRUE(ds->extend(batch).ok());
   EXPECT_TRUE(ds->commit("graph").ok());
+  // Rows appended and not committed: the writer's buffer serves them.
+  SampleBatch more;
+  for (int64_t v = n; v < n + uncommitted; ++v) {
+    adj.push_back({v - 1});
+    more["neighbors"].push_back(*Array::Copy(DType::kInt64, {1}, &adj.back()[0], 8));
+    float f[2] = {static_cast<float>(v), static_cast<float>(2 * v)};
+    more["x"].push_back(*Array::Copy(DType::kFloat32, {2}, f, 8));
+    more["y"].push_back(Array::Scalar<int64_t>(DType::kInt64, v % 5));
+  }
+  if (uncommitted) EXPECT_TRUE(ds->extend(more).ok());
   return ds;
 }
 
@@ -296,6 +313,77 @@ TEST(NeighborSampler, BlocksHoldOnlyRealEdgesRespectFanoutsAndGatherRows) {
     auto other = (*s)->sample(seeds, 12);
     ASSERT_TRUE(other.ok());
     EXPECT_NE(other->n_id, b->n_id);
+  }
+}
+
+// Neighbour rows come from chunk reads cached per batch: whatever the chunk layout
+// (small chunks, chunk- or sample-compressed, rows still in the writer's buffer) a batch is
+// the one the preloaded CSR gives, and a trace records the rows the batch used, not the
+// chunks read to serve them.
+TEST(NeighborSampler, ChunkReadsMatchThePreloadedCsrAndTraceTheRowsUsed) {
+  struct Layout {
+    uint64_t chunk_bytes;
+    Compression chunk, sample;
+    int64_t uncommitted;
+  };
+  for (const Layout& l : {Layout{4096, Compression::kNone, Compression::kNone, 0},
+                          Layout{1 << 20, Compression::kNone, Compression::kNone, 0},
+                          Layout{2048, Compression::kLz4, Compression::kNone, 0},
+                          Layout{4096, Compression::kNone, Compression::kZstd, 0},
+                          Layout{4096, Compression::kNone, Compression::kNone, 40}}) {
+    SCOPED_TRACE("chunk_bytes " + std::to_string(l.chunk_bytes) + " chunk " +
+                 std::string(compression_name(l.chunk)) + " sample " + std::string(compression_name(l.sample)) +
+                 " uncommitted " + std::to_string(l.uncommitted));
+    TempDir dir;
+    std::vector<std::vector<int64_t>> adj;
+    auto ds = random_graph(dir.path() / "g", 400, 25, l.chunk_bytes, adj, l.chunk, l.sample, l.uncommitted);
+    const int64_t n = static_cast<int64_t>(ds->size());
+    ASSERT_EQ(n, 400 + l.uncommitted);
+    SamplerOptions o;
+    o.fanouts = {6, 4, 3};
+    auto chunked = NeighborSampler::Make(ds, o);
+    o.preload_csr = true;
+    auto preloaded = NeighborSampler::Make(ds, o);
+    ASSERT_TRUE(chunked.ok()) << chunked.status().ToString();
+    ASSERT_TRUE(preloaded.ok()) << preloaded.status().ToString();
+    std::mt19937_64 rng(3);
+    for (int round = 0; round < 5; ++round) {
+      std::set<int64_t> pick;
+      while (pick.size() < 30) pick.insert(static_cast<int64_t>(rng() % n));
+      std::vector<int64_t> seeds(pick.begin(), pick.end());
+      std::shuffle(seeds.begin(), seeds.end(), rng);
+      auto trace = std::make_shared<AccessTrace>();
+      ds->set_access_trace(trace);
+      auto a = (*chunked)->sample(seeds, 100 + round);
+      ds->set_access_trace(nullptr);
+      auto b = (*preloaded)->sample(seeds, 100 + round);
+      ASSERT_TRUE(a.ok()) << a.status().ToString();
+      ASSERT_TRUE(b.ok()) << b.status().ToString();
+      EXPECT_EQ(a->n_id, b->n_id);
+      EXPECT_EQ(a->hop_nodes, b->hop_nodes);
+      ASSERT_EQ(a->blocks.size(), b->blocks.size());
+      for (size_t k = 0; k < a->blocks.size(); ++k) {
+        EXPECT_EQ(a->blocks[k].indptr, b->blocks[k].indptr);
+        EXPECT_EQ(a->blocks[k].indices, b->blocks[k].indices);
+      }
+      ASSERT_EQ(a->x.nbytes(), b->x.nbytes());
+      EXPECT_EQ(std::memcmp(a->x.data(), b->x.data(), a->x.nbytes()), 0);
+      EXPECT_EQ(ints(a->y), ints(b->y));
+      // The trace: the rows whose neighbours were read (every hop's destinations), the x
+      // rows of every sampled node and the y rows of the seeds, all in one call.
+      std::map<std::string, std::set<int64_t>> rows;
+      std::set<uint64_t> calls;
+      const auto names = trace->tensor_names();
+      for (const AccessEvent& e : trace->events()) {
+        calls.insert(e.call);
+        for (uint64_t r = e.begin; r < e.begin + e.rows; ++r) rows[names[e.tensor]].insert(static_cast<int64_t>(r));
+      }
+      EXPECT_EQ(calls.size(), 1u);
+      const uint64_t dst = a->blocks.back().num_dst;
+      EXPECT_EQ(rows["neighbors"], std::set<int64_t>(a->n_id.begin(), a->n_id.begin() + dst));
+      EXPECT_EQ(rows["x"], std::set<int64_t>(a->n_id.begin(), a->n_id.end()));
+      EXPECT_EQ(rows["y"], std::set<int64_t>(seeds.begin(), seeds.end()));
+    }
   }
 }
 

@@ -57,6 +57,12 @@ class SamplerImpl final : public NeighborSampler {
                                      "'; sampling reads a tensor of htype 'neighbors'");
     }
     id_type_ = spec.dtype.value_or(DType::kInt64);
+    nbr_decoded_ = spec.chunk_compression != Compression::kNone || spec.sample_compression != Compression::kNone;
+    GTN_ASSIGN_OR_RETURN(std::vector<ChunkSpan> spans, ds_->chunk_spans(nbr_index_));
+    for (const ChunkSpan& sp : spans) {
+      if (sp.begin < n_) span_begin_.push_back(sp.begin);
+    }
+    if (span_begin_.empty() || span_begin_[0] != 0) span_begin_.insert(span_begin_.begin(), 0);
     if (!options_.x.empty()) GTN_RETURN_IF_ERROR(init_rows(options_.x, x_));
     if (!options_.y.empty()) GTN_RETURN_IF_ERROR(init_rows(options_.y, y_));
     if (options_.preload_csr) {
@@ -73,9 +79,18 @@ class SamplerImpl final : public NeighborSampler {
 
   Result<SampledBatch> sample(const std::vector<int64_t>& seeds, uint64_t rng_seed) const override {
     AccessTrace::CallScope batch;  // one batch is one call in an access trace
+    // The rows this batch uses are recorded here; the chunk reads that serve them are
+    // nested in this recorder and record nothing themselves.
+    std::shared_ptr<AccessTrace> trace = ds_->access_trace();
+    Recording rec(trace.get());
+    if (trace) {
+      rec.nbr = trace->tensor_id(options_.neighbors);
+      if (x_.present) rec.x = trace->tensor_id(options_.x);
+      if (y_.present) rec.y = trace->tensor_id(options_.y);
+    }
     SampledBatch out;
     std::vector<int64_t> local = take_marks();
-    Status s = run(seeds, rng_seed, local, out);
+    Status s = run(seeds, rng_seed, local, out, rec);
     for (int64_t v : out.n_id) {
       if (v >= 0 && static_cast<uint64_t>(v) < n_) local[v] = -1;
     }
@@ -123,25 +138,82 @@ class SamplerImpl final : public NeighborSampler {
     pool_.push_back(std::move(v));
   }
 
+  struct Recording {
+    explicit Recording(AccessTrace* trace) : rec(trace) {}
+    AccessTrace::Recorder rec;
+    uint32_t nbr = 0, x = 0, y = 0;
+  };
+
+  // The stored rows of the neighbors tensor's chunks that one batch has read: each chunk
+  // is read once per batch (views of uncompressed chunks, decoded once from compressed
+  // ones), not once per node.
+  struct ChunkRows {
+    uint64_t begin = 0;
+    Dataset::BytesRows rows;
+  };
+  // What one batch keeps of chunk reads at most (row views, and decoded bytes where the
+  // chunks are compressed; views of uncompressed chunks hold no memory of their own), so
+  // that memory stays bounded whatever the graph's size.
+  static constexpr size_t kMaxHeldBytes = size_t{256} << 20;
+  struct BatchChunks {
+    std::vector<ChunkRows> chunk;  // by index into span_begin_
+    size_t held = 0;               // bytes held, about
+  };
+
   // The neighbour ids of node v as int64.
-  Status neighbours(int64_t v, std::vector<int64_t>& ids) const {
+  Status neighbours(int64_t v, std::vector<int64_t>& ids, BatchChunks& chunks, Recording& rec) const {
     ids.clear();
     const void* data;
     int64_t deg;
-    Array row;
     if (csr_) {
       const int64_t* indptr = csr_->indptr.data_as<int64_t>();
       deg = indptr[v + 1] - indptr[v];
       data = static_cast<const char*>(csr_->indices.data()) + indptr[v] * dtype_size(id_type_);
     } else {
-      GTN_ASSIGN_OR_RETURN(row, ds_->read(nbr_index_, static_cast<uint64_t>(v)));
-      deg = row.numel();
-      data = row.data();
+      const uint64_t u = static_cast<uint64_t>(v);
+      const size_t c = static_cast<size_t>(std::upper_bound(span_begin_.begin(), span_begin_.end(), u) -
+                                           span_begin_.begin()) - 1;
+      ChunkRows& cr = chunks.chunk[c];
+      if (u < cr.begin || u >= cr.begin + cr.rows.items.size()) {
+        // The whole span on first use; where the store serves a row at a time (sample-
+        // compressed or buffered rows) or the spans moved, from v on.
+        const uint64_t span_end = c + 1 < span_begin_.size() ? span_begin_[c + 1] : n_;
+        const uint64_t from = cr.rows.items.empty() && span_begin_[c] <= u ? span_begin_[c] : u;
+        if (chunks.held > kMaxHeldBytes) {  // a batch over a huge graph: drop what it holds
+          for (ChunkRows& other : chunks.chunk) other = ChunkRows();
+          chunks.held = 0;
+        }
+        GTN_ASSIGN_OR_RETURN(cr.rows, ds_->read_bytes_rows(nbr_index_, from, std::max(span_end, u + 1)));
+        cr.begin = from;
+        chunks.held += cr.rows.items.size() * sizeof(std::string_view);
+        if (nbr_decoded_ && !cr.rows.items.empty()) {
+          chunks.held += static_cast<size_t>(cr.rows.items.back().data() + cr.rows.items.back().size() -
+                                       cr.rows.items.front().data());
+        }
+        if (u >= cr.begin + cr.rows.items.size()) {
+          GTN_ASSIGN_OR_RETURN(cr.rows, ds_->read_bytes_rows(nbr_index_, u, u + 1));
+          cr.begin = u;
+        }
+      }
+      const std::string_view item = cr.rows.items[u - cr.begin];
+      const size_t id_size = dtype_size(id_type_);
+      if (item.size() % id_size != 0) {
+        return Status::Corruption("tensor '" + options_.neighbors + "', row " + std::to_string(v) + ": " +
+                                  std::to_string(item.size()) + " bytes is not a whole number of " +
+                                  std::string(dtype_name(id_type_)) + " ids");
+      }
+      deg = static_cast<int64_t>(item.size() / id_size);
+      data = item.data();
+      rec.rec.add(rec.nbr, u, 1);
     }
     ids.resize(static_cast<size_t>(deg));
     if (id_type_ == DType::kInt32) {
-      const int32_t* p = static_cast<const int32_t*>(data);
-      for (int64_t i = 0; i < deg; ++i) ids[i] = p[i];
+      const char* p = static_cast<const char*>(data);  // stored bytes: no alignment assumed
+      for (int64_t i = 0; i < deg; ++i) {
+        int32_t id;
+        std::memcpy(&id, p + i * sizeof(int32_t), sizeof(id));
+        ids[i] = id;
+      }
     } else if (deg) {
       std::memcpy(ids.data(), data, static_cast<size_t>(deg) * sizeof(int64_t));
     }
@@ -149,7 +221,9 @@ class SamplerImpl final : public NeighborSampler {
   }
 
   Status run(const std::vector<int64_t>& seeds, uint64_t rng_seed, std::vector<int64_t>& local,
-             SampledBatch& out) const {
+             SampledBatch& out, Recording& rec) const {
+    BatchChunks chunks;
+    chunks.chunk.resize(span_begin_.size());
     for (int64_t v : seeds) {
       if (v < 0 || static_cast<uint64_t>(v) >= n_) {
         return Status::InvalidArgument("seed node " + std::to_string(v) + " is outside [0, " + std::to_string(n_) + ")");
@@ -169,7 +243,7 @@ class SamplerImpl final : public NeighborSampler {
       b.indptr.push_back(0);
       for (uint64_t d = 0; d < b.num_dst; ++d) {
         int64_t v = out.n_id[d];
-        GTN_RETURN_IF_ERROR(neighbours(v, ids));
+        GTN_RETURN_IF_ERROR(neighbours(v, ids, chunks, rec));
         const uint64_t deg = ids.size();
         auto add = [&](int64_t u) -> Status {
           if (u < 0 || static_cast<uint64_t>(u) >= n_) {
@@ -197,17 +271,17 @@ class SamplerImpl final : public NeighborSampler {
       out.blocks.push_back(std::move(b));
     }
     if (x_.present) {
-      GTN_ASSIGN_OR_RETURN(out.x, gather(x_, out.n_id.data(), out.n_id.size()));
+      GTN_ASSIGN_OR_RETURN(out.x, gather(x_, out.n_id.data(), out.n_id.size(), rec, rec.x));
     }
     if (y_.present) {
-      GTN_ASSIGN_OR_RETURN(out.y, gather(y_, out.n_id.data(), seeds.size()));
+      GTN_ASSIGN_OR_RETURN(out.y, gather(y_, out.n_id.data(), seeds.size(), rec, rec.y));
     }
     return Status::OK();
   }
 
   // Rows `ids` of a fixed-shape tensor, in that order: runs of consecutive ids are read
   // together (one chunk lookup per run and chunk), each row copied once.
-  Result<Array> gather(const Rows& r, const int64_t* ids, size_t count) const {
+  Result<Array> gather(const Rows& r, const int64_t* ids, size_t count, Recording& rec, uint32_t tensor) const {
     Shape shape = r.shape;
     shape.insert(shape.begin(), static_cast<int64_t>(count));
     Array out = Array::Zeros(r.dtype, shape);
@@ -221,6 +295,7 @@ class SamplerImpl final : public NeighborSampler {
       while (j < count && order[j].first == order[j - 1].first + 1) ++j;
       // Rows order[i..j) are consecutive node ids.
       uint64_t begin = static_cast<uint64_t>(order[i].first), end = begin + (j - i);
+      rec.rec.add(tensor, begin, end - begin);
       uint64_t at = begin;
       while (at < end) {
         GTN_ASSIGN_OR_RETURN(Array rows, ds_->read_rows_view(r.index, at, end, r.shape));
@@ -247,6 +322,8 @@ class SamplerImpl final : public NeighborSampler {
   uint64_t n_;
   size_t nbr_index_ = 0;
   DType id_type_ = DType::kInt64;
+  std::vector<uint64_t> span_begin_;  // first row of each chunk of the neighbors tensor
+  bool nbr_decoded_ = false;          // its chunks are decoded into memory when read
   Rows x_, y_;
   std::optional<GraphArrays> csr_;
   mutable std::mutex mu_;

@@ -269,6 +269,7 @@ class DatasetImpl final : public Dataset {
   Result<CompactStats> compact() override;
   Result<RechunkStats> rechunk(const RechunkOptions& options) override;  // dataset_rechunk.cc
   void set_access_trace(std::shared_ptr<AccessTrace> trace) override;  // dataset_read.cc
+  std::shared_ptr<AccessTrace> access_trace() const override { return access_trace_; }
 
  private:
   // dataset_version.cc
