@@ -76,7 +76,10 @@ class Model {
 
  private:
   static Model FromImpl(std::shared_ptr<CompiledGraph> impl);
-  Status check_finite(const Array& X) const;
+  // The model's rule for non-finite inputs (metadata "input_finite"): 0 none, 1 finite
+  // values only, 2 finite or NaN. check_finite() applies it to rows of a batch.
+  int finite_rule() const;
+  Status check_finite(const Array& rows, int64_t first_row, bool allow_nan) const;
   friend Result<Model> compile_model(std::string_view, std::map<std::string, Array>, std::string_view,
                                      const std::map<std::string, std::string>&);
   std::shared_ptr<CompiledGraph> impl_;

@@ -2,6 +2,7 @@
 // name; converters and the Model API never name a backend's types.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,12 +14,19 @@ namespace gtn::ml {
 
 using Options = std::map<std::string, std::string>;
 
+// Checks rows [first_row, first_row + rows.shape()[0]) of a batch before they run (the
+// model's input rules: finite values); an error stops the batch.
+using InputCheck = std::function<Status(const Array& rows, int64_t first_row)>;
+
 class Executable {
  public:
   virtual ~Executable() = default;
-  // Runs `method` on X, already checked and cast to the graph dtype ([n, n_features]), or
-  // of either float dtype when CastsInput() (the executable casts it piece by piece).
-  virtual Result<std::vector<Array>> Run(const std::string& method, const Array& X, int n_threads) const = 0;
+  // Runs `method` on X ([n, n_features]) of the graph dtype, or of either float dtype when
+  // CastsInput() (the executable casts it piece by piece). `check`, when set, sees every
+  // row before it runs: per tile where the executable tiles (so that the check's read
+  // brings the tile into cache for the run), else the whole batch first.
+  virtual Result<std::vector<Array>> Run(const std::string& method, const Array& X, int n_threads,
+                                         const InputCheck& check) const = 0;
   virtual bool CastsInput() const { return false; }
   // Lines describing how the graph was compiled (passes applied, tree strategies).
   virtual std::vector<std::string> Describe() const { return {}; }

@@ -225,7 +225,8 @@ class CpuExecutable : public Executable {
     return result;
   }
 
-  Result<std::vector<Array>> Run(const std::string& method, const Array& X, int n_threads) const override {
+  Result<std::vector<Array>> Run(const std::string& method, const Array& X, int n_threads,
+                                 const InputCheck& check) const override {
     const MethodPlan& p = plans_.at(method);
     int64_t n = X.shape()[0];
     ThreadPool& pool = ThreadPool::Global();
@@ -239,7 +240,10 @@ class CpuExecutable : public Executable {
       int64_t balanced = (n_tiles + threads - 1) / threads * threads;
       n_tiles = std::max(n_tiles, std::min(balanced, n / kMinTileRows));
     }
-    if (!p.tiled || n_tiles <= 1) return RunOnce(p, cast_float(X, graph_.dtype));
+    if (!p.tiled || n_tiles <= 1) {
+      if (check) GTN_RETURN_IF_ERROR(check(X, 0));
+      return RunOnce(p, cast_float(X, graph_.dtype));
+    }
     int64_t tile = (n + n_tiles - 1) / n_tiles;
     n_tiles = (n + tile - 1) / tile;
     // The batch's outputs are allocated by the first tile to finish (their row shape and
@@ -249,7 +253,15 @@ class CpuExecutable : public Executable {
     std::vector<Status> errors(static_cast<size_t>(n_tiles));
     pool.ParallelFor(n_tiles, threads, [&](int64_t t) {
       int64_t b = t * tile, e = std::min(n, b + tile);
-      auto r = RunOnce(p, cast_float(row_slice(X, b, e), graph_.dtype));
+      Array rows = row_slice(X, b, e);
+      if (check) {
+        Status st = check(rows, b);
+        if (!st.ok()) {
+          errors[t] = st;
+          return;
+        }
+      }
+      auto r = RunOnce(p, cast_float(rows, graph_.dtype));
       if (!r.ok()) {
         errors[t] = r.status();
         return;

@@ -283,11 +283,18 @@ Result<std::vector<Array>> Model::Run(std::string_view method, const Array& X, i
   if (X.shape()[1] != nf)
     return Status::InvalidArgument("model expects " + std::to_string(nf) + " features, got " + std::to_string(X.shape()[1]));
   if (n_threads < 0) return Status::InvalidArgument("n_threads must be >= 0, got " + std::to_string(n_threads));
-  GTN_RETURN_IF_ERROR(check_finite(X));
-  if (X.dtype() == g.dtype) return impl_->exe->Run(m, X, n_threads);
+  // Inputs are checked tile by tile as the executable runs them (one read of X, in cache
+  // for the run), not in a pass of their own.
+  InputCheck check;
+  if (int rule = finite_rule()) {
+    check = [this, allow_nan = rule == 2](const Array& rows, int64_t first_row) {
+      return check_finite(rows, first_row, allow_nan);
+    };
+  }
+  if (X.dtype() == g.dtype) return impl_->exe->Run(m, X, n_threads, check);
   if (X.dtype() == DType::kFloat64 && impl_->exe64) {
     // Decide on the float64 values; return the float32 graph's output dtypes.
-    GTN_ASSIGN_OR_RETURN(std::vector<Array> outs, impl_->exe64->Run(m, X, n_threads));
+    GTN_ASSIGN_OR_RETURN(std::vector<Array> outs, impl_->exe64->Run(m, X, n_threads, check));
     const auto& names = g.outputs.at(m);
     for (size_t i = 0; i < outs.size(); ++i) {
       Array& o = outs[i];
@@ -300,7 +307,8 @@ Result<std::vector<Array>> Model::Run(std::string_view method, const Array& X, i
     }
     return outs;
   }
-  if (impl_->exe->CastsInput()) return impl_->exe->Run(m, X, n_threads);
+  if (impl_->exe->CastsInput()) return impl_->exe->Run(m, X, n_threads, check);
+  if (check) GTN_RETURN_IF_ERROR(check(X, 0));
   Array cast = Array::Zeros(g.dtype, X.shape());
   int64_t n = X.numel();
   if (g.dtype == DType::kFloat32) {
@@ -312,7 +320,7 @@ Result<std::vector<Array>> Model::Run(std::string_view method, const Array& X, i
     double* d = static_cast<double*>(cast.mutable_data());
     for (int64_t i = 0; i < n; ++i) d[i] = s[i];
   }
-  return impl_->exe->Run(m, cast, n_threads);
+  return impl_->exe->Run(m, cast, n_threads, {});
 }
 
 // The source model's own refusal of NaN / infinite inputs (metadata "input_finite":
@@ -351,12 +359,15 @@ GTN_SCAN_CLONES bool all_allowed_f64(const double* p, int64_t n, bool allow_nan)
 
 }  // namespace
 
-Status Model::check_finite(const Array& X) const {
+int Model::finite_rule() const {
   const Json& meta = impl_->graph.metadata;
-  if (!meta.is_object() || !meta.contains("input_finite") || !meta["input_finite"].is_string()) return Status::OK();
-  std::string rule = meta["input_finite"].get<std::string>();
-  bool allow_nan = rule == "allow-nan";
-  if (rule != "all" && !allow_nan) return Status::OK();
+  if (!meta.is_object() || !meta.contains("input_finite") || !meta["input_finite"].is_string()) return 0;
+  const std::string rule = meta["input_finite"].get<std::string>();
+  return rule == "all" ? 1 : rule == "allow-nan" ? 2 : 0;
+}
+
+Status Model::check_finite(const Array& X, int64_t first_row, bool allow_nan) const {
+  const Json& meta = impl_->graph.metadata;
   int64_t n = X.numel(), cols = X.shape()[1];
   if (X.dtype() == DType::kFloat32 ? all_allowed_f32(X.data_as<float>(), n, allow_nan)
                                    : all_allowed_f64(X.data_as<double>(), n, allow_nan))
@@ -368,7 +379,8 @@ Status Model::check_finite(const Array& X) const {
       std::string src = meta.value("input_finite_refused_by", meta.value("source", std::string("the source model")));
       size_t dot = src.rfind('.');
       if (dot != std::string::npos) src = src.substr(dot + 1);
-      std::string where = " (row " + std::to_string(i / cols) + ", feature " + std::to_string(i % cols) + ")";
+      std::string where =
+          " (row " + std::to_string(first_row + i / cols) + ", feature " + std::to_string(i % cols) + ")";
       if (std::isnan(v))
         return Status::InvalidArgument("Input X contains NaN" + where + ". " + src +
                                        " does not accept missing values encoded as NaN natively; impute them "

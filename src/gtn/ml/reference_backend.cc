@@ -46,7 +46,8 @@ class ReferenceExecutable : public Executable {
     return Status::OK();
   }
 
-  Result<std::vector<Array>> Run(const std::string& method, const Array& X, int) const override {
+  Result<std::vector<Array>> Run(const std::string& method, const Array& X, int, const InputCheck& check) const override {
+    if (check) GTN_RETURN_IF_ERROR(check(X, 0));
     std::map<std::string, RTensor> values;
     values[input_] = to_rtensor(X);
     auto lookup = [&](const std::string& name) -> const RTensor* {

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import ATOL, RTOL
 from sklearn import ensemble, linear_model, preprocessing, svm, tree
 from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 from sklearn.pipeline import make_pipeline
@@ -186,6 +187,28 @@ def test_nan_is_refused_like_the_source(make, dtype, cancer):
     name = "LogisticRegression" if "LogisticRegression" in repr(est) else type(est).__name__
     with pytest.raises(ValueError, match=f"{name} does not accept missing values"):
         m.predict(_poisoned(X, np.nan))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_bad_values_in_later_tiles_name_their_row(dtype, cancer):
+    # Batches are checked tile by tile as they run, on every thread: the error still names
+    # the first bad element of the whole batch, and the caller's X is left as it was.
+    X, y = cancer
+    est = linear_model.LogisticRegression(max_iter=5000).fit(X, y)
+    m = gtn.ml.convert(est, dtype=dtype)
+    big = np.tile(X, (120, 1)).astype(dtype)  # 68,280 rows: many tiles
+    np.testing.assert_allclose(m.predict_proba(big), est.predict_proba(big), rtol=RTOL[dtype], atol=ATOL[dtype])
+    for cells, first in (([(61234, 7)], (61234, 7)), ([(60001, 3), (12345, 29), (68279, 0)], (12345, 29)),
+                         ([(68279, 29)], (68279, 29))):
+        bad = big.copy()
+        for r, c in cells:
+            bad[r, c] = np.inf
+        before = bad.copy()
+        for threads in (0, 1):
+            with pytest.raises(ValueError, match="Input X contains infinity") as err:
+                m.predict_proba(bad, n_threads=threads)
+            assert f"row {first[0]}, feature {first[1]}" in str(err.value)
+        np.testing.assert_array_equal(bad, before)
 
 
 @pytest.mark.parametrize("make,refuses_inf", [
