@@ -103,8 +103,12 @@ struct SamplerOptions {
   std::string x = "x";  // empty: gather no features
   std::string y = "y";  // empty: gather no labels
   // Load the whole CSR once (load_csr) and sample from memory instead of reading
-  // `neighbors` rows from the dataset per node.
+  // `neighbors` a chunk at a time per batch.
   bool preload_csr = false;
+  // What one batch keeps of the `neighbors` chunks it has read (row views; decoded bytes
+  // of compressed chunks) before it lets them go, so that memory stays bounded whatever
+  // the graph's size.
+  uint64_t max_held_bytes = uint64_t{256} << 20;
 };
 
 // One bipartite block (a message-flow graph): edges from `src` nodes (the first num_src

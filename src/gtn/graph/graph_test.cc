@@ -342,9 +342,12 @@ TEST(NeighborSampler, ChunkReadsMatchThePreloadedCsrAndTraceTheRowsUsed) {
     SamplerOptions o;
     o.fanouts = {6, 4, 3};
     auto chunked = NeighborSampler::Make(ds, o);
+    o.max_held_bytes = 1;  // lets every chunk go before it reads the next
+    auto tight = NeighborSampler::Make(ds, o);
     o.preload_csr = true;
     auto preloaded = NeighborSampler::Make(ds, o);
     ASSERT_TRUE(chunked.ok()) << chunked.status().ToString();
+    ASSERT_TRUE(tight.ok()) << tight.status().ToString();
     ASSERT_TRUE(preloaded.ok()) << preloaded.status().ToString();
     std::mt19937_64 rng(3);
     for (int round = 0; round < 5; ++round) {
@@ -369,6 +372,10 @@ TEST(NeighborSampler, ChunkReadsMatchThePreloadedCsrAndTraceTheRowsUsed) {
       ASSERT_EQ(a->x.nbytes(), b->x.nbytes());
       EXPECT_EQ(std::memcmp(a->x.data(), b->x.data(), a->x.nbytes()), 0);
       EXPECT_EQ(ints(a->y), ints(b->y));
+      auto c = (*tight)->sample(seeds, 100 + round);
+      ASSERT_TRUE(c.ok()) << c.status().ToString();
+      EXPECT_EQ(c->n_id, b->n_id);
+      for (size_t k = 0; k < c->blocks.size(); ++k) EXPECT_EQ(c->blocks[k].indices, b->blocks[k].indices);
       // The trace: the rows whose neighbours were read (every hop's destinations), the x
       // rows of every sampled node and the y rows of the seeds, all in one call.
       std::map<std::string, std::set<int64_t>> rows;

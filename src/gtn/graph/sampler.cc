@@ -151,10 +151,6 @@ class SamplerImpl final : public NeighborSampler {
     uint64_t begin = 0;
     Dataset::BytesRows rows;
   };
-  // What one batch keeps of chunk reads at most (row views, and decoded bytes where the
-  // chunks are compressed; views of uncompressed chunks hold no memory of their own), so
-  // that memory stays bounded whatever the graph's size.
-  static constexpr size_t kMaxHeldBytes = size_t{256} << 20;
   struct BatchChunks {
     std::vector<ChunkRows> chunk;  // by index into span_begin_
     size_t held = 0;               // bytes held, about
@@ -179,7 +175,10 @@ class SamplerImpl final : public NeighborSampler {
         // compressed or buffered rows) or the spans moved, from v on.
         const uint64_t span_end = c + 1 < span_begin_.size() ? span_begin_[c + 1] : n_;
         const uint64_t from = cr.rows.items.empty() && span_begin_[c] <= u ? span_begin_[c] : u;
-        if (chunks.held > kMaxHeldBytes) {  // a batch over a huge graph: drop what it holds
+        // A batch over a huge graph drops what it holds (options_.max_held_bytes: row views,
+        // and decoded bytes where chunks are compressed; views of uncompressed chunks hold
+        // no memory of their own).
+        if (chunks.held > options_.max_held_bytes) {
           for (ChunkRows& other : chunks.chunk) other = ChunkRows();
           chunks.held = 0;
         }
