@@ -178,12 +178,38 @@ __attribute__((target("avx2,fma"), always_inline)) inline void avx2_pair(const _
                        _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(fw_tab[j + 1], local)), b3);
 }
 
+// The feature values of level d (< 3) for rows [8g, 8g + 8) of a group: the level's 2^d
+// features read as rows of the group's transposed copy xt[feature][32 rows] (plain loads),
+// blended on the bits of each lane's node index within the level. Cheaper than a gather,
+// whose latency dominates each step of the walk.
+template <int kLevel>
+__attribute__((target("avx2,fma"), always_inline)) inline __m256 avx2_direct_x(const int32_t* feat, const float* xt,
+                                                                               int g, __m256i local) {
+  constexpr int32_t first = (1 << kLevel) - 1;
+  const float* rows[1 << kLevel];  // node j's feature, rows [8g, 8g + 8)
+  for (int j = 0; j < (1 << kLevel); ++j) rows[j] = xt + (feat[first + j] & 0x7fffffff) * 32 + g * 8;
+  if constexpr (kLevel == 0) {
+    return _mm256_load_ps(rows[0]);
+  } else {
+    const __m256 b0 = _mm256_castsi256_ps(_mm256_slli_epi32(local, 31));
+    const __m256 lo = _mm256_blendv_ps(_mm256_load_ps(rows[0]), _mm256_load_ps(rows[1]), b0);
+    if constexpr (kLevel == 1) {
+      return lo;
+    } else {
+      const __m256 b1 = _mm256_castsi256_ps(_mm256_slli_epi32(local, 30));
+      const __m256 hi = _mm256_blendv_ps(_mm256_load_ps(rows[2]), _mm256_load_ps(rows[3]), b0);
+      return _mm256_blendv_ps(lo, hi, b1);
+    }
+  }
+}
+
 // One step of the walk at level d for G groups of 8 rows. kTables > 0: the level's 8 *
 // kTables nodes come from registers (permutes, blended on index bits 3 and 4); 0: gathers.
-template <int kTables, bool kMissing, int G>
+// kDirect (levels 0-2, with `xt` the group transposed): feature values by avx2_direct_x.
+template <int kTables, bool kMissing, int G, int kDirect = -1>
 __attribute__((target("avx2,fma"), always_inline)) inline void avx2_level(int d, const float* thr, const int32_t* feat,
                                                                           const float* Xg, const __m256i* rowoff,
-                                                                          __m256i* idx) {
+                                                                          __m256i* idx, const float* xt = nullptr) {
   const __m256i one = _mm256_set1_epi32(1);
   const __m256i fmask = _mm256_set1_epi32(0x7fffffff);
   const int32_t first = (1 << d) - 1;
@@ -225,7 +251,9 @@ __attribute__((target("avx2,fma"), always_inline)) inline void avx2_level(int d,
       mr = _mm256_srai_epi32(fw, 31);
       fw = _mm256_and_si256(fw, fmask);
     }
-    __m256 x = _mm256_i32gather_ps(Xg, _mm256_add_epi32(rowoff[g], fw), 4);
+    __m256 x;
+    if constexpr (kDirect >= 0) x = avx2_direct_x<kDirect>(feat, xt, g, _mm256_sub_epi32(idx[g], _mm256_set1_epi32(first)));
+    else x = _mm256_i32gather_ps(Xg, _mm256_add_epi32(rowoff[g], fw), 4);
     __m256i right = _mm256_castps_si256(_mm256_cmp_ps(x, th, _CMP_GT_OQ));
     if constexpr (kMissing)
       right = _mm256_or_si256(right, _mm256_and_si256(mr, _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_UNORD_Q))));
@@ -242,10 +270,21 @@ __attribute__((target("avx2,fma"))) void walk_avx2(const SimdForest& F, const fl
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   __m256 acc[kSimdMaxOutputs][G];
   alignas(32) float tmp[L];
+  // Up to kDirectFeatures features, each group of R rows is also copied transposed, so
+  // that levels 0-2 read their few features with loads (avx2_direct_x).
+  constexpr int64_t kDirectFeatures = 64;
+  static_assert(R == 32, "avx2_direct_x reads rows of 32 lanes");
+  const bool direct = nf <= kDirectFeatures;
+  alignas(32) float xt[kDirectFeatures * R];
   for (const auto& [b, e] : F.blocks) {
     for (int64_t r0 = 0; r0 < n; r0 += R) {
       const float* Xg = X + r0 * nf;
       const int32_t last = static_cast<int32_t>(n - 1 - r0);
+      if (direct)
+        for (int r = 0; r < R; ++r) {
+          const float* row = Xg + std::min<int64_t>(r, last) * nf;
+          for (int64_t j = 0; j < nf; ++j) xt[j * R + r] = row[j];
+        }
       __m256i rowoff[G];
       for (int g = 0; g < G; ++g) {
         __m256i r = _mm256_min_epi32(_mm256_add_epi32(lane, _mm256_set1_epi32(g * L)), _mm256_set1_epi32(last));
@@ -262,6 +301,11 @@ __attribute__((target("avx2,fma"))) void walk_avx2(const SimdForest& F, const fl
         // registers (blended on the index bits past the third) replace the two node
         // gathers, which take the most latency of a step.
         int d = 0;
+        if (direct) {
+          if (d < F.depth) avx2_level<1, kMissing, G, 0>(d++, thr, feat, Xg, rowoff, idx, xt);
+          if (d < F.depth) avx2_level<1, kMissing, G, 1>(d++, thr, feat, Xg, rowoff, idx, xt);
+          if (d < F.depth) avx2_level<1, kMissing, G, 2>(d++, thr, feat, Xg, rowoff, idx, xt);
+        }
         for (; d < std::min(F.depth, 4); ++d) avx2_level<1, kMissing, G>(d, thr, feat, Xg, rowoff, idx);
         if (d < F.depth) avx2_level<2, kMissing, G>(d++, thr, feat, Xg, rowoff, idx);
         if (d < F.depth) avx2_level<4, kMissing, G>(d++, thr, feat, Xg, rowoff, idx);

@@ -120,6 +120,9 @@ TEST(TreeStrategies, MatchReferenceOnRandomForests) {
       {20, 6, 8, 2, 1, 0.0, "le", "sum", "float64"},
       {30, 14, 7, 1, 1, 0.6, "le", "sum", "float32"},    // deep trees of few leaves (31-leaf boosting)
       {30, 14, 7, 3, 1, 0.6, "lt", "sum", "float64"},
+      {8, 2, 5, 1, 1, 0.0, "lt", "sum", "float32"},      // only the levels read from a transposed copy
+      {15, 7, 80, 2, 1, 0.1, "le", "sum", "float32"},    // too many features for that copy: gathers
+      {15, 7, 80, 2, 1, 0.1, "le", "sum", "float64"},
   };
   uint32_t seed = 1;
   for (const auto& c : cases) run_case(c, seed++);
