@@ -14,13 +14,16 @@ echo "== C++ tests ($BUILD)"
 ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS"
 
 echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer"
-cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
-  -DGTN_SANITIZE=ON -DGTN_BUILD_TESTS=ON -DGTN_BUILD_CLI=OFF >/dev/null
+# Unity build (a target's sources compiled 8 to a file) and line tables only (-g1, all a
+# sanitizer report prints): the two cut this build's time by about half.
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
+  -DCMAKE_UNITY_BUILD=ON -DGTN_SANITIZE=ON -DGTN_BUILD_TESTS=ON -DGTN_BUILD_CLI=OFF >/dev/null
 cmake --build build/asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build/asan --output-on-failure -j "$JOBS" -LE slow
 
 echo "== short fuzz runs, ${FUZZ_SECONDS:-20} s each (longer runs: docs/development.md)"
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_UNITY_BUILD=ON \
   -DGTN_BUILD_FUZZ=ON -DGTN_BUILD_CLI=OFF >/dev/null
 cmake --build build/fuzz -j "$JOBS" --target fuzz_manifest fuzz_chunk fuzz_encoder fuzz_query
 for name in manifest chunk encoder query; do

@@ -8,6 +8,8 @@
 
 namespace gtn::layout {
 
+constexpr uint64_t kMiB = 1ull << 20;
+
 struct Candidate {
   Compression sample = Compression::kNone;  // none, lz4, zstd, or the tensor's image codec
   Compression chunk = Compression::kNone;

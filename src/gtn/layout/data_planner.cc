@@ -19,8 +19,6 @@ constexpr double kKeepMargin = 1.10;
 constexpr double kKeepChunkMargin = 1.02;
 
 
-constexpr uint64_t kMiB = 1ull << 20;
-
 bool is_image_codec(Compression c) { return c == Compression::kJpeg || c == Compression::kPng; }
 
 std::string codec_label(Compression c, int level) {

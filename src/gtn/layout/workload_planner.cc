@@ -15,8 +15,6 @@
 namespace gtn::layout {
 namespace {
 
-constexpr uint64_t kMiB = 1ull << 20;
-
 uint64_t round_chunk(double bytes) {
   return static_cast<uint64_t>(std::clamp(bytes, 64.0 * 1024, 64.0 * kMiB));
 }

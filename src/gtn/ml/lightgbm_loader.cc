@@ -6,12 +6,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gtn/ml/loader_util.h"
+
 namespace gtn::ml {
 namespace {
 
 using Json = nlohmann::json;
+using loader::make_array;
+using loader::node;
 
-Status bad(const std::string& m) { return Status::InvalidArgument("LightGBM text model: " + m); }
+Status lightgbm_error(const std::string& m) { return Status::InvalidArgument("LightGBM text model: " + m); }
 
 // "key=value" lines of one section.
 using Section = std::map<std::string, std::string>;
@@ -20,7 +24,7 @@ Result<std::vector<double>> numbers(const Section& s, const std::string& key, si
   auto it = s.find(key);
   if (it == s.end()) {
     if (expect == 0) return std::vector<double>{};
-    return bad(where + " has no '" + key + "' line");
+    return lightgbm_error(where + " has no '" + key + "' line");
   }
   std::vector<double> v;
   const char* p = it->second.c_str();
@@ -29,12 +33,12 @@ Result<std::vector<double>> numbers(const Section& s, const std::string& key, si
     if (!*p) break;
     char* end = nullptr;
     double x = std::strtod(p, &end);
-    if (end == p) return bad(where + " line '" + key + "' holds a non-number near \"" + std::string(p).substr(0, 20) + "\"");
+    if (end == p) return lightgbm_error(where + " line '" + key + "' holds a non-number near \"" + std::string(p).substr(0, 20) + "\"");
     v.push_back(x);
     p = end;
   }
   if (expect != static_cast<size_t>(-1) && v.size() != expect)
-    return bad(where + " line '" + key + "' has " + std::to_string(v.size()) + " entries, expected " +
+    return lightgbm_error(where + " line '" + key + "' has " + std::to_string(v.size()) + " entries, expected " +
                std::to_string(expect));
   return v;
 }
@@ -52,15 +56,6 @@ bool to_int(double v, int64_t lo, int64_t hi, int64_t* out) {
   if (!(v >= static_cast<double>(lo) && v <= static_cast<double>(hi))) return false;
   *out = static_cast<int64_t>(v);
   return true;
-}
-
-template <typename T>
-Array make_array(DType dt, Shape shape, const std::vector<T>& v) {
-  return *Array::Copy(dt, std::move(shape), v.data(), v.size() * sizeof(T));
-}
-
-Json node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out, Json attrs = Json::object()) {
-  return {{"op", op}, {"inputs", in}, {"outputs", out}, {"attrs", attrs}};
 }
 
 // Objective line, e.g. "binary sigmoid:1", "multiclass num_class:3", "regression".
@@ -95,7 +90,7 @@ struct Trees {
 Status add_tree(const Section& s, int64_t t, int64_t n_features, double leaf_scale, Trees& out) {
   std::string where = "Tree=" + std::to_string(t);
   int64_t n_leaves = int_value(s, "num_leaves", -1);
-  if (n_leaves < 1) return bad(where + " has no valid num_leaves");
+  if (n_leaves < 1) return lightgbm_error(where + " has no valid num_leaves");
   if (int_value(s, "is_linear", 0) != 0)
     return Status::Unsupported("LightGBM text model: " + where + " is a linear tree (linear_tree=True); not supported");
   size_t ni = static_cast<size_t>(n_leaves - 1), nl = static_cast<size_t>(n_leaves);
@@ -114,13 +109,13 @@ Status add_tree(const Section& s, int64_t t, int64_t n_features, double leaf_sca
   int32_t base = static_cast<int32_t>(out.feature.size());
   auto child = [&](double c, int32_t& id) -> Status {
     int64_t ci = 0;
-    if (!to_int(c, -(n_leaves + 1), n_leaves, &ci)) return bad(where + " has child id " + std::to_string(c) + " out of range");
+    if (!to_int(c, -(n_leaves + 1), n_leaves, &ci)) return lightgbm_error(where + " has child id " + std::to_string(c) + " out of range");
     if (ci >= 0) {
-      if (ci >= static_cast<int64_t>(ni)) return bad(where + " has child " + std::to_string(ci) + " out of range");
+      if (ci >= static_cast<int64_t>(ni)) return lightgbm_error(where + " has child " + std::to_string(ci) + " out of range");
       id = base + static_cast<int32_t>(ci);
     } else {
       int64_t leaf = ~ci;
-      if (leaf >= n_leaves) return bad(where + " has leaf " + std::to_string(leaf) + " out of range");
+      if (leaf >= n_leaves) return lightgbm_error(where + " has leaf " + std::to_string(leaf) + " out of range");
       id = base + static_cast<int32_t>(ni + leaf);
     }
     return Status::OK();
@@ -128,11 +123,11 @@ Status add_tree(const Section& s, int64_t t, int64_t n_features, double leaf_sca
   for (size_t i = 0; i < ni; ++i) {
     int64_t f = -1, dti = 0;
     if (!to_int(split_feature[i], 0, n_features - 1, &f))
-      return bad(where + " splits on feature " +
+      return lightgbm_error(where + " splits on feature " +
                  (std::fabs(split_feature[i]) < 1e15 ? std::to_string(static_cast<long long>(split_feature[i]))
                                                      : std::to_string(split_feature[i])) +
                  " of " + std::to_string(n_features));
-    if (!to_int(decision_type[i], 0, 255, &dti)) return bad(where + " has a decision_type outside [0, 255]");
+    if (!to_int(decision_type[i], 0, 255, &dti)) return lightgbm_error(where + " has a decision_type outside [0, 255]");
     uint8_t dt = static_cast<uint8_t>(dti);
     int missing_type = (dt >> 2) & 3;
     bool default_left = dt & kDefaultLeftMask;
@@ -150,17 +145,17 @@ Status add_tree(const Section& s, int64_t t, int64_t n_features, double leaf_sca
       // negative, unknown) goes right.
       out.special = true;
       int64_t ci = -1;
-      if (!to_int(threshold[i], 0, n_cat - 1, &ci)) return bad(where + " node " + std::to_string(i) + " names category set " + std::to_string(ci));
+      if (!to_int(threshold[i], 0, n_cat - 1, &ci)) return lightgbm_error(where + " node " + std::to_string(i) + " names category set " + std::to_string(ci));
       int64_t lo = 0, hi = 0, n_words = static_cast<int64_t>(cat_threshold.size());
       if (!to_int(cat_boundaries[ci], 0, n_words, &lo) || !to_int(cat_boundaries[ci + 1], lo, n_words, &hi) ||
           hi - lo > (1 << 20))
-        return bad(where + " has cat_boundaries outside cat_threshold");
+        return lightgbm_error(where + " has cat_boundaries outside cat_threshold");
       size_t b0 = static_cast<size_t>(lo), b1 = static_cast<size_t>(hi);
       out.cat_offsets.back() = static_cast<int32_t>(out.directions.size());
       out.cat_sizes.back() = static_cast<int32_t>((b1 - b0) * 32);
       for (size_t w = b0; w < b1; ++w) {
         int64_t wv = 0;
-        if (!to_int(cat_threshold[w], 0, 0xFFFFFFFFLL, &wv)) return bad(where + " has a cat_threshold word outside uint32");
+        if (!to_int(cat_threshold[w], 0, 0xFFFFFFFFLL, &wv)) return lightgbm_error(where + " has a cat_threshold word outside uint32");
         uint32_t word = static_cast<uint32_t>(wv);
         for (int bit = 0; bit < 32; ++bit) out.directions.push_back(((word >> bit) & 1) ? 1 : 2);
       }
@@ -169,7 +164,7 @@ Status add_tree(const Section& s, int64_t t, int64_t n_features, double leaf_sca
       out.missing_left.push_back(0);
       continue;
     }
-    if (!std::isfinite(threshold[i]) && !std::isinf(threshold[i])) return bad(where + " has a NaN threshold");
+    if (!std::isfinite(threshold[i]) && !std::isinf(threshold[i])) return lightgbm_error(where + " has a NaN threshold");
     out.threshold.push_back(threshold[i]);
     if (missing_type == 1) {  // Zero: zero and NaN take the default direction
       out.special = true;
@@ -228,16 +223,16 @@ Result<LightGBMGraph> convert(std::string_view text, DType dtype) {
     }
     (*cur)[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
   }
-  if (!ended) return bad("no \"end of trees\" line (truncated file?)");
-  if (trees.empty()) return bad("the model has no trees");
+  if (!ended) return lightgbm_error("no \"end of trees\" line (truncated file?)");
+  if (trees.empty()) return lightgbm_error("the model has no trees");
   int64_t max_feature = int_value(header, "max_feature_idx", -1);
-  if (max_feature < 0) return bad("no valid max_feature_idx line");
+  if (max_feature < 0) return lightgbm_error("no valid max_feature_idx line");
   int64_t n_features = max_feature + 1;
   int64_t num_class = int_value(header, "num_class", 1);
   int64_t per_iter = int_value(header, "num_tree_per_iteration", num_class);
-  if (num_class < 1 || per_iter < 1) return bad("num_class and num_tree_per_iteration must be >= 1");
+  if (num_class < 1 || per_iter < 1) return lightgbm_error("num_class and num_tree_per_iteration must be >= 1");
   if (static_cast<int64_t>(trees.size()) % per_iter != 0)
-    return bad(std::to_string(trees.size()) + " trees is not a multiple of num_tree_per_iteration " +
+    return lightgbm_error(std::to_string(trees.size()) + " trees is not a multiple of num_tree_per_iteration " +
                std::to_string(per_iter));
   Objective obj = parse_objective(header.count("objective") ? header["objective"] : "custom");
   bool average = header.count("average_output") > 0;
@@ -276,7 +271,7 @@ Result<LightGBMGraph> convert(std::string_view text, DType dtype) {
   bool multi = o == "multiclass" || o == "softmax" || o == "multiclassova" || o == "multiclass_ova" ||
                o == "ova" || o == "ovr";
   if (binary || o == "cross_entropy" || o == "xentropy" || multi) {
-    if (per_iter != (multi ? num_class : 1)) return bad("objective " + o + " with " + std::to_string(per_iter) + " trees per iteration");
+    if (per_iter != (multi ? num_class : 1)) return lightgbm_error("objective " + o + " with " + std::to_string(per_iter) + " trees per iteration");
   }
   if (o == "cross_entropy_lambda" || o == "xentlambda")
     return Status::Unsupported("LightGBM text model: objective " + o + " is not supported");
@@ -368,11 +363,11 @@ bool looks_like_lightgbm_text(std::string_view text) {
 
 Result<LightGBMGraph> lightgbm_text_to_graph(std::string_view text, DType dtype) {
   if (!looks_like_lightgbm_text(text))
-    return bad("the text does not start with a \"tree\" line (not a LightGBM text model)");
+    return lightgbm_error("the text does not start with a \"tree\" line (not a LightGBM text model)");
   try {
     return convert(text, dtype);
   } catch (const std::exception& e) {
-    return bad(std::string("unexpected structure: ") + e.what());
+    return lightgbm_error(std::string("unexpected structure: ") + e.what());
   }
 }
 

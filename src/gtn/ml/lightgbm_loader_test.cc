@@ -14,11 +14,6 @@
 namespace gtn::ml {
 namespace {
 
-std::string data_dir() {
-  const char* src = std::getenv("GTN_SOURCE_DIR");
-  return std::string(src ? src : ".") + "/tests/ml/lightgbm/";
-}
-
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -26,33 +21,25 @@ std::string read_text(const std::string& path) {
   return s.str();
 }
 
-void expect_near(const Array& got, const Array& want, double tol, const std::string& what) {
-  ASSERT_EQ(got.numel(), want.numel()) << what;
-  for (int64_t i = 0; i < got.numel(); ++i) {
-    double g = testing::element(got, i), w = testing::element(want, i);
-    ASSERT_NEAR(g, w, tol * std::max(1.0, std::fabs(w))) << what << " element " << i;
-  }
-}
-
 TEST(LightGBMLoader, MatchesLightGBMPredictions) {
-  auto X = read_npy(data_dir() + "X.npy");
+  auto X = read_npy(testing::fixture_dir("lightgbm") + "X.npy");
   ASSERT_TRUE(X.ok()) << X.status().ToString();
   for (const char* name : {"binary_categorical", "multiclass", "regression_zero_as_missing"}) {
-    auto raw = read_npy(data_dir() + name + std::string(".raw.npy"));
-    auto pred = read_npy(data_dir() + name + std::string(".predict.npy"));
+    auto raw = read_npy(testing::fixture_dir("lightgbm") + name + std::string(".raw.npy"));
+    auto pred = read_npy(testing::fixture_dir("lightgbm") + name + std::string(".predict.npy"));
     ASSERT_TRUE(raw.ok() && pred.ok()) << name;
     for (const char* dtype : {"float64", "float32"})
       for (const char* backend : {"cpu", "reference"}) {
         std::string what = std::string(name) + " " + dtype + " " + backend;
-        auto m = Model::Load(data_dir() + name + ".txt", backend);  // by content: float64
-        if (std::string(dtype) == "float32") m = Model::LoadLightGBM(data_dir() + name + ".txt", dtype, backend);
+        auto m = Model::Load(testing::fixture_dir("lightgbm") + name + ".txt", backend);  // by content: float64
+        if (std::string(dtype) == "float32") m = Model::LoadLightGBM(testing::fixture_dir("lightgbm") + name + ".txt", dtype, backend);
         ASSERT_TRUE(m.ok()) << what << ": " << m.status().ToString();
         EXPECT_EQ(m->n_features(), 4);
         // float64: LightGBM's own arithmetic (double) to rounding; float32: its precision.
         double tol = std::string(dtype) == "float64" ? 1e-12 : 1e-5;
         auto dec = m->Predict("decision_function", *X);
         ASSERT_TRUE(dec.ok()) << dec.status().ToString();
-        expect_near(*dec, *raw, tol, what + " raw score");
+        testing::expect_near(*dec, *raw, tol, what + " raw score");
         if (std::string(name) == "binary_categorical") {
           auto proba = m->Predict("predict_proba", *X);
           ASSERT_TRUE(proba.ok());
@@ -61,27 +48,27 @@ TEST(LightGBMLoader, MatchesLightGBMPredictions) {
         } else if (std::string(name) == "multiclass") {
           auto proba = m->Predict("predict_proba", *X);
           ASSERT_TRUE(proba.ok());
-          expect_near(*proba, *pred, tol, what + " proba");
+          testing::expect_near(*proba, *pred, tol, what + " proba");
         } else {
           auto p = m->Predict("predict", *X);
           ASSERT_TRUE(p.ok());
-          expect_near(*p, *pred, tol, what + " predict");
+          testing::expect_near(*p, *pred, tol, what + " predict");
         }
       }
   }
 }
 
 TEST(LightGBMLoader, CategoricalModelUsesTheCategoricalOp) {
-  auto g = lightgbm_text_to_graph(read_text(data_dir() + "binary_categorical.txt"), DType::kFloat64);
+  auto g = lightgbm_text_to_graph(read_text(testing::fixture_dir("lightgbm") + "binary_categorical.txt"), DType::kFloat64);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_NE(g->graph_json.find("TreeEnsembleCategorical"), std::string::npos);
-  auto plain = lightgbm_text_to_graph(read_text(data_dir() + "multiclass.txt"), DType::kFloat64);
+  auto plain = lightgbm_text_to_graph(read_text(testing::fixture_dir("lightgbm") + "multiclass.txt"), DType::kFloat64);
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->graph_json.find("TreeEnsembleCategorical"), std::string::npos);
 }
 
 TEST(LightGBMLoader, MalformedModelsAreClearErrors) {
-  std::string text = read_text(data_dir() + "multiclass.txt");
+  std::string text = read_text(testing::fixture_dir("lightgbm") + "multiclass.txt");
   ASSERT_FALSE(text.empty());
   auto cut = lightgbm_text_to_graph(text.substr(0, text.size() / 2), DType::kFloat64);
   ASSERT_FALSE(cut.ok());

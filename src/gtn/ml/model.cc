@@ -44,9 +44,17 @@ class CompiledGraph {
   Graph graph64;
   std::map<std::string, ValueInfo> types64;
   std::unique_ptr<Executable> exe64;
+  // The metadata's "input_finite" rule, read once here (Model::finite_rule).
+  int finite_rule = 0;
 
   Status Build() {
     GTN_RETURN_IF_ERROR(check_backend(backend_name));
+    finite_rule = 0;
+    if (graph.metadata.is_object() && graph.metadata.contains("input_finite") &&
+        graph.metadata["input_finite"].is_string()) {
+      const std::string& rule = graph.metadata["input_finite"].get_ref<const std::string&>();
+      finite_rule = rule == "all" ? 1 : rule == "allow-nan" ? 2 : 0;
+    }
     const Backend* b = find_backend(backend_name);
     GTN_ASSIGN_OR_RETURN(exe, b->Compile(graph, types, options));
     exe64.reset();
@@ -359,12 +367,7 @@ GTN_SCAN_CLONES bool all_allowed_f64(const double* p, int64_t n, bool allow_nan)
 
 }  // namespace
 
-int Model::finite_rule() const {
-  const Json& meta = impl_->graph.metadata;
-  if (!meta.is_object() || !meta.contains("input_finite") || !meta["input_finite"].is_string()) return 0;
-  const std::string rule = meta["input_finite"].get<std::string>();
-  return rule == "all" ? 1 : rule == "allow-nan" ? 2 : 0;
-}
+int Model::finite_rule() const { return impl_->finite_rule; }
 
 Status Model::check_finite(const Array& X, int64_t first_row, bool allow_nan) const {
   const Json& meta = impl_->graph.metadata;

@@ -193,6 +193,12 @@ Array from_rtensor(const RTensor& t) {
   return a;
 }
 
+bool row_local_first_input_only(const NodeContext&, const std::vector<bool>& batched) {
+  for (size_t k = 1; k < batched.size(); ++k)
+    if (batched[k]) return false;
+  return true;
+}
+
 bool row_local_axis_attr(const NodeContext& ctx, const std::vector<bool>& batched) {
   if (batched.empty() || !batched[0]) return true;
   auto it = ctx.attrs().find("axis");

@@ -101,6 +101,10 @@ RTensor to_rtensor(const Array& a);
 Array from_rtensor(const RTensor& t);
 // Row-local rule shared by most ops: true unless a batched input is touched along `axis` 0.
 bool row_local_axis_attr(const NodeContext& ctx, const std::vector<bool>& batched);
+// Row-local rule of ops whose row input is input 0: true unless a later input is batched.
+bool row_local_first_input_only(const NodeContext& ctx, const std::vector<bool>& batched);
+// A negative axis counted from the end of a `rank`-d shape (numpy's rule).
+inline int64_t norm_axis(int64_t axis, size_t rank) { return axis < 0 ? axis + static_cast<int64_t>(rank) : axis; }
 
 }  // namespace gtn::ml
 

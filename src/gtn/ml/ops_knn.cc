@@ -67,12 +67,8 @@ Result<RefKernel> ref_knn(const NodeContext& ctx) {
   });
 }
 
-bool row_local_x_only(const NodeContext&, const std::vector<bool>& batched) {
-  return batched.size() < 2 || !batched[1];
-}
-
 }  // namespace
 
-void register_knn_op(OpRegistry& r) { r.Add({"KNearest", 2, 2, 2, infer_knn, ref_knn, row_local_x_only}); }
+void register_knn_op(OpRegistry& r) { r.Add({"KNearest", 2, 2, 2, infer_knn, ref_knn, row_local_first_input_only}); }
 
 }  // namespace gtn::ml

@@ -20,7 +20,6 @@ AxisView axis_view(const Shape& s, int64_t axis) {
   for (size_t d = axis + 1; d < s.size(); ++d) v.inner *= s[d];
   return v;
 }
-int64_t norm_axis(int64_t axis, size_t rank) { return axis < 0 ? axis + static_cast<int64_t>(rank) : axis; }
 
 Shape reduced_shape(const Shape& s, int64_t axis, bool keepdims) {
   Shape out;

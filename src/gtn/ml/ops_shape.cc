@@ -7,7 +7,6 @@
 namespace gtn::ml {
 namespace {
 
-int64_t norm_axis(int64_t axis, size_t rank) { return axis < 0 ? axis + static_cast<int64_t>(rank) : axis; }
 
 // ---- Concat
 Result<std::vector<ValueInfo>> infer_concat(const NodeContext& ctx) {

@@ -80,16 +80,10 @@ Result<RefKernel> ref_svm_kernel(const NodeContext& ctx) {
   });
 }
 
-bool row_local_x_only(const NodeContext&, const std::vector<bool>& batched) {
-  for (size_t k = 1; k < batched.size(); ++k)
-    if (batched[k]) return false;
-  return true;
-}
-
 }  // namespace
 
 void register_svm_kernel_op(OpRegistry& r) {
-  r.Add({"SvmKernel", 3, 4, 1, infer_svm_kernel, ref_svm_kernel, row_local_x_only});
+  r.Add({"SvmKernel", 3, 4, 1, infer_svm_kernel, ref_svm_kernel, row_local_first_input_only});
 }
 
 }  // namespace gtn::ml

@@ -1,7 +1,9 @@
 // Helpers for GTN-ML tests: random arrays, one-node graphs, comparing backends.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -46,6 +48,21 @@ inline double element(const Array& a, int64_t i) {
     case DType::kInt32: return a.data_as<int32_t>()[i];
     case DType::kBool: case DType::kUInt8: return a.data_as<uint8_t>()[i];
     default: return NAN;
+  }
+}
+
+// The folder of a model fixture under tests/ml/ (e.g. "xgboost"), with a trailing slash.
+inline std::string fixture_dir(const std::string& name) {
+  const char* src = std::getenv("GTN_SOURCE_DIR");
+  return std::string(src ? src : ".") + "/tests/ml/" + name + "/";
+}
+
+// Expects as many elements, each |got - want| <= tol * max(1, |want|).
+inline void expect_near(const Array& got, const Array& want, double tol, const std::string& what) {
+  ASSERT_EQ(got.numel(), want.numel()) << what;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    double g = element(got, i), w = element(want, i);
+    ASSERT_NEAR(g, w, tol * std::max(1.0, std::fabs(w))) << what << " element " << i;
   }
 }
 

@@ -10,18 +10,13 @@
 namespace gtn::ml {
 namespace {
 
-std::string data_dir() {
-  const char* src = std::getenv("GTN_SOURCE_DIR");
-  return std::string(src ? src : ".") + "/tests/ml/xgboost/";
-}
-
 TEST(TreeEnsembleCategorical, XGBoostCategoricalSplitsMatchXGBoost) {
-  auto X = read_npy(data_dir() + "categorical_X.npy");
-  auto margin = read_npy(data_dir() + "categorical.margin.npy");
+  auto X = read_npy(testing::fixture_dir("xgboost") + "categorical_X.npy");
+  auto margin = read_npy(testing::fixture_dir("xgboost") + "categorical.margin.npy");
   ASSERT_TRUE(X.ok() && margin.ok());
   for (const char* dtype : {"float32", "float64"})
     for (const char* backend : {"cpu", "reference"}) {
-      auto m = Model::LoadXGBoostJson(data_dir() + "categorical.json", dtype, backend);
+      auto m = Model::LoadXGBoostJson(testing::fixture_dir("xgboost") + "categorical.json", dtype, backend);
       ASSERT_TRUE(m.ok()) << m.status().ToString();
       EXPECT_NE(m->graph_json().find("TreeEnsembleCategorical"), std::string::npos);
       auto dec = m->Predict("decision_function", *X);

@@ -7,12 +7,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gtn/ml/loader_util.h"
+
 namespace gtn::ml {
 namespace {
 
 using Json = nlohmann::json;
+using loader::make_array;
+using loader::node;
 
-Status bad(const std::string& m) { return Status::InvalidArgument("XGBoost JSON model: " + m); }
+Status xgboost_error(const std::string& m) { return Status::InvalidArgument("XGBoost JSON model: " + m); }
 
 // XGBoost writes numbers in strings ("28", "[5E-1]", "[1E0,2E0]").
 std::vector<double> parse_number_list(const Json& j) {
@@ -48,11 +52,6 @@ int64_t parse_int(const Json& j, int64_t fallback) {
   return v.empty() ? fallback : static_cast<int64_t>(v[0]);
 }
 
-template <typename T>
-Array make_array(DType dt, Shape shape, const std::vector<T>& v) {
-  return *Array::Copy(dt, std::move(shape), v.data(), v.size() * sizeof(T));
-}
-
 // XGBoost casts X to float32 and goes left when float32(x) < t (t a float32). The returned
 // double t' has (x < t') == (float32(x) < t) for every double x, so the graph decides like
 // XGBoost in float64 mode with no cast (and, as t' lies in (prev float32, t], unchanged in
@@ -68,18 +67,14 @@ double float32_split_threshold(double split_condition) {
   return static_cast<float>(m) == t ? m : std::nextafter(m, std::numeric_limits<double>::infinity());
 }
 
-Json node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out, Json attrs = Json::object()) {
-  return {{"op", op}, {"inputs", in}, {"outputs", out}, {"attrs", attrs}};
-}
-
 Result<XGBoostGraph> convert(const Json& root, DType dtype) {
-  if (!root.is_object() || !root.contains("learner")) return bad("no \"learner\" object (not an XGBoost JSON model)");
+  if (!root.is_object() || !root.contains("learner")) return xgboost_error("no \"learner\" object (not an XGBoost JSON model)");
   const Json& learner = root["learner"];
   const Json& mp = learner.at("learner_model_param");
   int64_t n_features = parse_int(mp.at("num_feature"), -1);
   int64_t num_class = parse_int(mp.value("num_class", Json("0")), 0);
   int64_t num_target = parse_int(mp.value("num_target", Json("1")), 1);
-  if (n_features < 1) return bad("num_feature must be >= 1");
+  if (n_features < 1) return xgboost_error("num_feature must be >= 1");
   if (num_target > 1) return Status::Unsupported("XGBoost JSON model: multi-target models are not supported");
   std::vector<double> base_score = parse_number_list(mp.value("base_score", Json("0.5")));
   if (base_score.empty()) base_score = {0.5};
@@ -99,8 +94,8 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
   const Json& trees = model.at("trees");
   std::vector<int32_t> tree_info;
   for (const auto& t : model.at("tree_info")) tree_info.push_back(static_cast<int32_t>(t.get<int64_t>()));
-  if (tree_info.size() != trees.size()) return bad("tree_info and trees differ in length");
-  if (trees.empty()) return bad("the model has no trees");
+  if (tree_info.size() != trees.size()) return xgboost_error("tree_info and trees differ in length");
+  if (trees.empty()) return xgboost_error("the model has no trees");
 
   int64_t n_out = num_class > 1 ? num_class : 1;
   std::vector<int32_t> feature, left, right, roots, targets;
@@ -124,7 +119,7 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
     for (const auto& d : tr.at("default_left")) dl.push_back(d.is_boolean() ? d.get<bool>() : d.get<int64_t>());
     size_t n = lc.size();
     if (rc.size() != n || si.size() != n || sc.size() != n || dl.size() != n || n == 0)
-      return bad("tree " + std::to_string(t) + " has node arrays of different lengths");
+      return xgboost_error("tree " + std::to_string(t) + " has node arrays of different lengths");
     int32_t base = static_cast<int32_t>(feature.size());
     kind.resize(base + n, 0);
     other_left.resize(base + n, 0);
@@ -136,15 +131,15 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
       const auto segs = tr.at("categories_segments").get<std::vector<int64_t>>();
       const auto sizes = tr.at("categories_sizes").get<std::vector<int64_t>>();
       if (segs.size() != cnodes.size() || sizes.size() != cnodes.size())
-        return bad("tree " + std::to_string(t) + " has categories_* arrays of different lengths");
+        return xgboost_error("tree " + std::to_string(t) + " has categories_* arrays of different lengths");
       for (size_t c = 0; c < cnodes.size(); ++c) {
         int64_t nd = cnodes[c];
         if (nd < 0 || nd >= static_cast<int64_t>(n) || segs[c] < 0 || sizes[c] < 0 ||
             segs[c] + sizes[c] > static_cast<int64_t>(cats.size()))
-          return bad("tree " + std::to_string(t) + " has a categorical node or segment out of range");
+          return xgboost_error("tree " + std::to_string(t) + " has a categorical node or segment out of range");
         int64_t top = 0;
         for (int64_t k = segs[c]; k < segs[c] + sizes[c]; ++k) {
-          if (cats[k] < 0 || cats[k] > (1 << 24)) return bad("category " + std::to_string(cats[k]) + " out of range");
+          if (cats[k] < 0 || cats[k] > (1 << 24)) return xgboost_error("category " + std::to_string(cats[k]) + " out of range");
           top = std::max(top, cats[k] + 1);
         }
         size_t at = base + static_cast<size_t>(nd);
@@ -153,7 +148,7 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
         cat_offsets[at] = static_cast<int32_t>(directions.size());
         cat_sizes[at] = static_cast<int32_t>(top);
         if (directions.size() + static_cast<size_t>(top) > (size_t{1} << 28))
-          return bad("categorical split tables exceed 256 MiB");
+          return xgboost_error("categorical split tables exceed 256 MiB");
         size_t start = directions.size();
         directions.resize(start + static_cast<size_t>(top), 1);
         for (int64_t k = segs[c]; k < segs[c] + sizes[c]; ++k) directions[start + static_cast<size_t>(cats[k])] = 2;
@@ -164,9 +159,9 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
     for (size_t i = 0; i < n; ++i) {
       bool is_leaf = lc[i] == -1;
       if (!is_leaf && (lc[i] < 0 || lc[i] >= static_cast<int64_t>(n) || rc[i] < 0 || rc[i] >= static_cast<int64_t>(n)))
-        return bad("tree " + std::to_string(t) + " node " + std::to_string(i) + " has a child id out of range");
+        return xgboost_error("tree " + std::to_string(t) + " node " + std::to_string(i) + " has a child id out of range");
       if (!is_leaf && (si[i] < 0 || si[i] >= n_features))
-        return bad("tree " + std::to_string(t) + " splits on feature " + std::to_string(si[i]) + " of " +
+        return xgboost_error("tree " + std::to_string(t) + " splits on feature " + std::to_string(si[i]) + " of " +
                    std::to_string(n_features));
       feature.push_back(is_leaf ? -1 : static_cast<int32_t>(si[i]));
       threshold.push_back(is_leaf || kind[base + i] ? 0.0 : float32_split_threshold(sc[i]));
@@ -177,7 +172,7 @@ Result<XGBoostGraph> convert(const Json& root, DType dtype) {
     }
     roots.push_back(base);
     int32_t target = tree_info[t];
-    if (target < 0 || target >= n_out) return bad("tree_info entry " + std::to_string(target) + " is not a class");
+    if (target < 0 || target >= n_out) return xgboost_error("tree_info entry " + std::to_string(target) + " is not a class");
     targets.push_back(target);
   }
 
@@ -286,7 +281,7 @@ Result<XGBoostGraph> xgboost_json_to_graph(const std::string& json_text, DType d
   try {
     return convert(root, dtype);
   } catch (const Json::exception& e) {
-    return bad(std::string("unexpected structure: ") + e.what());
+    return xgboost_error(std::string("unexpected structure: ") + e.what());
   }
 }
 

@@ -13,35 +13,22 @@
 namespace gtn::ml {
 namespace {
 
-std::string data_dir() {
-  const char* src = std::getenv("GTN_SOURCE_DIR");
-  return std::string(src ? src : ".") + "/tests/ml/xgboost/";
-}
-
-void expect_near(const Array& got, const Array& want, double tol, const std::string& what) {
-  ASSERT_EQ(got.numel(), want.numel()) << what;
-  for (int64_t i = 0; i < got.numel(); ++i) {
-    double g = testing::element(got, i), w = testing::element(want, i);
-    ASSERT_NEAR(g, w, tol * std::max(1.0, std::fabs(w))) << what << " element " << i;
-  }
-}
-
 TEST(XGBoostLoader, MatchesXGBoostPredictions) {
-  auto X = read_npy(data_dir() + "X.npy");
+  auto X = read_npy(testing::fixture_dir("xgboost") + "X.npy");
   ASSERT_TRUE(X.ok()) << X.status().ToString();
   for (const char* name : {"binary_logistic", "multi_softprob", "reg_squarederror", "reg_logistic", "count_poisson"}) {
-    auto pred = read_npy(data_dir() + name + std::string(".predict.npy"));
-    auto margin = read_npy(data_dir() + name + std::string(".margin.npy"));
+    auto pred = read_npy(testing::fixture_dir("xgboost") + name + std::string(".predict.npy"));
+    auto margin = read_npy(testing::fixture_dir("xgboost") + name + std::string(".margin.npy"));
     ASSERT_TRUE(pred.ok() && margin.ok()) << name;
     for (const char* dtype : {"float32", "float64"})
       for (const char* backend : {"cpu", "reference"}) {
         std::string what = std::string(name) + " " + dtype + " " + backend;
-        auto m = Model::LoadXGBoostJson(data_dir() + name + ".json", dtype, backend);
+        auto m = Model::LoadXGBoostJson(testing::fixture_dir("xgboost") + name + ".json", dtype, backend);
         ASSERT_TRUE(m.ok()) << what << ": " << m.status().ToString();
         EXPECT_EQ(m->n_features(), 6);
         auto dec = m->Predict("decision_function", *X);
         ASSERT_TRUE(dec.ok()) << dec.status().ToString();
-        expect_near(*dec, *margin, 2e-5, what + " margin");
+        testing::expect_near(*dec, *margin, 2e-5, what + " margin");
         if (std::string(name) == "binary_logistic") {
           auto proba = m->Predict("predict_proba", *X);
           ASSERT_TRUE(proba.ok());
@@ -56,7 +43,7 @@ TEST(XGBoostLoader, MatchesXGBoostPredictions) {
         } else if (std::string(name) == "multi_softprob") {
           auto proba = m->Predict("predict_proba", *X);
           ASSERT_TRUE(proba.ok());
-          expect_near(*proba, *pred, 1e-5, what + " proba");
+          testing::expect_near(*proba, *pred, 1e-5, what + " proba");
           auto label = m->Predict("predict", *X);
           for (int64_t i = 0; i < X->shape()[0]; ++i) {
             int best = 0;
@@ -68,20 +55,20 @@ TEST(XGBoostLoader, MatchesXGBoostPredictions) {
           auto p = m->Predict("predict", *X);
           ASSERT_TRUE(p.ok());
           EXPECT_EQ(p->shape(), pred->shape());
-          expect_near(*p, *pred, 2e-5, what + " predict");
+          testing::expect_near(*p, *pred, 2e-5, what + " predict");
         }
       }
   }
 }
 
 TEST(XGBoostLoader, LoadDetectsFormatAndSavesAsGtnModel) {
-  auto m = Model::Load(data_dir() + "binary_logistic.json");
+  auto m = Model::Load(testing::fixture_dir("xgboost") + "binary_logistic.json");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   std::string path = ::testing::TempDir() + "xgb_as_gtn.gtnml";
   ASSERT_TRUE(m->Save(path).ok());
   auto again = Model::Load(path);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  auto X = read_npy(data_dir() + "X.npy");
+  auto X = read_npy(testing::fixture_dir("xgboost") + "X.npy");
   auto a = m->Predict("predict_proba", *X);
   auto b = again->Predict("predict_proba", *X);
   ASSERT_TRUE(a.ok() && b.ok());
@@ -93,7 +80,7 @@ TEST(XGBoostLoader, BadModelsAreErrors) {
   EXPECT_EQ(Model::LoadXGBoostJson("{\"learner\": 3}").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(Model::LoadXGBoostJson("{\"learner\": {").status().code(), StatusCode::kCorruption);
   EXPECT_EQ(Model::LoadXGBoostJson("/no/such/model.json").status().code(), StatusCode::kNotFound);
-  auto text = read_file(data_dir() + "binary_logistic.json");
+  auto text = read_file(testing::fixture_dir("xgboost") + "binary_logistic.json");
   ASSERT_TRUE(text.ok());
   std::string broken = *text;
   broken.replace(broken.find("\"left_children\":["), 17, "\"left_children\":[9999,");

@@ -15,6 +15,7 @@ using store::testing::random_f32;
 using store::testing::random_text;
 using store::testing::random_u8;
 using store::testing::same;
+using store::testing::spec;
 using store::testing::TempDir;
 
 // Counts how a dataset writes through a Storage, passing everything on to `inner`.
@@ -51,15 +52,6 @@ class CountingStorage final : public Storage {
 };
 
 bool is_chunk(const std::string& key) { return key.rfind("chunks/", 0) == 0; }
-
-TensorSpec spec(std::string name, std::string htype, std::optional<DType> dtype, uint64_t target) {
-  TensorSpec s;
-  s.name = std::move(name);
-  s.htype = std::move(htype);
-  s.dtype = dtype;
-  s.chunk_target_bytes = target;
-  return s;
-}
 
 void create_tensors(Dataset& ds) {
   ASSERT_TRUE(ds.create_tensor(spec("image", "image", DType::kUInt8, 4096)).ok());

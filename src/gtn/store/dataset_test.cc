@@ -16,19 +16,10 @@ using store::testing::random_f32;
 using store::testing::random_text;
 using store::testing::random_u8;
 using store::testing::same;
+using store::testing::spec;
 using store::testing::TempDir;
 
 using store::testing::open_or_die;
-
-TensorSpec spec(std::string name, std::string htype, std::optional<DType> dtype = std::nullopt,
-                uint64_t target = 8ull << 20) {
-  TensorSpec s;
-  s.name = std::move(name);
-  s.htype = std::move(htype);
-  s.dtype = dtype;
-  s.chunk_target_bytes = target;
-  return s;
-}
 
 // The i-th sample of the four-tensor test dataset; ragged images and text.
 Sample make_sample(uint64_t i) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -90,6 +91,17 @@ inline void expect_healthy(const std::string& path) {
 inline TensorSpec spec(const std::string& name, DType dtype, uint64_t chunk_target_bytes = 8ull << 20) {
   TensorSpec t;
   t.name = name;
+  t.dtype = dtype;
+  t.chunk_target_bytes = chunk_target_bytes;
+  return t;
+}
+
+// A tensor spec with a name, an htype, a dtype (none: the htype's) and a chunk target.
+inline TensorSpec spec(std::string name, std::string htype, std::optional<DType> dtype = std::nullopt,
+                       uint64_t chunk_target_bytes = 8ull << 20) {
+  TensorSpec t;
+  t.name = std::move(name);
+  t.htype = std::move(htype);
   t.dtype = dtype;
   t.chunk_target_bytes = chunk_target_bytes;
   return t;
