@@ -74,7 +74,9 @@ std::vector<CodecMeasure> probe_codecs(const std::vector<std::string_view>& all_
   std::string scratch(std::max<size_t>(blocks.front().size(), 1u << 20) * 2, '\0');
   const std::pair<Compression, int> codecs[] = {
       {Compression::kLz4, 0}, {Compression::kZstd, 1}, {Compression::kZstd, 3}, {Compression::kZstd, 9}};
-  for (auto [codec, level] : codecs) {
+  for (const auto& entry : codecs) {
+    const Compression codec = entry.first;  // not a structured binding: lambdas capture it
+    const int level = entry.second;
     for (bool chunk : {false, true}) {
       CodecMeasure m;
       m.codec = codec;

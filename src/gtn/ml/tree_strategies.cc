@@ -287,12 +287,14 @@ class PerfectInterleaved : public TreeEnsembleKernel<T> {
           idx[l] = 2 * idx[l] + 1 + right;
         }
       }
-      const T* leaves = p_.leaves.data() + (t * p_.n_leaves - p_.n_internal) * p_.width;
+      // Node id idx is leaf idx - n_internal of the tree (no pointer before the array).
+      const T* leaves = p_.leaves.data() + t * p_.n_leaves * p_.width;
+      const uint32_t sub = static_cast<uint32_t>(p_.n_internal);
       if (single) {
 #pragma GCC unroll 16
-        for (int l = 0; l < kLanes; ++l) acc[l] += leaves[idx[l]];
+        for (int l = 0; l < kLanes; ++l) acc[l] += leaves[idx[l] - sub];
       } else {
-        for (int l = 0; l < live; ++l) agg_.add(out + (r0 + l) * agg_.k, t, leaves + idx[l] * p_.width);
+        for (int l = 0; l < live; ++l) agg_.add(out + (r0 + l) * agg_.k, t, leaves + (idx[l] - sub) * p_.width);
       }
     }
     if (single)

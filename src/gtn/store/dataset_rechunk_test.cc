@@ -493,7 +493,7 @@ TEST(Rechunk, HonoursTheMemoryBound) {
   }
 }
 
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(GTN_UNDER_ASAN)
 // This process's resident set, and its peak since the last reset (Linux /proc).
 uint64_t proc_status_kb(const char* field) {
   std::FILE* f = std::fopen("/proc/self/status", "r");

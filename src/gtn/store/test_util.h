@@ -15,6 +15,16 @@
 
 #include "gtn/dataset.h"
 
+// GTN_UNDER_ASAN: built with AddressSanitizer (GCC defines __SANITIZE_ADDRESS__; clang
+// answers __has_feature).
+#if defined(__SANITIZE_ADDRESS__)
+#define GTN_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GTN_UNDER_ASAN 1
+#endif
+#endif
+
 namespace gtn::store::testing {
 
 // A fresh directory under the system temp dir, removed on destruction.
